@@ -1,0 +1,133 @@
+"""Errors the store answers with, one class per S3 Vectors error code.
+
+The tree (every class carries the AWS ``code`` and the HTTP ``status``)::
+
+    S3VectorsError
+    ├── ValidationException             400  (carries ``field_list``)
+    ├── AccessDeniedException           403
+    │   ├── MissingAuthenticationTokenException  403
+    │   ├── UnrecognizedClientException          403
+    │   ├── IncompleteSignatureException         403
+    │   └── InvalidSignatureException            403
+    ├── NotFoundException               404
+    ├── RequestTimeoutException         408
+    ├── ConflictException               409
+    ├── ServiceQuotaExceededException   402
+    ├── TooManyRequestsException        429
+    ├── InternalServerException         500
+    └── ServiceUnavailableException     503
+
+Only ``pgs3v.store.http_app`` turns them into the wire shape (``x-amzn-ErrorType`` header,
+``__type`` and ``message`` in the body).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One entry of a ValidationException's ``fieldList``."""
+
+    path: str
+    message: str
+
+
+class S3VectorsError(Exception):
+    """Base class: an error with an S3 Vectors code and an HTTP status."""
+
+    code = "InternalServerException"
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_body(self) -> dict[str, object]:
+        """The JSON body the client sees."""
+        return {"__type": self.code, "message": self.message}
+
+
+class ValidationException(S3VectorsError):
+    code = "ValidationException"
+    status = 400
+
+    def __init__(self, message: str, field_list: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        self.field_list = field_list or []
+
+    def to_body(self) -> dict[str, object]:
+        body = super().to_body()
+        if self.field_list:
+            body["fieldList"] = [{"path": f.path, "message": f.message} for f in self.field_list]
+        return body
+
+    @classmethod
+    def for_field(cls, path: str, message: str) -> ValidationException:
+        """A single-field validation error in AWS's wording."""
+        return cls(f"1 validation error detected. {message}", [FieldError(path, message)])
+
+
+class AccessDeniedException(S3VectorsError):
+    code = "AccessDeniedException"
+    status = 403
+
+
+class MissingAuthenticationTokenException(AccessDeniedException):
+    code = "MissingAuthenticationTokenException"
+
+
+class UnrecognizedClientException(AccessDeniedException):
+    code = "UnrecognizedClientException"
+
+
+class IncompleteSignatureException(AccessDeniedException):
+    code = "IncompleteSignatureException"
+
+
+class InvalidSignatureException(AccessDeniedException):
+    code = "InvalidSignatureException"
+
+
+class NotFoundException(S3VectorsError):
+    code = "NotFoundException"
+    status = 404
+
+
+class RequestTimeoutException(S3VectorsError):
+    code = "RequestTimeoutException"
+    status = 408
+
+
+class ConflictException(S3VectorsError):
+    code = "ConflictException"
+    status = 409
+
+
+class ServiceQuotaExceededException(S3VectorsError):
+    code = "ServiceQuotaExceededException"
+    status = 402
+
+
+class TooManyRequestsException(S3VectorsError):
+    code = "TooManyRequestsException"
+    status = 429
+
+
+class InternalServerException(S3VectorsError):
+    code = "InternalServerException"
+    status = 500
+
+
+class ServiceUnavailableException(S3VectorsError):
+    code = "ServiceUnavailableException"
+    status = 503
+
+
+BUCKET_NOT_FOUND = "The specified vector bucket could not be found"
+INDEX_NOT_FOUND = "The specified index could not be found"
+POLICY_NOT_FOUND = "The specified vector bucket policy could not be found"
+BUCKET_EXISTS = "A vector bucket with the specified name already exists"
+INDEX_EXISTS = "An index with the specified name already exists"
+BUCKET_NOT_EMPTY = "The vector bucket is not empty"

@@ -1,0 +1,80 @@
+"""Every service limit in one table.
+
+The defaults are the documented limits of the GA Amazon S3 Vectors service. A self-hosted
+store may raise them: ``pgs3v store serve --limit max_top_k=1000`` or the environment variable
+``PGS3V_LIMIT_MAX_TOP_K=1000``. The table drives validation, the CLI help and docs/limits.md
+(a test fails when a limit is undocumented).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+
+def _limit(default: int, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits in force for one store (the table itself); build with :func:`load_limits`."""
+
+    max_dimension: int = _limit(4096, "Largest vector dimension an index may have (smallest is 1).")
+    max_top_k: int = _limit(100, "Largest topK of a QueryVectors call.")
+    max_put_vectors: int = _limit(500, "Most vectors in one PutVectors call.")
+    max_delete_vectors: int = _limit(500, "Most keys in one DeleteVectors call.")
+    max_get_vectors: int = _limit(100, "Most keys in one GetVectors call.")
+    max_list_vectors: int = _limit(1000, "Largest maxResults of a ListVectors page.")
+    default_list_vectors: int = _limit(500, "ListVectors page size when maxResults is not given.")
+    list_vectors_page_bytes: int = _limit(1024 * 1024, "A ListVectors page is cut when its body passes this size.")
+    max_list_segments: int = _limit(16, "Largest segmentCount of a parallel ListVectors.")
+    max_list_buckets_or_indexes: int = _limit(500, "Largest maxResults of ListVectorBuckets and ListIndexes.")
+    max_key_length: int = _limit(1024, "Longest vector key, in characters.")
+    max_metadata_bytes: int = _limit(40 * 1024, "Largest total metadata of one vector, in bytes of JSON.")
+    max_filterable_metadata_bytes: int = _limit(2 * 1024, "Largest filterable part of one vector's metadata.")
+    max_metadata_keys: int = _limit(50, "Most metadata keys on one vector.")
+    max_non_filterable_keys: int = _limit(10, "Most non-filterable metadata keys an index may declare.")
+    max_request_bytes: int = _limit(20 * 1024 * 1024, "Largest request body, in bytes.")
+    max_indexes_per_bucket: int = _limit(10_000, "Most indexes in one vector bucket.")
+    max_buckets: int = _limit(10_000, "Most vector buckets in one store.")
+    max_tags: int = _limit(50, "Most tags on one resource.")
+    max_filter_depth: int = _limit(32, "Deepest nesting of $and/$or in a filter (guards the server's stack).")
+    max_query_depth: int = _limit(10_000, "Deepest rank a QueryVectors nextToken can page to.")
+
+
+def limit_help() -> list[tuple[str, int, str]]:
+    """(name, default, help) for every limit, in table order."""
+    return [(f.name, int(f.default), str(f.metadata["help"])) for f in fields(Limits)]  # type: ignore[call-overload]
+
+
+def limit_names() -> list[str]:
+    """Names of every configurable limit."""
+    return [f.name for f in fields(Limits)]
+
+
+def load_limits(overrides: Mapping[str, int] | None = None, environ: Mapping[str, str] | None = None) -> Limits:
+    """The defaults, then ``PGS3V_LIMIT_<NAME>`` variables, then explicit overrides."""
+    env = os.environ if environ is None else environ
+    values: dict[str, int] = {}
+    for name in limit_names():
+        raw = env.get(f"PGS3V_LIMIT_{name.upper()}")
+        if raw is not None:
+            values[name] = _positive_int(name, raw)
+    for name, value in (overrides or {}).items():
+        if name not in limit_names():
+            raise ValueError(f"unknown limit {name!r}; known limits: {', '.join(limit_names())}")
+        values[name] = _positive_int(name, str(value))
+    return replace(Limits(), **values)
+
+
+def _positive_int(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"limit {name} must be an integer, got {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"limit {name} must be at least 1, got {value}")
+    return value
