@@ -1,0 +1,78 @@
+"""The ``pgs3v`` command line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from pgs3v import __version__
+from pgs3v.store.limits import limit_help, load_limits
+
+DEFAULT_DATA_DIR = ".pgs3v"
+
+
+def default_data_dir() -> Path:
+    """``$PGS3V_DATA_DIR`` or ./.pgs3v."""
+    return Path(os.environ.get("PGS3V_DATA_DIR", DEFAULT_DATA_DIR))
+
+
+@click.group()
+@click.version_option(__version__, prog_name="pgs3v")
+def main() -> None:
+    """pgs3v: Amazon S3 Vectors from PostgreSQL with plain SQL, on one machine or on AWS."""
+
+
+@main.group()
+def store() -> None:
+    """The self-hosted S3 Vectors-compatible store."""
+
+
+def _parse_limits(values: tuple[str, ...]) -> dict[str, int]:
+    parsed: dict[str, int] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise click.BadParameter(f"expected NAME=INTEGER, got {item!r}", param_hint="--limit")
+        parsed[name.strip()] = int(value)
+    return parsed
+
+
+_LIMITS_HELP = "Raise a service limit, NAME=VALUE (repeatable). Limits: " + ", ".join(
+    f"{name} ({default})" for name, default, _ in limit_help()
+)
+
+
+@store.command("serve")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the store keeps its data [default: $PGS3V_DATA_DIR or ./.pgs3v].")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8750, show_default=True, type=int, help="Port to listen on.")
+@click.option("--region", default="us-east-1", show_default=True, help="Region named in ARNs and SigV4 scopes.")
+@click.option("--limit", "limits", multiple=True, metavar="NAME=VALUE", help=_LIMITS_HELP)
+def store_serve(data_dir: Path | None, host: str, port: int, region: str, limits: tuple[str, ...]) -> None:
+    """Run the store in the foreground.
+
+    Credentials come from PGS3V_ACCESS_KEY_ID / PGS3V_SECRET_ACCESS_KEY, else are generated on
+    first start and saved (mode 0600) in DATA_DIR/credentials.json.
+    """
+    from pgs3v.store.server import ServeOptions, serve
+
+    try:
+        limit_values = load_limits(_parse_limits(limits))
+    except ValueError as problem:
+        raise click.BadParameter(str(problem), param_hint="--limit") from None
+    serve(ServeOptions(data_dir=data_dir or default_data_dir(), host=host, port=port, region=region), limit_values)
+
+
+@store.command("credentials")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The store's data directory [default: $PGS3V_DATA_DIR or ./.pgs3v].")
+def store_credentials(data_dir: Path | None) -> None:
+    """Print the store's access key id and secret as shell variables for AWS clients."""
+    from pgs3v.store.credentials import load_or_create_credentials
+
+    credentials = load_or_create_credentials(data_dir or default_data_dir())
+    click.echo(f"export AWS_ACCESS_KEY_ID={credentials.access_key_id}")
+    click.echo(f"export AWS_SECRET_ACCESS_KEY={credentials.secret_access_key}")

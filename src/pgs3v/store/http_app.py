@@ -1,0 +1,125 @@
+"""The store's HTTP face: the S3 Vectors rest-json protocol on Starlette.
+
+``POST /<OperationName>`` with a JSON body, tagging on ``GET|POST|DELETE /tags/{resourceArn}``.
+This is the one place where errors become the wire shape (``x-amzn-ErrorType`` header and
+``__type``/``message`` body, as botocore reads them). Operations run in worker threads, so the
+event loop keeps accepting requests while a write waits for its fsync.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+import anyio.to_thread
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from pgs3v.store.errors import InternalServerException, S3VectorsError, ValidationException
+from pgs3v.store.service import VectorStore
+from pgs3v.store.sigv4 import SigV4Verifier
+
+log = logging.getLogger("pgs3v.store")
+
+_TAG_OPERATIONS = {"GET": "ListTagsForResource", "POST": "TagResource", "DELETE": "UntagResource"}
+
+
+class _RequestTooLarge(Exception):
+    pass
+
+
+def _json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    all_headers = {"x-amzn-RequestId": uuid.uuid4().hex}
+    all_headers.update(headers or {})
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=all_headers)
+
+
+def error_response(error: S3VectorsError) -> Response:
+    """The wire shape of an S3 Vectors error."""
+    return _json_response(error.status, error.to_body(), {"x-amzn-ErrorType": error.code})
+
+
+def _parse_json(body: bytes) -> Any:
+    if not body:
+        return {}
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        # botocore writes non-finite floats as NaN/Infinity, which strict JSON parsers refuse;
+        # accepting them here lets validation say precisely what is wrong with the vector.
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise ValidationException("Could not parse the request body as JSON") from None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _RequestTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _RequestTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def build_app(store: VectorStore, verifier: SigV4Verifier | None) -> Starlette:
+    """An ASGI app serving ``store``; ``verifier`` None turns authentication off."""
+
+    async def handle(request: Request, operation: str, extra: dict[str, Any]) -> Response:
+        try:
+            try:
+                body = await _read_body(request, store.limits.max_request_bytes)
+            except _RequestTooLarge:
+                raise ValidationException(
+                    f"Request payload exceeds the limit of {store.limits.max_request_bytes} bytes"
+                ) from None
+            if verifier is not None:
+                verifier.verify(
+                    request.method,
+                    request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
+                    request.scope.get("query_string", b"").decode("latin-1"),
+                    {k.lower(): v for k, v in request.headers.items()},
+                    body,
+                )
+            payload = _parse_json(body)
+            if isinstance(payload, dict):
+                payload.update(extra)
+            result = await anyio.to_thread.run_sync(store.call, operation, payload)
+            return _json_response(200, result)
+        except S3VectorsError as error:
+            return error_response(error)
+        except Exception:
+            log.exception("unexpected error in %s", operation)
+            return error_response(InternalServerException("We encountered an internal error. Please try again."))
+
+    async def operation_route(request: Request) -> Response:
+        return await handle(request, request.path_params["operation"], {})
+
+    async def tags_route(request: Request) -> Response:
+        raw_path = request.scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0]
+        arn = unquote(raw_path[len("/tags/") :])
+        extra: dict[str, Any] = {"resourceArn": arn}
+        if request.method == "DELETE":
+            extra["tagKeys"] = parse_qs(request.scope.get("query_string", b"").decode("latin-1")).get("tagKeys", [])
+        return await handle(request, _TAG_OPERATIONS[request.method], extra)
+
+    async def health(request: Request) -> Response:
+        return _json_response(200, {"status": "ok"})
+
+    routes = [
+        Route("/_pgs3v/health", health, methods=["GET"]),
+        Route("/tags/{resource:path}", tags_route, methods=["GET", "POST", "DELETE"]),
+        Route("/{operation}", operation_route, methods=["POST"]),
+    ]
+    return Starlette(routes=routes)

@@ -1,0 +1,355 @@
+"""Vector bucket and index management operations, named after the API.
+
+Each function takes the validated request (the API's JSON shape) and returns the response.
+Every change is saved in the catalog before it returns, so it is acknowledged only once durable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+
+from pgs3v.store.catalog import BucketRecord, IndexRecord
+from pgs3v.store.errors import (
+    BUCKET_EXISTS,
+    BUCKET_NOT_EMPTY,
+    BUCKET_NOT_FOUND,
+    INDEX_EXISTS,
+    INDEX_NOT_FOUND,
+    POLICY_NOT_FOUND,
+    ConflictException,
+    NotFoundException,
+    ServiceQuotaExceededException,
+    ValidationException,
+)
+from pgs3v.store.state import StoreState, check_bucket_name, check_index_name
+
+Request = dict[str, Any]
+Response = dict[str, Any]
+
+DEFAULT_ENCRYPTION = {"sseType": "AES256"}
+
+
+def _encryption(request: Request, inherited: dict[str, Any] | None = None) -> dict[str, Any]:
+    config = request.get("encryptionConfiguration")
+    if not config:
+        return dict(inherited or DEFAULT_ENCRYPTION)
+    sse_type = config.get("sseType", "AES256")
+    if sse_type == "aws:kms" and not config.get("kmsKeyArn"):
+        raise ValidationException.for_field(
+            "/encryptionConfiguration/kmsKeyArn", "kmsKeyArn is required when sseType is aws:kms"
+        )
+    if sse_type == "AES256" and config.get("kmsKeyArn"):
+        raise ValidationException.for_field(
+            "/encryptionConfiguration/kmsKeyArn", "kmsKeyArn can only be given when sseType is aws:kms"
+        )
+    return {"sseType": sse_type, **({"kmsKeyArn": config["kmsKeyArn"]} if config.get("kmsKeyArn") else {})}
+
+
+def checked_tags(state: StoreState, existing: dict[str, str], added: dict[str, str]) -> dict[str, str]:
+    """Existing tags updated with ``added``, within the tag limit."""
+    merged = {**existing, **added}
+    if len(merged) > state.limits.max_tags:
+        raise ValidationException.for_field(
+            "/tags", f"A resource can have at most {state.limits.max_tags} tags, this request would leave {len(merged)}"
+        )
+    return merged
+
+
+def _page(names: list[str], request: Request, state: StoreState, purpose: str) -> tuple[list[str], str | None]:
+    prefix = request.get("prefix") or ""
+    limit = request.get("maxResults") or state.limits.max_list_buckets_or_indexes
+    after = ""
+    if request.get("nextToken"):
+        token = state.tokens.decode(purpose, request["nextToken"])
+        after = str(token.get("after", ""))
+        if token.get("prefix", "") != prefix:
+            raise ValidationException.for_field("/nextToken", "The provided token does not match the prefix")
+    selected = sorted(n for n in names if n.startswith(prefix) and n > after)
+    page = selected[:limit]
+    token = None
+    if len(selected) > limit:
+        token = state.tokens.encode(purpose, {"after": page[-1], "prefix": prefix})
+    return page, token
+
+
+def create_vector_bucket(state: StoreState, request: Request) -> Response:
+    """CreateVectorBucket."""
+    name = request["vectorBucketName"]
+    check_bucket_name(name)
+    encryption = _encryption(request)
+    with state.catalog.lock:
+        if name in state.catalog.buckets:
+            raise ConflictException(BUCKET_EXISTS)
+        if len(state.catalog.buckets) >= state.limits.max_buckets:
+            raise ServiceQuotaExceededException(f"A store can hold at most {state.limits.max_buckets} vector buckets")
+        tags = checked_tags(state, {}, request.get("tags") or {})
+        state.catalog.buckets[name] = BucketRecord(name, state.clock(), encryption, tags=tags)
+        state.catalog.save()
+    return {"vectorBucketArn": state.scope.bucket_arn(name)}
+
+
+def get_vector_bucket(state: StoreState, request: Request) -> Response:
+    """GetVectorBucket."""
+    bucket = state.bucket(request)
+    return {
+        "vectorBucket": {
+            "vectorBucketName": bucket.name,
+            "vectorBucketArn": state.scope.bucket_arn(bucket.name),
+            "creationTime": bucket.creation_time,
+            "encryptionConfiguration": bucket.encryption_configuration,
+            "defaultIndexMode": bucket.default_index_mode or "CLASSIC",
+        }
+    }
+
+
+def list_vector_buckets(state: StoreState, request: Request) -> Response:
+    """ListVectorBuckets."""
+    with state.catalog.lock:
+        names, token = _page(list(state.catalog.buckets), request, state, "ListVectorBuckets")
+        buckets = [state.catalog.buckets[n] for n in names]
+    response: Response = {
+        "vectorBuckets": [
+            {"vectorBucketName": b.name, "vectorBucketArn": state.scope.bucket_arn(b.name), "creationTime": b.creation_time}
+            for b in buckets
+        ]
+    }
+    if token:
+        response["nextToken"] = token
+    return response
+
+
+def delete_vector_bucket(state: StoreState, request: Request) -> Response:
+    """DeleteVectorBucket; a bucket that still has indexes is a conflict."""
+    with state.catalog.lock:
+        bucket = state.bucket(request)
+        if state.catalog.indexes_of(bucket.name):
+            raise ConflictException(BUCKET_NOT_EMPTY)
+        del state.catalog.buckets[bucket.name]
+        state.catalog.save()
+    return {}
+
+
+def put_vector_bucket_policy(state: StoreState, request: Request) -> Response:
+    """PutVectorBucketPolicy; the policy must be a JSON object (it is stored, not enforced)."""
+    try:
+        policy = orjson.loads(request["policy"])
+    except orjson.JSONDecodeError:
+        policy = None
+    if not isinstance(policy, dict):
+        raise ValidationException.for_field("/policy", "Policy is not a valid JSON document")
+    with state.catalog.lock:
+        bucket = state.bucket(request)
+        bucket.policy = request["policy"]
+        state.catalog.save()
+    return {}
+
+
+def get_vector_bucket_policy(state: StoreState, request: Request) -> Response:
+    """GetVectorBucketPolicy."""
+    bucket = state.bucket(request)
+    if bucket.policy is None:
+        raise NotFoundException(POLICY_NOT_FOUND)
+    return {"policy": bucket.policy}
+
+
+def delete_vector_bucket_policy(state: StoreState, request: Request) -> Response:
+    """DeleteVectorBucketPolicy; deleting an absent policy succeeds, as in S3."""
+    with state.catalog.lock:
+        bucket = state.bucket(request)
+        if bucket.policy is not None:
+            bucket.policy = None
+            state.catalog.save()
+    return {}
+
+
+def put_vector_bucket_default_index_mode(state: StoreState, request: Request) -> Response:
+    """PutVectorBucketDefaultIndexMode: the mode new indexes of the bucket get."""
+    with state.catalog.lock:
+        bucket = state.bucket(request)
+        bucket.default_index_mode = request["defaultIndexMode"]
+        state.catalog.save()
+    return {}
+
+
+def _metadata_configuration(request: Request) -> dict[str, Any]:
+    config = request.get("metadataConfiguration") or {}
+    result: dict[str, Any] = {}
+    keys = config.get("nonFilterableMetadataKeys")
+    if keys:
+        if len(set(keys)) != len(keys):
+            raise ValidationException.for_field(
+                "/metadataConfiguration/nonFilterableMetadataKeys", "Non-filterable metadata keys must be unique"
+            )
+        result["nonFilterableMetadataKeys"] = list(keys)
+    text = config.get("textSearchConfigurations")
+    if text:
+        result["textSearchConfigurations"] = _text_configs([], text)
+    return result
+
+
+def _text_configs(existing: list[dict[str, Any]], added: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    configured = {c["metadataKey"] for c in existing}
+    result = list(existing)
+    for item in added:
+        key = item["metadataKey"]
+        if key in configured:
+            raise ConflictException(f"Text search is already configured for metadata key '{key}'")
+        configured.add(key)
+        result.append({"metadataKey": key, "language": item.get("language", "en"), "status": "ACTIVE"})
+    return result
+
+
+def create_index(state: StoreState, request: Request) -> Response:
+    """CreateIndex in a bucket named by name or ARN."""
+    name = request["indexName"]
+    check_index_name(name)
+    metadata_configuration = _metadata_configuration(request)
+    with state.catalog.lock:
+        bucket = state.bucket(request)
+        if (bucket.name, name) in state.catalog.indexes:
+            raise ConflictException(INDEX_EXISTS)
+        if len(state.catalog.indexes_of(bucket.name)) >= state.limits.max_indexes_per_bucket:
+            raise ServiceQuotaExceededException(
+                f"A vector bucket can hold at most {state.limits.max_indexes_per_bucket} indexes"
+            )
+        record = IndexRecord(
+            bucket=bucket.name,
+            name=name,
+            storage_id=uuid.uuid4().hex,
+            creation_time=state.clock(),
+            data_type=request["dataType"],
+            dimension=request["dimension"],
+            distance_metric=request["distanceMetric"],
+            metadata_configuration=metadata_configuration,
+            encryption_configuration=_encryption(request, bucket.encryption_configuration),
+            index_mode=bucket.default_index_mode or "CLASSIC",
+            tags=checked_tags(state, {}, request.get("tags") or {}),
+        )
+        state.catalog.indexes[(bucket.name, name)] = record
+        state.catalog.save()
+        state.vectors_of(record)
+    return {"indexArn": state.index_arn(record)}
+
+
+def get_index(state: StoreState, request: Request) -> Response:
+    """GetIndex."""
+    index = state.index(request)
+    return {
+        "index": {
+            "vectorBucketName": index.bucket,
+            "indexName": index.name,
+            "indexArn": state.index_arn(index),
+            "creationTime": index.creation_time,
+            "dataType": index.data_type,
+            "dimension": index.dimension,
+            "distanceMetric": index.distance_metric,
+            "metadataConfiguration": index.metadata_configuration,
+            "encryptionConfiguration": index.encryption_configuration,
+            "indexMode": index.index_mode,
+        }
+    }
+
+
+def list_indexes(state: StoreState, request: Request) -> Response:
+    """ListIndexes of a bucket named by name or ARN."""
+    with state.catalog.lock:
+        bucket = state.bucket(request)
+        indexes = {i.name: i for i in state.catalog.indexes_of(bucket.name)}
+        names, token = _page(list(indexes), request, state, f"ListIndexes/{bucket.name}")
+    response: Response = {
+        "indexes": [
+            {
+                "vectorBucketName": bucket.name,
+                "indexName": n,
+                "indexArn": state.index_arn(indexes[n]),
+                "creationTime": indexes[n].creation_time,
+            }
+            for n in names
+        ]
+    }
+    if token:
+        response["nextToken"] = token
+    return response
+
+
+def delete_index(state: StoreState, request: Request) -> Response:
+    """DeleteIndex and all its vectors."""
+    with state.catalog.lock:
+        index = state.index(request)
+        del state.catalog.indexes[(index.bucket, index.name)]
+        state.catalog.save()
+    state.drop_index_data(index)
+    return {}
+
+
+def update_index_mode(state: StoreState, request: Request) -> Response:
+    """UpdateIndexMode (CLASSIC or ENHANCED)."""
+    with state.catalog.lock:
+        index = state.index(request)
+        index.index_mode = request["indexMode"]
+        state.catalog.save()
+    return {}
+
+
+def update_metadata_configuration(state: StoreState, request: Request) -> Response:
+    """UpdateMetadataConfiguration: add or remove full-text search configurations."""
+    with state.catalog.lock:
+        index = state.index(request)
+        config = dict(index.metadata_configuration)
+        current = list(config.get("textSearchConfigurations", []))
+        for item in (request.get("delete") or {}).get("textSearchConfigurations", []):
+            key = item["metadataKey"]
+            if not any(c["metadataKey"] == key for c in current):
+                raise ValidationException.for_field(
+                    "/delete/textSearchConfigurations", f"Text search is not configured for metadata key '{key}'"
+                )
+            current = [c for c in current if c["metadataKey"] != key]
+        current = _text_configs(current, (request.get("add") or {}).get("textSearchConfigurations", []))
+        if current:
+            config["textSearchConfigurations"] = current
+        else:
+            config.pop("textSearchConfigurations", None)
+        index.metadata_configuration = config
+        state.catalog.save()
+    return {"indexArn": state.index_arn(index)}
+
+
+def _tagged(state: StoreState, arn: str) -> BucketRecord | IndexRecord:
+    index = state.scope.parse_index_arn(arn)
+    if index is not None:
+        record = state.catalog.indexes.get(index)
+        if record is None:
+            raise NotFoundException(INDEX_NOT_FOUND)
+        return record
+    bucket = state.scope.parse_bucket_arn(arn)
+    if bucket is not None and bucket in state.catalog.buckets:
+        return state.catalog.buckets[bucket]
+    raise NotFoundException(BUCKET_NOT_FOUND)
+
+
+def tag_resource(state: StoreState, request: Request) -> Response:
+    """TagResource on a bucket or index ARN."""
+    with state.catalog.lock:
+        record = _tagged(state, request["resourceArn"])
+        record.tags = checked_tags(state, record.tags, request["tags"])
+        state.catalog.save()
+    return {}
+
+
+def untag_resource(state: StoreState, request: Request) -> Response:
+    """UntagResource: remove the given tag keys (absent keys are ignored)."""
+    with state.catalog.lock:
+        record = _tagged(state, request["resourceArn"])
+        record.tags = {k: v for k, v in record.tags.items() if k not in set(request["tagKeys"])}
+        state.catalog.save()
+    return {}
+
+
+def list_tags_for_resource(state: StoreState, request: Request) -> Response:
+    """ListTagsForResource."""
+    with state.catalog.lock:
+        return {"tags": dict(_tagged(state, request["resourceArn"]).tags)}
+

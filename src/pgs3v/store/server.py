@@ -1,0 +1,63 @@
+"""Run the store: credentials, engine, SigV4 and the ASGI server, wired together."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from pgs3v.store.arns import ArnScope
+from pgs3v.store.credentials import Credentials, load_or_create_credentials
+from pgs3v.store.http_app import build_app
+from pgs3v.store.limits import Limits
+from pgs3v.store.service import VectorStore
+from pgs3v.store.sigv4 import SigV4Verifier
+
+log = logging.getLogger("pgs3v.store")
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How to run the store."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8750
+    region: str = "us-east-1"
+    account_id: str = "000000000000"
+
+
+def open_store(data_dir: Path, limits: Limits, scope: ArnScope, credentials: Credentials) -> VectorStore:
+    """Open (and recover) the store in ``data_dir``."""
+    # Pagination tokens are signed with a key derived from the store's secret, so they stay
+    # valid across restarts without another file to keep.
+    token_secret = hashlib.sha256(b"pgs3v-next-token\0" + credentials.secret_access_key.encode()).digest()
+    return VectorStore(data_dir, limits=limits, scope=scope, token_secret=token_secret)
+
+
+def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | None = None) -> None:
+    """Serve the store in the foreground until SIGINT or SIGTERM."""
+    credentials = load_or_create_credentials(options.data_dir, environ)
+    scope = ArnScope(region=options.region, account_id=options.account_id)
+    store = open_store(options.data_dir, limits, scope, credentials)
+    verifier = SigV4Verifier({credentials.access_key_id: credentials.secret_access_key})
+    app = build_app(store, verifier)
+    # uvloop + httptools on asyncio transports, which set TCP_NODELAY on accepted sockets, so
+    # a response never waits for a delayed ACK (Nagle), see the README's latency note.
+    config = uvicorn.Config(
+        app, host=options.host, port=options.port, loop="uvloop", http="httptools",
+        log_level="warning", access_log=False, timeout_keep_alive=75,
+    )
+    print(
+        f"pgs3v store serving {options.data_dir} on http://{options.host}:{options.port} "
+        f"(region {options.region}, access key {credentials.access_key_id})",
+        flush=True,
+    )
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        store.close()

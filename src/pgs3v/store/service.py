@@ -1,0 +1,57 @@
+"""The store's operations by API name: validate the request, then run the operation.
+
+The operation keeps its name through every layer: ``PutVectors`` on the wire is
+``data_plane.put_vectors`` here, and ``s3vectors.put_vectors`` in SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pgs3v.store import data_plane, management
+from pgs3v.store.arns import ArnScope
+from pgs3v.store.errors import ValidationException
+from pgs3v.store.limits import Limits
+from pgs3v.store.shapes import operation_names, validate_input
+from pgs3v.store.state import StoreState
+from pgs3v.store.tokens import TokenCodec
+
+Operation = Callable[[StoreState, dict[str, Any]], dict[str, Any]]
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _operations() -> dict[str, Operation]:
+    table: dict[str, Operation] = {}
+    for name in operation_names():
+        function = getattr(management, _snake_case(name), None) or getattr(data_plane, _snake_case(name), None)
+        if function is None:
+            raise RuntimeError(f"operation {name} of the S3 Vectors model is not implemented")
+        table[name] = function
+    return table
+
+
+class VectorStore:
+    """A self-hosted S3 Vectors service over a data directory."""
+
+    def __init__(self, data_dir: Path, *, limits: Limits, scope: ArnScope, token_secret: bytes) -> None:
+        self.limits = limits
+        self.state = StoreState(data_dir, limits, scope, TokenCodec(token_secret))
+        self._operations = _operations()
+
+    def call(self, operation: str, request: Any) -> dict[str, Any]:
+        """Run one API operation on a decoded JSON request and return the response."""
+        function = self._operations.get(operation)
+        if function is None:
+            raise ValidationException(f"Unknown operation {operation}")
+        validate_input(operation, request, self.limits)
+        return function(self.state, request)
+
+    def close(self) -> None:
+        """Release every open index."""
+        self.state.close()

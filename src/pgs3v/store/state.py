@@ -1,0 +1,153 @@
+"""The store's state on disk and in memory, and how requests address buckets and indexes.
+
+Layout of the data directory::
+
+    catalog.json                 buckets, indexes, policies, tags (replaced atomically)
+    indexes/<storage id>/wal/    one write-ahead log per index
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pgs3v.store.arns import ArnScope
+from pgs3v.store.catalog import BucketRecord, Catalog, IndexRecord
+from pgs3v.store.errors import (
+    BUCKET_NOT_FOUND,
+    INDEX_NOT_FOUND,
+    NotFoundException,
+    ValidationException,
+)
+from pgs3v.store.limits import Limits
+from pgs3v.store.tokens import TokenCodec
+from pgs3v.store.vector_index import VectorIndex
+
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def check_bucket_name(name: str) -> None:
+    """AWS's bucket naming rule: 3–63 of a-z 0-9 -, starting and ending alphanumeric."""
+    if not BUCKET_NAME.fullmatch(name):
+        raise ValidationException.for_field("/vectorBucketName", "Invalid vector bucket name")
+
+
+def check_index_name(name: str) -> None:
+    """AWS's index naming rule: 3–63 of a-z 0-9 - ., starting and ending alphanumeric."""
+    if not INDEX_NAME.fullmatch(name):
+        raise ValidationException.for_field("/indexName", "Invalid index name")
+
+
+@dataclass
+class StoreState:
+    """Everything an operation needs: catalog, open indexes, limits and ARN scope."""
+
+    data_dir: Path
+    limits: Limits
+    scope: ArnScope
+    tokens: TokenCodec
+    clock: Callable[[], float] = time.time
+    catalog: Catalog = field(init=False)
+    _open: dict[str, VectorIndex] = field(init=False, default_factory=dict)
+    _open_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "indexes").mkdir(exist_ok=True)
+        self.catalog = Catalog(self.data_dir)
+        self._remove_orphans()
+        for record in self.catalog.indexes.values():
+            self.vectors_of(record)
+
+    def _remove_orphans(self) -> None:
+        # A crash between a DeleteIndex's catalog write and its directory removal (or before
+        # a CreateIndex was acknowledged) leaves a directory nobody owns.
+        owned = {record.storage_id for record in self.catalog.indexes.values()}
+        for directory in (self.data_dir / "indexes").iterdir():
+            if directory.name not in owned:
+                shutil.rmtree(directory, ignore_errors=True)
+
+    def index_directory(self, record: IndexRecord) -> Path:
+        """Where an index keeps its files."""
+        return self.data_dir / "indexes" / record.storage_id
+
+    def vectors_of(self, record: IndexRecord) -> VectorIndex:
+        """The open data of an index, opened (and recovered) on first use."""
+        with self._open_lock:
+            index = self._open.get(record.storage_id)
+            if index is None:
+                index = VectorIndex(
+                    self.index_directory(record),
+                    record.dimension,
+                    record.distance_metric,
+                    record.non_filterable_keys,
+                )
+                self._open[record.storage_id] = index
+            return index
+
+    def drop_index_data(self, record: IndexRecord) -> None:
+        """Close and delete an index's files (after the catalog no longer names it)."""
+        with self._open_lock:
+            index = self._open.pop(record.storage_id, None)
+        if index is not None:
+            index.close()
+        shutil.rmtree(self.index_directory(record), ignore_errors=True)
+
+    def close(self) -> None:
+        """Close every open index."""
+        with self._open_lock:
+            for index in self._open.values():
+                index.close()
+            self._open.clear()
+
+    def bucket_name(self, request: dict[str, Any]) -> str:
+        """The bucket a request names, by name or by ARN (exactly one of them)."""
+        name, arn = request.get("vectorBucketName"), request.get("vectorBucketArn")
+        if (name is None) == (arn is None):
+            raise ValidationException("Must specify either vectorBucketName or vectorBucketArn but not both")
+        if arn is not None:
+            parsed = self.scope.parse_bucket_arn(arn)
+            if parsed is None:
+                raise NotFoundException(BUCKET_NOT_FOUND)
+            return parsed
+        assert name is not None
+        check_bucket_name(name)
+        return name
+
+    def bucket(self, request: dict[str, Any]) -> BucketRecord:
+        """The bucket a request names; NotFoundException if there is none."""
+        name = self.bucket_name(request)
+        record = self.catalog.buckets.get(name)
+        if record is None:
+            raise NotFoundException(BUCKET_NOT_FOUND)
+        return record
+
+    def index(self, request: dict[str, Any]) -> IndexRecord:
+        """The index a request names, by ARN or by bucket and index name."""
+        arn = request.get("indexArn")
+        bucket, name = request.get("vectorBucketName"), request.get("indexName")
+        if arn is not None and bucket is None and name is None:
+            parsed = self.scope.parse_index_arn(arn)
+            if parsed is None:
+                raise NotFoundException(INDEX_NOT_FOUND)
+            bucket, name = parsed
+        elif arn is not None or bucket is None or name is None:
+            raise ValidationException("Must specify either indexArn or both vectorBucketName and indexName")
+        else:
+            check_bucket_name(bucket)
+            check_index_name(name)
+        record = self.catalog.indexes.get((bucket, name))
+        if record is None:
+            raise NotFoundException(INDEX_NOT_FOUND)
+        return record
+
+    def index_arn(self, record: IndexRecord) -> str:
+        """ARN of an index record."""
+        return self.scope.index_arn(record.bucket, record.name)

@@ -1,0 +1,258 @@
+"""The rows of one index in memory, with exact (brute-force) search.
+
+Rows are append-only: an overwrite appends a new row and marks the old one dead, so a query
+can work on a snapshot (the first ``n`` rows plus a copy of the live mask) without holding the
+lock while numpy computes distances. Dead rows are compacted away once they are the majority.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from pgs3v.store.metadata_columns import MetadataColumns
+from pgs3v.store.mutations import DeleteBatch, Mutation, PutBatch
+
+FloatArray = npt.NDArray[np.float32]
+BoolArray = npt.NDArray[np.bool_]
+RowFilter = Callable[[MetadataColumns], BoolArray]
+
+# Compaction is worth it only when it frees a good share of the rows.
+_MIN_DEAD_ROWS_TO_COMPACT = 4096
+
+
+def key_order(key: str) -> tuple[int, int]:
+    """A 128-bit hash of a key: ListVectors orders and partitions keys by it."""
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=16).digest()
+    return int.from_bytes(digest[:8], "big"), int.from_bytes(digest[8:], "big")
+
+
+@dataclass(frozen=True)
+class StoredVector:
+    """One live vector as GetVectors and ListVectors return it."""
+
+    key: str
+    data: FloatArray
+    metadata: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """One query result."""
+
+    key: str
+    distance: float
+    metadata: dict[str, Any] | None
+
+
+class VectorTable:
+    """Live vectors of one index, their metadata (whole and columnar) and key hashes."""
+
+    def __init__(self, dimension: int, metric: str, non_filterable_keys: frozenset[str]) -> None:
+        self.dimension = dimension
+        self.metric = metric
+        self._non_filterable = non_filterable_keys
+        self._lock = threading.Lock()
+        self._vectors: FloatArray = np.empty((0, dimension), dtype=np.float32)
+        self._norms: FloatArray = np.empty(0, dtype=np.float32)
+        self._hash_high = np.empty(0, dtype=np.uint64)
+        self._hash_low = np.empty(0, dtype=np.uint64)
+        self._alive: BoolArray = np.empty(0, dtype=np.bool_)
+        self._keys: list[str] = []
+        self._metadata: list[dict[str, Any] | None] = []
+        self._columns = MetadataColumns()
+        self._row_of: dict[str, int] = {}
+        self._rows = 0
+
+    @property
+    def live_count(self) -> int:
+        """Number of live vectors."""
+        return len(self._row_of)
+
+    def apply(self, mutation: Mutation) -> None:
+        """Apply one durable batch (the caller applies batches in log order)."""
+        with self._lock:
+            if isinstance(mutation, DeleteBatch):
+                self._delete(mutation.keys)
+            else:
+                self._put(mutation)
+            dead = self._rows - len(self._row_of)
+            if dead >= _MIN_DEAD_ROWS_TO_COMPACT and dead * 2 > self._rows:
+                self._compact()
+
+    def _delete(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            row = self._row_of.pop(key, None)
+            if row is not None:
+                self._alive[row] = False
+
+    def _put(self, batch: PutBatch) -> None:
+        # A key repeated within one batch: the last occurrence wins, as if sent in sequence.
+        last = {key: i for i, key in enumerate(batch.keys)}
+        picks = sorted(last.values())
+        keys = [batch.keys[i] for i in picks]
+        vectors = batch.vectors[picks]
+        metadata = [batch.metadata[i] for i in picks]
+        self._delete(keys)
+        start, count = self._rows, len(keys)
+        self._reserve(start + count)
+        self._vectors[start : start + count] = vectors
+        self._norms[start : start + count] = np.linalg.norm(vectors, axis=1)
+        hashes = [key_order(k) for k in keys]
+        self._hash_high[start : start + count] = [h for h, _ in hashes]
+        self._hash_low[start : start + count] = [low for _, low in hashes]
+        self._alive[start : start + count] = True
+        self._keys.extend(keys)
+        self._metadata.extend(metadata)
+        self._columns.append([self._filterable(m) for m in metadata])
+        for offset, key in enumerate(keys):
+            self._row_of[key] = start + offset
+        self._rows = start + count
+
+    def _filterable(self, metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+        if not metadata or not self._non_filterable:
+            return metadata
+        return {k: v for k, v in metadata.items() if k not in self._non_filterable}
+
+    def _reserve(self, rows: int) -> None:
+        capacity = len(self._alive)
+        if rows <= capacity:
+            return
+        # Doubling keeps appends amortised O(1); a new array (never an in-place resize) keeps
+        # snapshots held by running queries valid.
+        new_capacity = max(rows, capacity * 2, 1024)
+        self._vectors = _grown(self._vectors, new_capacity)
+        self._norms = _grown(self._norms, new_capacity)
+        self._hash_high = _grown(self._hash_high, new_capacity)
+        self._hash_low = _grown(self._hash_low, new_capacity)
+        self._alive = _grown(self._alive, new_capacity)
+
+    def _compact(self) -> None:
+        keep = np.flatnonzero(self._alive[: self._rows])
+        count = len(keep)
+        capacity = max(count * 2, 1024)
+        self._vectors = _taken(self._vectors, keep, capacity)
+        self._norms = _taken(self._norms, keep, capacity)
+        self._hash_high = _taken(self._hash_high, keep, capacity)
+        self._hash_low = _taken(self._hash_low, keep, capacity)
+        self._alive = np.zeros(capacity, dtype=np.bool_)
+        self._alive[:count] = True
+        self._keys = [self._keys[i] for i in keep]
+        self._metadata = [self._metadata[i] for i in keep]
+        self._columns = self._columns.take(keep)
+        self._row_of = {key: row for row, key in enumerate(self._keys)}
+        self._rows = count
+
+    def get(self, keys: Iterable[str]) -> list[StoredVector]:
+        """Live vectors among ``keys``, in request order; unknown keys are skipped."""
+        with self._lock:
+            found = []
+            for key in keys:
+                row = self._row_of.get(key)
+                if row is not None:
+                    found.append(StoredVector(key, self._vectors[row].copy(), self._metadata[row]))
+            return found
+
+    def list_page(
+        self, segment_count: int, segment_index: int, after: tuple[int, int] | None, limit: int
+    ) -> list[tuple[tuple[int, int], StoredVector]]:
+        """Up to ``limit`` live vectors of one segment, in key-hash order, after ``after``."""
+        with self._lock:
+            rows = self._rows
+            high, low = self._hash_high[:rows], self._hash_low[:rows]
+            mask = self._alive[:rows].copy()
+            if segment_count > 1:
+                mask &= (high % np.uint64(segment_count)) == np.uint64(segment_index)
+            if after is not None:
+                after_high, after_low = np.uint64(after[0]), np.uint64(after[1])
+                mask &= (high > after_high) | ((high == after_high) & (low > after_low))
+            candidates = np.flatnonzero(mask)
+            if len(candidates) > limit:
+                # Order by the high word first; ties on it are resolved by the full sort below.
+                cut = np.argpartition(high[candidates], limit - 1)[:limit]
+                boundary = high[candidates[cut]].max()
+                candidates = candidates[high[candidates] <= boundary]
+            order = np.lexsort((low[candidates], high[candidates]))[:limit]
+            page = []
+            for row in candidates[order]:
+                position = (int(high[row]), int(low[row]))
+                page.append((position, StoredVector(self._keys[row], self._vectors[row].copy(), self._metadata[row])))
+            return page
+
+    def query(
+        self, vector: FloatArray, top: int, skip: int, row_filter: RowFilter | None
+    ) -> list[Neighbour]:
+        """The exact nearest live vectors ranked ``skip`` .. ``skip + top - 1``."""
+        with self._lock:
+            rows = self._rows
+            live = self._alive[:rows].copy()
+            if row_filter is not None:
+                live &= row_filter(self._columns)
+            vectors, norms, keys, metadata = self._vectors, self._norms, self._keys, self._metadata
+        # The heavy part runs outside the lock on the snapshot taken above.
+        candidates = np.flatnonzero(live)
+        wanted = skip + top
+        if len(candidates) == 0 or skip >= len(candidates):
+            return []
+        approximate = self._distances(vector, vectors, norms, candidates, rows)
+        # The matrix product in float32 can misorder near-ties (and, for euclidean, loses
+        # precision by cancellation), so a pool a little larger than needed is re-scored exactly.
+        pool_size = min(len(candidates), wanted * 2 + 16)
+        if pool_size < len(candidates):
+            pool = np.argpartition(approximate, pool_size - 1)[:pool_size]
+        else:
+            pool = np.arange(len(candidates))
+        pool_rows = candidates[pool]
+        exact = exact_distances(self.metric, vector, vectors[pool_rows])
+        order = np.lexsort((pool_rows, exact))[skip:wanted]
+        return [
+            Neighbour(keys[pool_rows[i]], float(exact[i]), metadata[pool_rows[i]]) for i in order
+        ]
+
+    def _distances(
+        self, query: FloatArray, vectors: FloatArray, norms: FloatArray, candidates: npt.NDArray[np.intp], rows: int
+    ) -> FloatArray:
+        # Gathering the candidate rows costs a copy; when most rows qualify it is cheaper to
+        # score every row and pick the candidates afterwards.
+        if len(candidates) * 4 < rows:
+            dots = vectors[candidates] @ query
+            block_norms = norms[candidates]
+        else:
+            dots = (vectors[:rows] @ query)[candidates]
+            block_norms = norms[:rows][candidates]
+        query_norm = np.float32(np.linalg.norm(query))
+        if self.metric == "cosine":
+            result: FloatArray = (np.float32(1.0) - dots / (block_norms * query_norm)).astype(np.float32)
+            return result
+        squared = block_norms * block_norms - np.float32(2.0) * dots + query_norm * query_norm
+        return np.sqrt(np.maximum(squared, np.float32(0.0))).astype(np.float32)
+
+
+def exact_distances(metric: str, query: FloatArray, vectors: FloatArray) -> npt.NDArray[np.float64]:
+    """Distances computed in float64: 1 − cosine similarity, or plain L2."""
+    block = vectors.astype(np.float64)
+    point = query.astype(np.float64)
+    if metric == "cosine":
+        similarity = (block @ point) / (np.linalg.norm(block, axis=1) * np.linalg.norm(point))
+        result: npt.NDArray[np.float64] = 1.0 - similarity
+        return result
+    distances: npt.NDArray[np.float64] = np.linalg.norm(block - point, axis=1)
+    return distances
+
+
+def _grown(array: npt.NDArray[Any], capacity: int) -> npt.NDArray[Any]:
+    grown = np.zeros((capacity, *array.shape[1:]), dtype=array.dtype)
+    grown[: len(array)] = array
+    return grown
+
+
+def _taken(array: npt.NDArray[Any], rows: npt.NDArray[np.intp], capacity: int) -> npt.NDArray[Any]:
+    taken = np.zeros((capacity, *array.shape[1:]), dtype=array.dtype)
+    taken[: len(rows)] = array[rows]
+    return taken

@@ -1,0 +1,88 @@
+"""Checks on vectors and metadata that depend on the target index (dimension, metric, keys).
+
+The wire shapes are checked earlier against the model (:mod:`pgs3v.store.shapes`); what is
+left here needs the index: vector length, finite values, metadata sizes and key counts.
+Messages follow AWS's "Invalid record for key 'k': ..." wording.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from pgs3v.store.catalog import IndexRecord
+from pgs3v.store.errors import FieldError, ValidationException
+from pgs3v.store.limits import Limits
+from pgs3v.store.mutations import PutBatch
+
+
+def _invalid_record(key: str, position: int, what: str) -> ValidationException:
+    message = f"Invalid record for key '{key}': {what}"
+    return ValidationException(message, [FieldError(f"/vectors/{position}", message)])
+
+
+def vector_array(values: list[float], dimension: int, what: str) -> npt.NDArray[np.float32]:
+    """A float32 vector of the index's dimension with finite values, or a message why not."""
+    if len(values) != dimension:
+        raise ValueError(f"{what} must have length {dimension}, but has length {len(values)}")
+    if any(type(x) is str for x in values):
+        # botocore sends non-finite floats as the strings "NaN", "Infinity" and "-Infinity".
+        raise ValueError(f"{what} must contain only finite numbers (no NaN or Infinity)")
+    vector = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(vector)):
+        raise ValueError(f"{what} must contain only finite numbers (no NaN or Infinity)")
+    narrowed = vector.astype(np.float32)
+    if not np.all(np.isfinite(narrowed)):
+        raise ValueError(f"{what} has values outside the float32 range")
+    return narrowed
+
+
+def put_batch(vectors: list[dict[str, Any]], index: IndexRecord, limits: Limits) -> PutBatch:
+    """Validate a PutVectors request's vectors against ``index`` and build the log batch."""
+    keys: list[str] = []
+    rows: list[npt.NDArray[np.float32]] = []
+    metadata: list[dict[str, Any] | None] = []
+    for position, item in enumerate(vectors):
+        key = item["key"]
+        try:
+            vector = vector_array(item["data"]["float32"], index.dimension, "vector")
+        except ValueError as problem:
+            raise _invalid_record(key, position, str(problem)) from None
+        if index.distance_metric == "cosine" and not np.any(vector):
+            raise _invalid_record(key, position, "a zero vector has no direction, so cosine distance is undefined")
+        keys.append(key)
+        rows.append(vector)
+        metadata.append(_checked_metadata(item.get("metadata"), key, position, index, limits))
+    return PutBatch(keys=keys, vectors=np.stack(rows), metadata=metadata)
+
+
+def _checked_metadata(
+    value: Any, key: str, position: int, index: IndexRecord, limits: Limits
+) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _invalid_record(key, position, "metadata must be a JSON object")
+    if len(value) > limits.max_metadata_keys:
+        raise _invalid_record(
+            key, position, f"metadata has {len(value)} keys, more than the limit of {limits.max_metadata_keys}"
+        )
+    total = len(orjson.dumps(value))
+    if total > limits.max_metadata_bytes:
+        raise _invalid_record(
+            key, position, f"metadata is {total} bytes, more than the limit of {limits.max_metadata_bytes} bytes"
+        )
+    non_filterable = index.non_filterable_keys
+    filterable = {k: v for k, v in value.items() if k not in non_filterable}
+    filterable_size = len(orjson.dumps(filterable)) if filterable else 0
+    if filterable_size > limits.max_filterable_metadata_bytes:
+        raise _invalid_record(
+            key,
+            position,
+            f"filterable metadata is {filterable_size} bytes, more than the limit of "
+            f"{limits.max_filterable_metadata_bytes} bytes (declare large keys non-filterable when creating the index)",
+        )
+    return value or None

@@ -1,0 +1,342 @@
+"""A per-index write-ahead log of opaque byte records, durable before it acknowledges.
+
+Layout: a directory of segment files ``wal-<first lsn, 20 digits>.log`` plus a ``LOCK`` file.
+Each record is framed as::
+
+    magic/version u8 | payload length u32 | lsn u64 | crc32 u32 | payload
+
+little-endian, where the CRC (zlib.crc32) covers the payload and then the first 13 header bytes,
+so a flipped length or LSN is caught as well as a flipped payload byte.
+
+Durability: ``append`` returns only after the record is written and fdatasync'ed. Concurrent
+appenders share one sync (group commit, leader/follower): whoever finds no sync in progress
+becomes the leader, takes every queued record, writes and syncs them, then wakes the followers.
+A lone appender is its own leader and never waits on a timer.
+
+Failure is fail-stop: if a write or sync raises (ENOSPC, EIO), every append in that group and
+all later ones raise ``WalFailedError`` until the log is reopened. Retrying is unsafe because
+Linux may drop the dirty pages and clear the error after a failed fsync, so a second fsync could
+"succeed" without the data on disk. Records of a failed group were not acknowledged; after a
+reopen they may or may not be replayed (the caller must treat their outcome as unknown).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import re
+import struct
+import threading
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+from pgs3v.store.errors import InternalServerException
+
+__all__ = ["WalClosedError", "WalCorruptionError", "WalError", "WalFailedError", "WriteAheadLog"]
+
+_logger = logging.getLogger(__name__)
+
+_MAGIC = 0xA1  # high nibble: "WAL", low nibble: framing version 1
+_HEADER = struct.Struct("<BIQI")
+_PREFIX = struct.Struct("<BIQ")  # the part of the header the CRC covers
+_MAX_RECORD = 2**32 - 1
+_SEGMENT_NAME = re.compile(r"wal-(\d{20})\.log")
+_IOV_MAX = 1024
+# Patched by tests to count or fail syncs; fdatasync skips the needless inode-timestamp write.
+_fdatasync = getattr(os, "fdatasync", os.fsync)
+
+
+class WalError(InternalServerException):
+    """The write-ahead log cannot serve the request (clients see a 500)."""
+
+
+class WalCorruptionError(WalError):
+    """A segment is damaged somewhere a crash cannot explain; never skipped silently."""
+
+
+class WalFailedError(WalError):
+    """A write or sync failed; the log refuses appends until it is reopened."""
+
+
+class WalClosedError(WalError):
+    """The log was closed."""
+
+
+class _BadRecord(Exception):
+    """A record at ``offset`` fails framing; a torn tail if it is in the last segment."""
+
+    def __init__(self, offset: int, reason: str) -> None:
+        super().__init__(f"{reason} at byte {offset}")
+        self.offset = offset
+
+
+def _segment_path(directory: Path, first_lsn: int) -> Path:
+    return directory / f"wal-{first_lsn:020d}.log"
+
+
+def _fsync_dir(directory: Path) -> None:
+    # A new or removed file name is durable only once its directory is synced.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _frame(lsn: int, payload_crc: int, length: int) -> bytes:
+    prefix = _PREFIX.pack(_MAGIC, length, lsn)
+    return prefix + (zlib.crc32(prefix, payload_crc) & 0xFFFFFFFF).to_bytes(4, "little")
+
+
+def _records(f: BinaryIO, size: int, first_lsn: int, *, skip_to: int = 0) -> Iterator[tuple[int, bytes]]:
+    """Yield (lsn, payload) from a segment; raise _BadRecord at the first bad frame.
+
+    Payloads of records with lsn <= skip_to are not returned (b"") but still CRC-checked,
+    because an unchecked length could send us past a torn frame.
+    """
+    offset, expected = 0, first_lsn
+    while offset < size:
+        header = f.read(_HEADER.size)
+        if len(header) < _HEADER.size:
+            raise _BadRecord(offset, "truncated header")
+        magic, length, lsn, crc = _HEADER.unpack(header)
+        if magic != _MAGIC:
+            raise _BadRecord(offset, f"bad magic {magic:#x}")
+        if length > size - offset - _HEADER.size:
+            raise _BadRecord(offset, "truncated payload")
+        payload = f.read(length)
+        if zlib.crc32(header[: _PREFIX.size], zlib.crc32(payload)) & 0xFFFFFFFF != crc:
+            raise _BadRecord(offset, "checksum mismatch")
+        if lsn != expected:
+            raise _BadRecord(offset, f"lsn {lsn} where {expected} was expected")
+        yield lsn, (payload if lsn > skip_to else b"")
+        offset += _HEADER.size + length
+        expected += 1
+
+
+def _write_all(fd: int, buffers: list[memoryview]) -> None:
+    # writev may write less than asked (signals, large buffers), so resume where it stopped.
+    pending = [b for b in buffers if len(b)]
+    i = 0
+    while i < len(pending):
+        written = os.writev(fd, pending[i : i + _IOV_MAX])
+        while written > 0:
+            if written >= len(pending[i]):
+                written -= len(pending[i])
+                i += 1
+            else:
+                pending[i] = pending[i][written:]
+                written = 0
+
+
+class WriteAheadLog:
+    """An append-only, crash-safe log of byte records with group commit (see module docstring)."""
+
+    def __init__(self, directory: Path, *, segment_bytes: int = 64 * 1024 * 1024) -> None:
+        """Open (creating if needed) the log in ``directory`` and recover from any crash."""
+        if segment_bytes <= 0:
+            raise ValueError("segment_bytes must be positive")
+        self.directory = Path(directory)
+        self.segment_bytes = segment_bytes
+        self.fsync_count = 0  # data syncs issued; fewer than appends means group commit happened
+        self._cond = threading.Condition(threading.Lock())
+        self._pending: list[tuple[int, memoryview, memoryview]] = []  # (lsn, header, payload)
+        self._flushing = False
+        self._closed = False
+        self._failed: BaseException | None = None
+        self._fd = -1
+        self._lock_fd = self._acquire_dir_lock()
+        try:
+            self._segments, self._durable_lsn, self._active_size = self._recover()
+            self._next_lsn = self._durable_lsn + 1
+            self._fd = os.open(self._segments[-1][1], os.O_WRONLY | os.O_APPEND)
+        except BaseException:
+            os.close(self._lock_fd)
+            raise
+
+    def _acquire_dir_lock(self) -> int:
+        created = not self.directory.exists()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if created:
+            _fsync_dir(self.directory.parent)
+        # Two writers on one log would interleave frames; a kernel lock dies with its process.
+        fd = os.open(self.directory / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                raise WalError(f"write-ahead log {self.directory} is open elsewhere") from exc
+            raise
+        return fd
+
+    def _recover(self) -> tuple[list[tuple[int, Path]], int, int]:
+        found = sorted(
+            (int(m.group(1)), p) for p in self.directory.iterdir() if (m := _SEGMENT_NAME.fullmatch(p.name))
+        )
+        if not found:
+            path = _segment_path(self.directory, 1)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            _fsync_dir(self.directory)
+            return [(1, path)], 0, 0
+        last_lsn = found[0][0] - 1
+        size = 0
+        for i, (first_lsn, path) in enumerate(found):
+            if first_lsn != last_lsn + 1:
+                raise WalCorruptionError(f"{path} starts at lsn {first_lsn}; expected {last_lsn + 1}")
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                try:
+                    for lsn, _ in _records(f, size, first_lsn, skip_to=2**64):
+                        last_lsn = lsn
+                except _BadRecord as bad:
+                    if i < len(found) - 1:
+                        raise WalCorruptionError(f"{path}: {bad}; the segment is not the last") from None
+                    # Synced bytes form a prefix of the file, so a bad frame in the last segment
+                    # and everything after it was never acknowledged: a crash mid-write.
+                    _logger.warning("%s: %s; truncating %d torn bytes", path, bad, size - bad.offset)
+                    self._truncate(path, bad.offset)
+                    size = bad.offset
+        return found, last_lsn, size
+
+    @staticmethod
+    def _truncate(path: Path, size: int) -> None:
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.ftruncate(fd, size)
+            os.fsync(fd)  # else the garbage could come back after a second crash
+        finally:
+            os.close(fd)
+
+    @property
+    def last_lsn(self) -> int:
+        """The LSN of the newest durable record (0 when the log is empty)."""
+        with self._cond:
+            return self._durable_lsn
+
+    def append(self, record: bytes) -> int:
+        """Append one record; return its LSN once it is on stable storage."""
+        payload = memoryview(record).cast("B")
+        if len(payload) > _MAX_RECORD:
+            raise ValueError(f"record of {len(payload)} bytes exceeds {_MAX_RECORD}")
+        payload_crc = zlib.crc32(payload)  # the costly part, computed outside the lock
+        with self._cond:
+            self._check_open()
+            lsn = self._next_lsn
+            self._next_lsn += 1
+            self._pending.append((lsn, memoryview(_frame(lsn, payload_crc, len(payload))), payload))
+            while True:
+                if self._durable_lsn >= lsn:
+                    return lsn
+                if self._failed is not None:
+                    raise WalFailedError(f"write-ahead log {self.directory} failed: {self._failed}")
+                if not self._flushing:
+                    break
+                self._cond.wait()
+            self._flushing = True
+            batch, self._pending = self._pending, []
+        # Leader: we hold the only right to touch the file until _flushing is cleared.
+        try:
+            self._write_batch(batch)
+        except BaseException as exc:
+            with self._cond:
+                self._failed = exc
+                self._pending.clear()
+                self._flushing = False
+                self._cond.notify_all()
+            raise WalFailedError(f"write-ahead log {self.directory} failed: {exc}") from exc
+        with self._cond:
+            self._durable_lsn = batch[-1][0]
+            self._flushing = False
+            self._cond.notify_all()
+        return lsn
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise WalClosedError(f"write-ahead log {self.directory} is closed")
+        if self._failed is not None:
+            raise WalFailedError(f"write-ahead log {self.directory} failed earlier: {self._failed}")
+
+    def _write_batch(self, batch: list[tuple[int, memoryview, memoryview]]) -> None:
+        if self._active_size >= self.segment_bytes:
+            self._rotate(batch[0][0])
+        buffers: list[memoryview] = []
+        for _, header, payload in batch:
+            buffers += (header, payload)
+        _write_all(self._fd, buffers)
+        self._active_size += sum(len(b) for b in buffers)
+        _fdatasync(self._fd)
+        self.fsync_count += 1
+
+    def _rotate(self, first_lsn: int) -> None:
+        # Every record in the old segment is already synced, so only the new name needs care.
+        path = _segment_path(self.directory, first_lsn)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        try:
+            _fsync_dir(self.directory)
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(self._fd)
+        self._fd, self._active_size = fd, 0
+        with self._cond:
+            self._segments.append((first_lsn, path))
+
+    def replay(self, after_lsn: int = 0) -> Iterator[tuple[int, bytes]]:
+        """Yield every durable (lsn, record) with lsn > after_lsn, oldest first."""
+        with self._cond:
+            segments, limit = list(self._segments), self._durable_lsn
+        for i, (first_lsn, path) in enumerate(segments):
+            next_first = segments[i + 1][0] if i + 1 < len(segments) else limit + 1
+            if next_first <= after_lsn + 1 or first_lsn > limit:
+                continue  # wholly before after_lsn, or not yet durable
+            # A concurrent truncate_before may delete a segment we have not opened yet (then this
+            # raises FileNotFoundError); checkpointers truncate only what was already replayed.
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                try:
+                    for lsn, payload in _records(f, size, first_lsn, skip_to=after_lsn):
+                        if lsn > after_lsn:
+                            yield lsn, payload
+                        if lsn >= limit:
+                            return  # the next frame may be half-written by a leader right now
+                except _BadRecord as bad:
+                    raise WalCorruptionError(f"{path}: {bad}") from None
+
+    def truncate_before(self, lsn: int) -> None:
+        """Delete whole segments whose records all have LSNs below ``lsn`` (never the active one)."""
+        with self._cond:
+            self._check_open()
+            doomed = 0
+            while doomed + 1 < len(self._segments) and self._segments[doomed + 1][0] <= lsn:
+                doomed += 1
+            removed, self._segments = self._segments[:doomed], self._segments[doomed:]
+        if removed:
+            # Oldest first, so a crash midway leaves a contiguous log.
+            for _, path in removed:
+                path.unlink()
+            _fsync_dir(self.directory)
+
+    def close(self) -> None:
+        """Let in-flight appends finish, then release the files; later appends raise."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            while self._failed is None and (self._flushing or self._pending):
+                self._cond.wait()
+        os.close(self._fd)
+        os.close(self._lock_fd)
+
+    def __enter__(self) -> WriteAheadLog:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
