@@ -76,3 +76,13 @@ def store_credentials(data_dir: Path | None) -> None:
     credentials = load_or_create_credentials(data_dir or default_data_dir())
     click.echo(f"export AWS_ACCESS_KEY_ID={credentials.access_key_id}")
     click.echo(f"export AWS_SECRET_ACCESS_KEY={credentials.secret_access_key}")
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the demo keeps its data [default: $PGS3V_DATA_DIR or ./.pgs3v].")
+def demo(data_dir: Path | None) -> None:
+    """Start a local store, load a sample product catalog and run filtered similarity queries."""
+    from pgs3v.demo.store_demo import run_store_demo
+
+    run_store_demo(data_dir or default_data_dir())

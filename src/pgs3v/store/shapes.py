@@ -150,7 +150,8 @@ class _Checker:
             return
         shown = f"'{value}' " if len(value) <= 128 else ""
         if "enum" in shape and value not in shape["enum"]:
-            self.fail(path, f"Value '{value[:128]}' at '{path}' failed to satisfy constraint: "
+            # AWS names the allowed set but not the value it got (checked against the service).
+            self.fail(path, f"Value at '{path}' failed to satisfy constraint: "
                             f"Member must satisfy enum value set: [{', '.join(shape['enum'])}]")
             return
         if not self._length(shape_name, shape, len(value), path, f"with length {len(value)} "):
@@ -169,7 +170,8 @@ class _Checker:
             return
         low, high = self._range(shape_name, shape)
         if (low is not None and value < low) or (high is not None and value > high):
-            self.fail(path, f"Value '{value}' at '{path}' failed to satisfy constraint: {_bound_text(low, high, 'be')}")
+            # As AWS words it: "Value at '/dimension' ...", without the number that was sent.
+            self.fail(path, f"Value at '{path}' failed to satisfy constraint: {_bound_text(low, high, 'be')}")
 
     def _check_boolean(self, shape_name: str, shape: dict[str, Any], value: Any, path: str) -> None:
         if type(value) is not bool:

@@ -23,8 +23,6 @@ FloatArray = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
 RowFilter = Callable[[MetadataColumns], BoolArray]
 
-# Compaction is worth it only when it frees a good share of the rows.
-_MIN_DEAD_ROWS_TO_COMPACT = 4096
 
 
 def key_order(key: str) -> tuple[int, int]:
@@ -53,6 +51,9 @@ class Neighbour:
 
 class VectorTable:
     """Live vectors of one index, their metadata (whole and columnar) and key hashes."""
+
+    # Compaction is worth it only when it frees a good share of the rows.
+    min_dead_rows_to_compact = 4096
 
     def __init__(self, dimension: int, metric: str, non_filterable_keys: frozenset[str]) -> None:
         self.dimension = dimension
@@ -83,7 +84,7 @@ class VectorTable:
             else:
                 self._put(mutation)
             dead = self._rows - len(self._row_of)
-            if dead >= _MIN_DEAD_ROWS_TO_COMPACT and dead * 2 > self._rows:
+            if dead >= self.min_dead_rows_to_compact and dead * 2 > self._rows:
                 self._compact()
 
     def _delete(self, keys: Iterable[str]) -> None:
