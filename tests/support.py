@@ -48,6 +48,6 @@ def error_of(call: Any, *args: Any, **kwargs: Any) -> tuple[str, int, dict[str, 
     try:
         call(*args, **kwargs)
     except ClientError as error:
-        response: dict[str, Any] = error.response
+        response: Any = error.response
         return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"], response
     raise AssertionError("the call succeeded but should have failed")

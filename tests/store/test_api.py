@@ -70,7 +70,8 @@ def test_every_model_operation_round_trips(s3v: Any) -> None:
         result = s3v.query_vectors(indexArn=index_arn, topK=2, queryVector={"float32": [3.0, 0.0, 1.0]},
                                    returnDistance=True, returnMetadata=True)
         assert result["distanceMetric"] == "euclidean"
-        assert [(v["key"], v["distance"], v["metadata"]) for v in result["vectors"]][0] == ("v3", 0.0, {"n": 3})
+        nearest = result["vectors"][0]
+        assert (nearest["key"], nearest["distance"], nearest["metadata"]) == ("v3", 0.0, {"n": 3})
         assert result["vectors"][1]["key"] in ("v2", "v4") and result["vectors"][1]["distance"] == 1.0
         s3v.delete_vectors(indexArn=index_arn, keys=["v3"])
         assert s3v.get_vectors(indexArn=index_arn, keys=["v3"])["vectors"] == []
@@ -134,7 +135,8 @@ def test_query_pages_with_next_token(s3v: Any, index: dict[str, str]) -> None:
 def test_list_vectors_pages_and_segments_partition_keys(s3v: Any, index: dict[str, str]) -> None:
     keys = [f"key-{i}" for i in range(1200)]
     for start in range(0, len(keys), 500):
-        s3v.put_vectors(**index, vectors=[{"key": k, "data": {"float32": [1, 2, 3, 4]}} for k in keys[start:start + 500]])
+        batch = keys[start : start + 500]
+        s3v.put_vectors(**index, vectors=[{"key": k, "data": {"float32": [1, 2, 3, 4]}} for k in batch])
     pages = list(s3v.get_paginator("list_vectors").paginate(**index, PaginationConfig={"PageSize": 100}))
     assert all(len(p["vectors"]) <= 100 for p in pages) and len(pages) == 12
     assert sorted(v["key"] for p in pages for v in p["vectors"]) == sorted(keys)

@@ -32,7 +32,7 @@ def test_concurrent_writers_and_readers(store_server: Any, s3v: Any, index: dict
                     own.delete_vectors(**index, keys=keys[:5])
                     with lock:
                         written.difference_update(keys[:5])
-        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+        except BaseException as error:  # reported by the main thread
             errors.append(error)
 
     def reader() -> None:
@@ -46,7 +46,7 @@ def test_concurrent_writers_and_readers(store_server: Any, s3v: Any, index: dict
                 assert distances == sorted(distances)
                 assert all(v["metadata"]["writer"] in (0, 1) for v in result)
                 assert len({v["key"] for v in result}) == len(result)
-        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+        except BaseException as error:  # reported by the main thread
             errors.append(error)
 
     writers = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +34,16 @@ def _writer(endpoint: str, index: dict[str, str], thread: int, acked: list[tuple
         first = (step * BATCH) % KEYS_PER_THREAD
         keys = [f"t{thread}-k{(first + j) % KEYS_PER_THREAD}" for j in range(BATCH)]
         change: dict[str, State]
+        call: Callable[[], Any]
         if step % 4 == 0:
             change = dict.fromkeys(keys)
             in_flight[thread] = change
-            call = lambda: s3v.delete_vectors(**index, keys=keys)  # noqa: E731
+            call = functools.partial(s3v.delete_vectors, **index, keys=keys)
         else:
             change = {k: (_vector(thread, step, j), {"step": step, "thread": thread}) for j, k in enumerate(keys)}
             in_flight[thread] = change
             vectors = [{"key": k, "data": {"float32": v[0]}, "metadata": v[1]} for k, v in change.items() if v]
-            call = lambda: s3v.put_vectors(**index, vectors=vectors)  # noqa: E731
+            call = functools.partial(s3v.put_vectors, **index, vectors=vectors)
         try:
             call()
         except (BotoCoreError, ClientError):

@@ -29,7 +29,7 @@ metadata = st.fixed_dictionaries(
     optional={
         "color": st.sampled_from(COLORS),
         "n": st.integers(-3, 3) | st.floats(-3, 3, allow_nan=False).map(lambda x: round(x, 1)),
-        "tags": st.lists(st.sampled_from(COLORS + ["x"]), max_size=3),
+        "tags": st.lists(st.sampled_from([*COLORS, "x"]), max_size=3),
         "note": st.text(max_size=5),
     },
 )
@@ -38,7 +38,7 @@ leaf_filters = st.one_of(
     st.sampled_from(COLORS).map(lambda c: {"color": {"$ne": c}}),
     st.integers(-3, 3).map(lambda n: {"n": {"$gte": n}}),
     st.floats(-3, 3, allow_nan=False).map(lambda x: {"n": {"$lt": round(x, 1)}}),
-    st.lists(st.sampled_from(COLORS + ["x"]), min_size=1, max_size=2).map(lambda v: {"tags": {"$in": v}}),
+    st.lists(st.sampled_from([*COLORS, "x"]), min_size=1, max_size=2).map(lambda v: {"tags": {"$in": v}}),
     st.lists(st.sampled_from(COLORS), min_size=1, max_size=2).map(lambda v: {"color": {"$nin": v}}),
     st.booleans().map(lambda b: {"note": {"$exists": b}}),
 )

@@ -89,7 +89,7 @@ def run_store_demo(data_dir: Path, console: Console | None = None) -> None:
         query = {"float32": vectors[42].tolist()}
         common = {"vectorBucketName": BUCKET, "indexName": INDEX, "queryVector": query,
                   "returnDistance": True, "returnMetadata": True}
-        console.print(f"\nQuery product: {anchor['key']} ({anchor['name']}, {anchor['category']}, ${anchor['price']})\n")
+        console.print(f"\nQuery product: {anchor['key']} ({anchor['name']}, ${anchor['price']})\n")
         queries: list[tuple[str, dict[str, Any]]] = [
             ("Products like this one", {"topK": 5}),
             ("...under $50 and in stock", {"topK": 5, "filter": {"price": {"$lt": 50}, "in_stock": True}}),

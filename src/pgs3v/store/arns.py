@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_BUCKET_ARN = re.compile(r"arn:(aws[-a-z0-9]*):s3vectors:([a-z0-9-]+):([0-9]{12}):bucket/([a-z0-9][a-z0-9-.]{1,61}[a-z0-9])")
+_BUCKET_ARN = re.compile(
+    r"arn:(aws[-a-z0-9]*):s3vectors:([a-z0-9-]+):([0-9]{12}):bucket/([a-z0-9][a-z0-9-.]{1,61}[a-z0-9])"
+)
 _INDEX_ARN = re.compile(_BUCKET_ARN.pattern + r"/index/([a-z0-9][a-z0-9-.]{1,61}[a-z0-9])")
 
 

@@ -85,7 +85,8 @@ def list_vectors(state: StoreState, request: Request) -> Response:
     limit = request.get("maxResults") or state.limits.default_list_vectors
     data, metadata = bool(request.get("returnData")), bool(request.get("returnMetadata"))
     page = state.vectors_of(index).table.list_page(segment_count, segment_index, after, limit + 1)
-    vectors, budget = [], state.limits.list_vectors_page_bytes
+    vectors: list[dict[str, Any]] = []
+    budget = state.limits.list_vectors_page_bytes
     last = None
     for position, vector in page[:limit]:
         size = len(vector.key) + (index.dimension * _BYTES_PER_FLOAT if data else 0)

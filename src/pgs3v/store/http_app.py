@@ -55,7 +55,12 @@ def _parse_json(body: bytes) -> Any:
     try:
         # botocore writes non-finite floats as NaN/Infinity, which strict JSON parsers refuse;
         # accepting them here lets validation say precisely what is wrong with the vector.
-        return json.loads(body)
+        payload = json.loads(body)
+        # json.loads also lets "\ud800"-style lone surrogates through, which orjson refused and
+        # no later step can encode (a key or metadata holding one failed with a 500): find them
+        # now, while the request is still only text.
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        return payload
     except (ValueError, RecursionError):
         raise ValidationException("Could not parse the request body as JSON") from None
 

@@ -47,7 +47,12 @@ class Limits:
 
 def limit_help() -> list[tuple[str, int, str]]:
     """(name, default, help) for every limit, in table order."""
-    return [(f.name, int(f.default), str(f.metadata["help"])) for f in fields(Limits)]  # type: ignore[call-overload]
+    return [(f.name, _default_of(f.default), str(f.metadata["help"])) for f in fields(Limits)]
+
+
+def _default_of(value: object) -> int:
+    assert isinstance(value, int)
+    return value
 
 
 def limit_names() -> list[str]:

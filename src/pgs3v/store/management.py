@@ -63,9 +63,9 @@ def _page(names: list[str], request: Request, state: StoreState, purpose: str) -
     limit = request.get("maxResults") or state.limits.max_list_buckets_or_indexes
     after = ""
     if request.get("nextToken"):
-        token = state.tokens.decode(purpose, request["nextToken"])
-        after = str(token.get("after", ""))
-        if token.get("prefix", "") != prefix:
+        position = state.tokens.decode(purpose, request["nextToken"])
+        after = str(position.get("after", ""))
+        if position.get("prefix", "") != prefix:
             raise ValidationException.for_field("/nextToken", "The provided token does not match the prefix")
     selected = sorted(n for n in names if n.startswith(prefix) and n > after)
     page = selected[:limit]
@@ -112,7 +112,11 @@ def list_vector_buckets(state: StoreState, request: Request) -> Response:
         buckets = [state.catalog.buckets[n] for n in names]
     response: Response = {
         "vectorBuckets": [
-            {"vectorBucketName": b.name, "vectorBucketArn": state.scope.bucket_arn(b.name), "creationTime": b.creation_time}
+            {
+                "vectorBucketName": b.name,
+                "vectorBucketArn": state.scope.bucket_arn(b.name),
+                "creationTime": b.creation_time,
+            }
             for b in buckets
         ]
     }

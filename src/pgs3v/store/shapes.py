@@ -96,7 +96,8 @@ class _Checker:
     def _length(self, shape_name: str, shape: dict[str, Any], length: int, path: str, shown: str) -> bool:
         low, high = self._range(shape_name, shape)
         if (low is not None and length < low) or (high is not None and length > high):
-            self.fail(path, f"Value {shown}at '{path}' failed to satisfy constraint: {_bound_text(low, high, 'have length')}")
+            constraint = _bound_text(low, high, "have length")
+            self.fail(path, f"Value {shown}at '{path}' failed to satisfy constraint: {constraint}")
             return False
         return True
 

@@ -22,6 +22,7 @@ from pgs3v.store.catalog import BucketRecord, Catalog, IndexRecord
 from pgs3v.store.errors import (
     BUCKET_NOT_FOUND,
     INDEX_NOT_FOUND,
+    FieldError,
     NotFoundException,
     ValidationException,
 )
@@ -33,16 +34,22 @@ BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
+def _invalid_name(path: str, message: str) -> ValidationException:
+    # AWS answers a bad name with the bare message, without the "1 validation error detected."
+    # of its shape checks (checked against the service: "Invalid vector bucket name").
+    return ValidationException(message, [FieldError(path, message)])
+
+
 def check_bucket_name(name: str) -> None:
     """AWS's bucket naming rule: 3–63 of a-z 0-9 -, starting and ending alphanumeric."""
     if not BUCKET_NAME.fullmatch(name):
-        raise ValidationException.for_field("/vectorBucketName", "Invalid vector bucket name")
+        raise _invalid_name("/vectorBucketName", "Invalid vector bucket name")
 
 
 def check_index_name(name: str) -> None:
     """AWS's index naming rule: 3–63 of a-z 0-9 - ., starting and ending alphanumeric."""
     if not INDEX_NAME.fullmatch(name):
-        raise ValidationException.for_field("/indexName", "Invalid index name")
+        raise _invalid_name("/indexName", "Invalid index name")
 
 
 @dataclass
@@ -117,9 +124,9 @@ class StoreState:
             if parsed is None:
                 raise NotFoundException(BUCKET_NOT_FOUND)
             return parsed
-        assert name is not None
-        check_bucket_name(name)
-        return name
+        bucket_name = str(name)
+        check_bucket_name(bucket_name)
+        return bucket_name
 
     def bucket(self, request: dict[str, Any]) -> BucketRecord:
         """The bucket a request names; NotFoundException if there is none."""

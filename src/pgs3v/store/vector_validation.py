@@ -7,6 +7,7 @@ Messages follow AWS's "Invalid record for key 'k': ..." wording.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,11 @@ from pgs3v.store.errors import FieldError, ValidationException
 from pgs3v.store.limits import Limits
 from pgs3v.store.mutations import PutBatch
 
+# orjson, which writes the log and every response, refuses JSON nested deeper than 255 levels,
+# and both wrap a vector's metadata in levels of their own: deeper metadata would be accepted
+# and then break every read that returns it.
+_MAX_METADATA_NESTING = 64
+
 
 def _invalid_record(key: str, position: int, what: str) -> ValidationException:
     message = f"Invalid record for key '{key}': {what}"
@@ -28,7 +34,7 @@ def vector_array(values: list[float], dimension: int, what: str) -> npt.NDArray[
     """A float32 vector of the index's dimension with finite values, or a message why not."""
     if len(values) != dimension:
         raise ValueError(f"{what} must have length {dimension}, but has length {len(values)}")
-    if any(type(x) is str for x in values):
+    if any(isinstance(x, str) for x in values):
         # botocore sends non-finite floats as the strings "NaN", "Infinity" and "-Infinity".
         raise ValueError(f"{what} must contain only finite numbers (no NaN or Infinity)")
     vector = np.asarray(values, dtype=np.float64)
@@ -70,7 +76,15 @@ def _checked_metadata(
         raise _invalid_record(
             key, position, f"metadata has {len(value)} keys, more than the limit of {limits.max_metadata_keys}"
         )
-    total = len(orjson.dumps(value))
+    problem = _metadata_problem(value)
+    if problem is None:
+        try:
+            total = len(orjson.dumps(value))
+        except orjson.JSONEncodeError as error:
+            # Integers beyond 64 bits, which orjson cannot write back out.
+            problem = f"metadata cannot be stored as JSON ({error})"
+    if problem is not None:
+        raise _invalid_record(key, position, problem)
     if total > limits.max_metadata_bytes:
         raise _invalid_record(
             key, position, f"metadata is {total} bytes, more than the limit of {limits.max_metadata_bytes} bytes"
@@ -86,3 +100,21 @@ def _checked_metadata(
             f"{limits.max_filterable_metadata_bytes} bytes (declare large keys non-filterable when creating the index)",
         )
     return value or None
+
+
+def _metadata_problem(value: dict[str, Any]) -> str | None:
+    """Why ``value`` could not be stored and read back unchanged, or None."""
+    # Iterative, so that deep nesting is reported rather than overflowing the stack.
+    pending: list[tuple[dict[str, Any] | list[Any], int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, float):
+                if not math.isfinite(child):
+                    # orjson would quietly store these as null.
+                    return "metadata must not contain NaN or Infinity"
+            elif isinstance(child, dict | list):
+                if depth >= _MAX_METADATA_NESTING:
+                    return f"metadata is nested more than {_MAX_METADATA_NESTING} levels deep"
+                pending.append((child, depth + 1))
+    return None
