@@ -65,6 +65,15 @@ def _parse_json(body: bytes) -> Any:
         raise ValidationException("Could not parse the request body as JSON") from None
 
 
+def _signed_view_of_headers(request: Request) -> dict[str, str]:
+    """Headers as SigV4 canonicalises them: lower-case names, repeated headers joined by commas."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in request.headers.raw:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    return headers
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -81,6 +90,22 @@ async def _read_body(request: Request, limit: int) -> bytes:
 def build_app(store: VectorStore, verifier: SigV4Verifier | None) -> Starlette:
     """An ASGI app serving ``store``; ``verifier`` None turns authentication off."""
 
+    def verify_and_call(request: Request, operation: str, extra: dict[str, Any], body: bytes) -> dict[str, Any]:
+        # Runs in a worker thread: hashing a 20 MiB body for SigV4 and parsing it take tens of
+        # milliseconds that must not stall the event loop's other connections.
+        if verifier is not None:
+            verifier.verify(
+                request.method,
+                request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
+                request.scope.get("query_string", b"").decode("latin-1"),
+                _signed_view_of_headers(request),
+                body,
+            )
+        payload = _parse_json(body)
+        if isinstance(payload, dict):
+            payload.update(extra)
+        return store.call(operation, payload)
+
     async def handle(request: Request, operation: str, extra: dict[str, Any]) -> Response:
         try:
             try:
@@ -89,18 +114,7 @@ def build_app(store: VectorStore, verifier: SigV4Verifier | None) -> Starlette:
                 raise ValidationException(
                     f"Request payload exceeds the limit of {store.limits.max_request_bytes} bytes"
                 ) from None
-            if verifier is not None:
-                verifier.verify(
-                    request.method,
-                    request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
-                    request.scope.get("query_string", b"").decode("latin-1"),
-                    {k.lower(): v for k, v in request.headers.items()},
-                    body,
-                )
-            payload = _parse_json(body)
-            if isinstance(payload, dict):
-                payload.update(extra)
-            result = await anyio.to_thread.run_sync(store.call, operation, payload)
+            result = await anyio.to_thread.run_sync(verify_and_call, request, operation, extra, body)
             return _json_response(200, result)
         except S3VectorsError as error:
             return error_response(error)
