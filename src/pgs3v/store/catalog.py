@@ -8,13 +8,14 @@ as vector writes, without a log of its own.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from pgs3v.store.durable_files import write_file_atomically
 
 CATALOG_FILE = "catalog.json"
 CATALOG_VERSION = 1
@@ -95,27 +96,3 @@ class Catalog:
         """Indexes of one bucket, sorted by name."""
         return sorted((i for (b, _), i in self.indexes.items() if b == bucket), key=lambda i: i.name)
 
-
-def write_file_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file."""
-    temporary = path.with_name(path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
-    fsync_directory(path.parent)
-
-
-def fsync_directory(directory: Path) -> None:
-    """Make a rename or a file creation in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pgs3v.store.durable_files import fsync_directory
+
 ACCESS_KEY_ENV = "PGS3V_ACCESS_KEY_ID"
 SECRET_KEY_ENV = "PGS3V_SECRET_ACCESS_KEY"
 CREDENTIALS_FILE = "credentials.json"
@@ -114,7 +116,7 @@ def _save_new(path: Path, credentials: Credentials) -> Credentials:
         winner = _publish(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    fsync_directory(path.parent)
     return credentials if winner else _read(path)
 
 
@@ -131,10 +133,3 @@ def _publish(tmp: Path, path: Path) -> bool:
         os.replace(tmp, path)
     return True
 
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

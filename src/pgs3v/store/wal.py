@@ -35,6 +35,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from pgs3v.store.durable_files import fsync_directory
 from pgs3v.store.errors import InternalServerException
 
 __all__ = ["WalClosedError", "WalCorruptionError", "WalError", "WalFailedError", "WriteAheadLog"]
@@ -77,15 +78,6 @@ class _BadRecord(Exception):
 
 def _segment_path(directory: Path, first_lsn: int) -> Path:
     return directory / f"wal-{first_lsn:020d}.log"
-
-
-def _fsync_dir(directory: Path) -> None:
-    # A new or removed file name is durable only once its directory is synced.
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _frame(lsn: int, payload_crc: int, length: int) -> bytes:
@@ -163,7 +155,7 @@ class WriteAheadLog:
         created = not self.directory.exists()
         self.directory.mkdir(parents=True, exist_ok=True)
         if created:
-            _fsync_dir(self.directory.parent)
+            fsync_directory(self.directory.parent)
         # Two writers on one log would interleave frames; a kernel lock dies with its process.
         fd = os.open(self.directory / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -182,7 +174,7 @@ class WriteAheadLog:
         if not found:
             path = _segment_path(self.directory, 1)
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-            _fsync_dir(self.directory)
+            fsync_directory(self.directory)
             return [(1, path)], 0, 0
         last_lsn = found[0][0] - 1
         size = 0
@@ -278,7 +270,7 @@ class WriteAheadLog:
         path = _segment_path(self.directory, first_lsn)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
         try:
-            _fsync_dir(self.directory)
+            fsync_directory(self.directory)
         except BaseException:
             os.close(fd)
             raise
@@ -320,7 +312,7 @@ class WriteAheadLog:
             # Oldest first, so a crash midway leaves a contiguous log.
             for _, path in removed:
                 path.unlink()
-            _fsync_dir(self.directory)
+            fsync_directory(self.directory)
 
     def close(self) -> None:
         """Let in-flight appends finish, then release the files; later appends raise."""
