@@ -37,13 +37,16 @@ def _write(state: StoreState, index: IndexRecord, mutation: Mutation) -> None:
 def put_vectors(state: StoreState, request: Request) -> Response:
     """PutVectors: insert or replace up to 500 vectors, durable before the reply."""
     index = state.index(request)
-    _write(state, index, put_batch(request["vectors"], index, state.limits))
+    batch = put_batch(request["vectors"], index, state.limits)
+    state.admit_write(index, len(batch.keys))
+    _write(state, index, batch)
     return {}
 
 
 def delete_vectors(state: StoreState, request: Request) -> Response:
     """DeleteVectors: unknown keys are ignored."""
     index = state.index(request)
+    state.admit_write(index, len(request["keys"]))
     _write(state, index, DeleteBatch(keys=list(request["keys"])))
     return {}
 

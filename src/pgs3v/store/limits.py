@@ -43,6 +43,12 @@ class Limits:
     max_tags: int = _limit(50, "Most tags on one resource.")
     max_filter_depth: int = _limit(32, "Deepest nesting of $and/$or in a filter (guards the server's stack).")
     max_query_depth: int = _limit(10_000, "Deepest rank a QueryVectors nextToken can page to.")
+    max_write_requests_per_second: int = _limit(
+        0, "PutVectors + DeleteVectors calls per second per index before 429 (0 = off; AWS: 1000)."
+    )
+    max_write_vectors_per_second: int = _limit(
+        0, "Vectors written (put or deleted) per second per index before 429 (0 = off; AWS: 2500)."
+    )
 
 
 def limit_help() -> list[tuple[str, int, str]]:
@@ -67,19 +73,21 @@ def load_limits(overrides: Mapping[str, int] | None = None, environ: Mapping[str
     for name in limit_names():
         raw = env.get(f"PGS3V_LIMIT_{name.upper()}")
         if raw is not None:
-            values[name] = _positive_int(name, raw)
+            values[name] = _checked(name, raw)
     for name, value in (overrides or {}).items():
         if name not in limit_names():
             raise ValueError(f"unknown limit {name!r}; known limits: {', '.join(limit_names())}")
-        values[name] = _positive_int(name, str(value))
+        values[name] = _checked(name, str(value))
     return replace(Limits(), **values)
 
 
-def _positive_int(name: str, raw: str) -> int:
+def _checked(name: str, raw: str) -> int:
     try:
         value = int(raw)
     except ValueError:
         raise ValueError(f"limit {name} must be an integer, got {raw!r}") from None
-    if value < 1:
-        raise ValueError(f"limit {name} must be at least 1, got {value}")
+    # Rate limits use 0 for "off"; every other limit needs room for at least one item.
+    smallest = 0 if name.endswith("_per_second") else 1
+    if value < smallest:
+        raise ValueError(f"limit {name} must be at least {smallest}, got {value}")
     return value

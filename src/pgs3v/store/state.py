@@ -24,9 +24,11 @@ from pgs3v.store.errors import (
     INDEX_NOT_FOUND,
     FieldError,
     NotFoundException,
+    TooManyRequestsException,
     ValidationException,
 )
 from pgs3v.store.limits import Limits
+from pgs3v.store.throttle import TokenBucket
 from pgs3v.store.tokens import TokenCodec
 from pgs3v.store.vector_index import VectorIndex
 
@@ -64,6 +66,7 @@ class StoreState:
     catalog: Catalog = field(init=False)
     _open: dict[str, VectorIndex] = field(init=False, default_factory=dict)
     _open_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _throttles: dict[str, tuple[TokenBucket | None, TokenBucket | None]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -98,6 +101,23 @@ class StoreState:
                 )
                 self._open[record.storage_id] = index
             return index
+
+    def admit_write(self, record: IndexRecord, vectors: int) -> None:
+        """Refuse a write with 429 when it would pass the index's configured write rates."""
+        limits = self.limits
+        if not (limits.max_write_requests_per_second or limits.max_write_vectors_per_second):
+            return
+        with self._open_lock:
+            if record.storage_id not in self._throttles:
+                self._throttles[record.storage_id] = (
+                    TokenBucket(limits.max_write_requests_per_second) if limits.max_write_requests_per_second else None,
+                    TokenBucket(limits.max_write_vectors_per_second) if limits.max_write_vectors_per_second else None,
+                )
+            requests, vector_rate = self._throttles[record.storage_id]
+        if (requests is not None and not requests.try_take(1)) or (
+            vector_rate is not None and not vector_rate.try_take(vectors)
+        ):
+            raise TooManyRequestsException("Write rate exceeded for this index. Slow down and retry.")
 
     def drop_index_data(self, record: IndexRecord) -> None:
         """Close and delete an index's files (after the catalog no longer names it)."""
