@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pgs3v import __version__
+from pgs3v.bench import register as register_bench
 from pgs3v.store.limits import limit_help, load_limits
 
 DEFAULT_DATA_DIR = ".pgs3v"
@@ -57,6 +58,10 @@ def store_serve(data_dir: Path | None, host: str, port: int, region: str, limits
     Credentials come from PGS3V_ACCESS_KEY_ID / PGS3V_SECRET_ACCESS_KEY, else are generated on
     first start and saved (mode 0600) in DATA_DIR/credentials.json.
     """
+    # One BLAS thread per request: requests already run in parallel on worker threads, and on a
+    # small machine BLAS threads spinning after each product slow every other request down.
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
     from pgs3v.store.server import ServeOptions, serve
 
     try:
@@ -86,3 +91,6 @@ def demo(data_dir: Path | None) -> None:
     from pgs3v.demo.store_demo import run_store_demo
 
     run_store_demo(data_dir or default_data_dir())
+
+
+register_bench(main)

@@ -132,3 +132,10 @@ def test_management_survives_sigkill(tmp_path: Path) -> None:
         assert s3v.list_vectors(vectorBucketName="kept", indexName="gone")["vectors"] == []
     finally:
         server.stop()
+
+
+def test_sigterm_shuts_down_cleanly(tmp_path: Path) -> None:
+    server = StoreProcess(tmp_path / "data").start()
+    server.stop()
+    # Exit status 0, not -15: the store got to close its logs after the server loop ended.
+    assert server.exit_code == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,14 @@ def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | No
         f"(region {options.region}, access key {credentials.access_key_id})",
         flush=True,
     )
+    # uvicorn shuts down gracefully on SIGTERM and then re-raises it to the handler that was in
+    # place before; making that handler a clean exit lets the store close its logs below.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         uvicorn.Server(config).run()
     finally:
         store.close()
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)

@@ -57,6 +57,11 @@ _TAG_PUNCTUATION = set("_.:/=+-@")
 # How botocore writes non-finite floats; they pass the shape check so that the vector check
 # can reject them with a message that names the record.
 _NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity"})
+_NUMBER_TYPES = frozenset({int, float})
+
+
+def _only_non_finite(values: list[Any]) -> bool:
+    return all(x in _NON_FINITE for x in values if isinstance(x, str))
 
 
 def _matches_tag_pattern(value: str) -> bool:
@@ -131,7 +136,8 @@ class _Checker:
         member_shape = shape["member"]["shape"]
         if self.shapes[member_shape]["type"] == "float":
             # Vectors: a fast path, since these lists hold thousands of numbers.
-            if not all(type(x) is float or type(x) is int or x in _NON_FINITE for x in value):
+            kinds = set(map(type, value))
+            if not kinds <= _NUMBER_TYPES and not (kinds <= {*_NUMBER_TYPES, str} and _only_non_finite(value)):
                 self.fail(path, f"Value at '{path}' failed to satisfy constraint: Member must contain only numbers")
             return
         for position, item in enumerate(value):

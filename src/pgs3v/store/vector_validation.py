@@ -34,7 +34,7 @@ def vector_array(values: list[float], dimension: int, what: str) -> npt.NDArray[
     """A float32 vector of the index's dimension with finite values, or a message why not."""
     if len(values) != dimension:
         raise ValueError(f"{what} must have length {dimension}, but has length {len(values)}")
-    if any(isinstance(x, str) for x in values):
+    if str in set(map(type, values)):
         # botocore sends non-finite floats as the strings "NaN", "Infinity" and "-Infinity".
         raise ValueError(f"{what} must contain only finite numbers (no NaN or Infinity)")
     vector = np.asarray(values, dtype=np.float64)
