@@ -9,6 +9,7 @@ import click
 
 from pgs3v import __version__
 from pgs3v.bench import register as register_bench
+from pgs3v.bridge.cli import register as register_functions
 from pgs3v.store.limits import limit_help, load_limits
 
 DEFAULT_DATA_DIR = ".pgs3v"
@@ -94,3 +95,4 @@ def demo(data_dir: Path | None) -> None:
 
 
 register_bench(main)
+register_functions(main)
