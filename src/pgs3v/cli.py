@@ -10,6 +10,8 @@ import click
 from pgs3v import __version__
 from pgs3v.bench import register as register_bench
 from pgs3v.bridge.cli import register as register_functions
+from pgs3v.sql_schema.cli import register as register_schema
+from pgs3v.stack.cli import register as register_stack
 from pgs3v.store.limits import limit_help, load_limits
 
 DEFAULT_DATA_DIR = ".pgs3v"
@@ -96,3 +98,5 @@ def demo(data_dir: Path | None) -> None:
 
 register_bench(main)
 register_functions(main)
+register_schema(main)
+register_stack(main)

@@ -1,0 +1,181 @@
+"""Installing, upgrading and removing pgs3v, on a cluster of its own (roles are cluster-wide)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from pgs3v.sql_schema import register
+from pgs3v.sql_schema.installer import (
+    SchemaError,
+    install_schema,
+    installed_version,
+    shim_endpoint,
+    uninstall_schema,
+)
+from pgs3v.sql_schema.scripts import sql_directory
+from pgs3v.stack.postgres import BIN_DIR, PostgresCluster
+from tests.sql.conftest import new_cluster
+
+PGS3V_ROLES = {"pgs3v_admin", "pgs3v_writer", "pgs3v_reader", "pgs3v_owner", "pgs3v_shim_owner"}
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[PostgresCluster]:
+    cluster, root = new_cluster("pgs3v-sql-lifecycle-")
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def fresh_database(cluster: PostgresCluster, name: str) -> str:
+    with psycopg.connect(cluster.socket_dsn(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return cluster.socket_dsn(name)
+
+
+def leftovers(dsn: str) -> dict[str, list[str]]:
+    """Everything of pgs3v's that a database (and the cluster, for roles) still has."""
+    queries = {
+        "schemas": "SELECT nspname FROM pg_namespace WHERE nspname IN ('s3vectors', 'aws_lambda', 'aws_commons', "
+                   "'aws_lambda_shim')",
+        "functions": "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                     "WHERE n.nspname IN ('s3vectors', 'aws_lambda', 'aws_commons', 'aws_lambda_shim') "
+                     "OR p.proname LIKE 'plpython3%%'",
+        "types": "SELECT t.oid::regtype::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+                 "WHERE n.nspname IN ('s3vectors', 'aws_commons')",
+        "tables": "SELECT c.oid::regclass::text FROM pg_class c WHERE c.relname = 'settings' "
+                  "AND c.relnamespace::regnamespace::text <> 'pg_catalog'",
+        "extensions": "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'",
+        "languages": "SELECT lanname FROM pg_language WHERE lanname LIKE 'plpython%%'",
+        "roles": "SELECT rolname FROM pg_roles WHERE rolname LIKE 'pgs3v%%'",
+    }
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        found = {what: [str(row[0]) for row in conn.execute(query)] for what, query in queries.items()}
+    return {what: names for what, names in found.items() if names}
+
+
+def test_install_twice_upgrade_and_uninstall_everything(cluster: PostgresCluster, tmp_path: Path) -> None:
+    first = fresh_database(cluster, "lifecycle_first")
+    second = fresh_database(cluster, "lifecycle_second")
+    assert installed_version(first) is None
+
+    report = install_schema(first, function_endpoint="http://127.0.0.1:9", access_key_id="AKID",
+                            secret_access_key="secret")
+    assert report.scripts_run == ["aws_lambda_shim--1.0.sql", "pgs3v--0.1.0.sql"]
+    assert (report.schema_version, report.lambda_provider, report.shim_configured) == (
+        "0.1.0", "aws_lambda_shim 1.0", True)
+    again = install_schema(first)
+    assert again.scripts_run == [] and again.shim_configured
+    with psycopg.connect(first) as conn:
+        row = conn.execute("SELECT endpoint_url, access_key_id FROM aws_lambda_shim.configuration()").fetchone()
+    assert row == ("http://127.0.0.1:9", "AKID")  # kept when installing again without an endpoint
+
+    # An upgrade script is found and applied in order; going back is refused.
+    scripts = tmp_path / "sql"
+    shutil.copytree(sql_directory(), scripts)
+    (scripts / "pgs3v--0.1.0--0.1.1.sql").write_text(
+        "BEGIN;\nSET LOCAL ROLE pgs3v_owner;\n"
+        "CREATE OR REPLACE FUNCTION s3vectors.schema_version() RETURNS text LANGUAGE sql IMMUTABLE "
+        "SET search_path = pg_catalog, pg_temp AS $$ SELECT '0.1.1'::text $$;\nCOMMIT;\n")
+    upgraded = install_schema(first, scripts_directory=scripts, function_name="pgs3v-bridge-prod")
+    assert upgraded.scripts_run == ["pgs3v--0.1.0--0.1.1.sql"] and installed_version(first) == "0.1.1"
+    with psycopg.connect(first) as conn:
+        assert conn.execute("SELECT s3vectors.function_name()").fetchone() == ("pgs3v-bridge-prod",)
+    with pytest.raises(SchemaError, match=re.escape("newer than 0.1.0")):
+        install_schema(first)
+    fresh = install_schema(second, scripts_directory=scripts)
+    assert fresh.scripts_run == ["aws_lambda_shim--1.0.sql", "pgs3v--0.1.0.sql", "pgs3v--0.1.0--0.1.1.sql"]
+
+    # Removing it from one database keeps the roles the other still uses...
+    report_second = uninstall_schema(second)
+    assert set(report_second.kept_roles) == PGS3V_ROLES
+    assert all("lifecycle_first" in reason for reason in report_second.kept_roles.values())
+    assert set(leftovers(second)) == {"roles"}
+    # ... and from the last one leaves nothing at all.
+    report_first = uninstall_schema(first)
+    assert report_first.kept_roles == {}
+    assert leftovers(first) == {}
+    assert leftovers(second) == {}
+    assert installed_version(first) is None
+    uninstall_schema(first)  # harmless when there is nothing to remove
+
+
+def test_roles_stay_while_user_objects_depend_on_them(cluster: PostgresCluster) -> None:
+    dsn = fresh_database(cluster, "lifecycle_grants")
+    install_schema(dsn)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE products (sku text)")
+        conn.execute("GRANT SELECT ON products TO pgs3v_reader")
+    report = uninstall_schema(dsn)
+    assert set(report.kept_roles) == {"pgs3v_reader"}
+    assert "products" in report.kept_roles["pgs3v_reader"]
+    assert leftovers(dsn) == {"roles": ["pgs3v_reader"]}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE products")
+    assert uninstall_schema(dsn).kept_roles == {}
+    assert leftovers(dsn) == {}
+
+
+def test_the_scripts_work_with_plain_psql(cluster: PostgresCluster) -> None:
+    dsn = fresh_database(cluster, "lifecycle_psql")
+    directory = sql_directory()
+    for _ in range(2):  # and running them again is harmless
+        for script in ("aws_lambda_shim--1.0.sql", "pgs3v--0.1.0.sql"):
+            result = subprocess.run(
+                [str(BIN_DIR / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", str(directory / script)],
+                capture_output=True, text=True, check=False,
+            )
+            assert result.returncode == 0, result.stderr
+    assert installed_version(dsn) == "0.1.0"
+    assert uninstall_schema(dsn).kept_roles == {}
+
+
+def test_the_schema_script_refuses_to_run_without_aws_lambda(cluster: PostgresCluster) -> None:
+    dsn = fresh_database(cluster, "lifecycle_alone")
+    result = subprocess.run(
+        [str(BIN_DIR / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f",
+         str(sql_directory() / "pgs3v--0.1.0.sql")],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode != 0 and "aws_lambda.invoke is missing" in result.stderr
+    assert leftovers(dsn) == {}
+
+
+def test_cli_install_and_uninstall(cluster: PostgresCluster) -> None:
+    dsn = fresh_database(cluster, "lifecycle_cli")
+
+    import click
+
+    @click.group()
+    def main() -> None:
+        """The pgs3v command, for this test."""
+
+    register(main)
+    runner = CliRunner()
+    installed = runner.invoke(main, ["schema", "install", "--dsn", dsn, "--function-endpoint", "http://127.0.0.1:9",
+                                     "--timeout", "2"], env={"PGS3V_ACCESS_KEY_ID": "AKID",
+                                                             "PGS3V_SECRET_ACCESS_KEY": "secret"})
+    assert installed.exit_code == 0, installed.output
+    assert "pgs3v schema 0.1.0 via aws_lambda_shim 1.0; ran aws_lambda_shim--1.0.sql, pgs3v--0.1.0.sql" in (
+        installed.output)
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT access_key_id, timeout_seconds FROM aws_lambda_shim.configuration()").fetchone()
+        assert shim_endpoint(conn) == "http://127.0.0.1:9"
+    assert row == ("AKID", 2.0)
+    removed = runner.invoke(main, ["schema", "uninstall", "--dsn", dsn])
+    assert removed.exit_code == 0 and "removed schema s3vectors" in removed.output
+    with psycopg.connect(dsn) as conn:
+        assert shim_endpoint(conn) is None
+    bad = runner.invoke(main, ["schema", "install", "--dsn", "host=/nonexistent dbname=x"])
+    assert bad.exit_code == 1 and "cannot connect to PostgreSQL" in bad.output
