@@ -1,0 +1,109 @@
+"""Background servers that outlive the command that started them, tracked by pid files.
+
+``pgs3v up`` starts the store and the function host this way; ``pgs3v down`` and
+``pgs3v status`` find them again through their pid files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pgs3v.child_server import wait_until_healthy
+
+STOP_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """A named background server: how to start it, where it logs, how to tell it is healthy."""
+
+    name: str
+    pid_file: Path
+    log_file: Path
+    health_url: str
+
+    def pid(self) -> int | None:
+        """The recorded pid, if that process is still alive."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid
+        return pid if not _is_zombie(pid) else None
+
+    def healthy(self) -> bool:
+        """Whether the server answers its health check right now."""
+        try:
+            wait_until_healthy(self.health_url, lambda: True, self.log_file, timeout=1.0)
+        except RuntimeError:
+            return False
+        return True
+
+    def start(self, command: Sequence[str], environ: Mapping[str, str]) -> int:
+        """Start the server in its own session unless it already runs; wait until healthy."""
+        running = self.pid()
+        if running is not None and self.healthy():
+            return running
+        if running is not None:
+            self.stop()
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(
+                list(command), env=dict(environ), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, cwd="/",
+            )
+        self.pid_file.write_text(f"{process.pid}\n")
+        try:
+            wait_until_healthy(self.health_url, lambda: process.poll() is None, self.log_file)
+        except RuntimeError as problem:
+            self.stop()
+            raise RuntimeError(f"{self.name} did not start: {problem}") from None
+        return process.pid
+
+    def stop(self) -> bool:
+        """SIGTERM, wait, then SIGKILL; True when something was running."""
+        pid = self.pid()
+        self.pid_file.unlink(missing_ok=True)
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                return True
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+        return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    if _is_zombie(pid):
+        # Our own child that exited: reap it so it does not linger.
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return False
+    return True
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return status.rsplit(")", 1)[-1].split()[0] == "Z"

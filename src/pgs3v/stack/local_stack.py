@@ -1,0 +1,144 @@
+"""The whole local stack in one data directory: PostgreSQL, the store and the function host.
+
+Layout of ``DATA_DIR``::
+
+    stack.json          ports and the PostgreSQL password (mode 0600), kept across restarts
+    connection.json     what applications need to connect (mode 0600)
+    postgres/           the private PostgreSQL 15 cluster
+    store/              the store's data (and credentials.json)
+    run/                pid files and logs of the store and the function host
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pgs3v.stack.daemon import Daemon
+from pgs3v.stack.postgres import PostgresCluster
+from pgs3v.store.credentials import Credentials, load_or_create_credentials
+from pgs3v.store.durable_files import write_file_atomically
+
+DEFAULT_PORTS = {"postgres": 54329, "store": 8750, "functions": 8760}
+DATABASE = "pgs3v"
+REGION = "us-east-1"
+FUNCTION_NAME = "pgs3v-bridge"
+CLI = (sys.executable, "-c", "from pgs3v.cli import main; main()")
+
+
+@dataclass
+class StackSettings:
+    """What must stay the same from one ``up`` to the next."""
+
+    postgres_port: int
+    store_port: int
+    functions_port: int
+    postgres_password: str
+    region: str = REGION
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _pick_port(preferred: int, taken: set[int]) -> int:
+    if preferred not in taken and _port_free(preferred):
+        return preferred
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class LocalStack:
+    """Start, stop and describe the local stack living in ``data_dir``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.resolve()
+        self.settings_file = self.data_dir / "stack.json"
+        self.connection_file = self.data_dir / "connection.json"
+
+    def settings(self, create: bool = False) -> StackSettings | None:
+        """The saved settings; with ``create``, new ones (free ports, a new password) when none."""
+        if self.settings_file.exists():
+            return StackSettings(**json.loads(self.settings_file.read_text()))
+        if not create:
+            return None
+        taken: set[int] = set()
+        ports = {}
+        for name, preferred in DEFAULT_PORTS.items():
+            ports[name] = _pick_port(preferred, taken)
+            taken.add(ports[name])
+        settings = StackSettings(ports["postgres"], ports["store"], ports["functions"], secrets.token_urlsafe(24))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        write_file_atomically(self.settings_file, json.dumps(asdict(settings), indent=2).encode())
+        return settings
+
+    def cluster(self, settings: StackSettings) -> PostgresCluster:
+        """The stack's PostgreSQL cluster."""
+        return PostgresCluster(self.data_dir / "postgres", settings.postgres_port)
+
+    def credentials(self) -> Credentials:
+        """The store's (and function host's) credentials."""
+        return load_or_create_credentials(self.data_dir / "store")
+
+    def store_daemon(self, settings: StackSettings) -> Daemon:
+        """The store server."""
+        run = self.data_dir / "run"
+        return Daemon("store", run / "store.pid", run / "store.log",
+                      f"http://127.0.0.1:{settings.store_port}/_pgs3v/health")
+
+    def functions_daemon(self, settings: StackSettings) -> Daemon:
+        """The Lambda function host."""
+        run = self.data_dir / "run"
+        return Daemon("function host", run / "functions.pid", run / "functions.log",
+                      f"http://127.0.0.1:{settings.functions_port}/_pgs3v/health")
+
+    def store_endpoint(self, settings: StackSettings) -> str:
+        """The store's base URL."""
+        return f"http://127.0.0.1:{settings.store_port}"
+
+    def function_endpoint(self, settings: StackSettings) -> str:
+        """The function host's base URL."""
+        return f"http://127.0.0.1:{settings.functions_port}"
+
+    def postgres_dsn(self, settings: StackSettings) -> str:
+        """The DSN applications use (TCP, password)."""
+        return self.cluster(settings).tcp_dsn(settings.postgres_password, dbname=DATABASE)
+
+    def connection(self, settings: StackSettings) -> dict[str, Any]:
+        """What ``connection.json`` holds."""
+        credentials = self.credentials()
+        return {
+            "postgres_dsn": self.postgres_dsn(settings),
+            "store_endpoint": self.store_endpoint(settings),
+            "function_endpoint": self.function_endpoint(settings),
+            "function_name": FUNCTION_NAME,
+            "access_key_id": credentials.access_key_id,
+            "secret_access_key": credentials.secret_access_key,
+            "region": settings.region,
+            "data_dir": str(self.data_dir),
+        }
+
+    def server_environment(self) -> dict[str, str]:
+        """Environment for the store and function host: our credentials, one BLAS thread."""
+        credentials = self.credentials()
+        env = dict(os.environ)
+        env.update(PGS3V_ACCESS_KEY_ID=credentials.access_key_id,
+                   PGS3V_SECRET_ACCESS_KEY=credentials.secret_access_key)
+        return env
+
+    def write_connection_file(self, settings: StackSettings) -> Path:
+        """Write connection.json (mode 0600: it holds secrets)."""
+        write_file_atomically(self.connection_file, json.dumps(self.connection(settings), indent=2).encode() + b"\n")
+        return self.connection_file
