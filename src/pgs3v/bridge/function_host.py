@@ -44,6 +44,7 @@ from pgs3v.bridge.lambda_errors import (
     ServiceException,
     ValidationException,
 )
+from pgs3v.request_reading import RequestTooLarge, read_body, signed_view_of_headers
 from pgs3v.store.errors import S3VectorsError
 from pgs3v.store.sigv4 import SigV4Verifier
 
@@ -64,8 +65,6 @@ INLINE_BYTES = 16 * 1024
 DRAIN_SECONDS = 30.0
 
 
-class _TooLarge(Exception):
-    pass
 
 
 def _json_response(status: int, body: bytes, headers: dict[str, str]) -> Response:
@@ -78,28 +77,6 @@ def error_response(error: LambdaError | S3VectorsError, request_id: str) -> Resp
     body = {"Type": "User", "message": error.message} if isinstance(error, S3VectorsError) else error.to_body()
     headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": error.code}
     return _json_response(error.status, orjson.dumps(body), headers)
-
-
-def _signed_view_of_headers(request: Request) -> dict[str, str]:
-    """Headers as SigV4 canonicalises them: lower-case names, repeated headers joined by commas."""
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in request.headers.raw:
-        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
-        headers[name] = f"{headers[name]},{value}" if name in headers else value
-    return headers
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _too_large(limit: int) -> str:
@@ -149,7 +126,7 @@ def build_app(registry: FunctionRegistry, verifier: SigV4Verifier | None, *, con
                 request.method,
                 request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
                 request.scope.get("query_string", b"").decode("latin-1"),
-                _signed_view_of_headers(request),
+                signed_view_of_headers(request),
                 body,
             )
 
@@ -186,8 +163,8 @@ def build_app(registry: FunctionRegistry, verifier: SigV4Verifier | None, *, con
         request_id = str(uuid.uuid4())
         try:
             try:
-                body = await _read_body(request, MAX_SYNC_PAYLOAD)
-            except _TooLarge:
+                body = await read_body(request, MAX_SYNC_PAYLOAD)
+            except RequestTooLarge:
                 raise RequestTooLargeException(_too_large(MAX_SYNC_PAYLOAD)) from None
             # Authentication first, as AWS does: an unsigned caller learns nothing about what exists.
             await off_the_loop_if_large(body, authenticate, request, body)

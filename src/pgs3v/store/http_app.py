@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from pgs3v.request_reading import RequestTooLarge, read_body, signed_view_of_headers
 from pgs3v.store.errors import InternalServerException, S3VectorsError, ValidationException
 from pgs3v.store.service import VectorStore
 from pgs3v.store.sigv4 import SigV4Verifier
@@ -30,8 +31,6 @@ log = logging.getLogger("pgs3v.store")
 _TAG_OPERATIONS = {"GET": "ListTagsForResource", "POST": "TagResource", "DELETE": "UntagResource"}
 
 
-class _RequestTooLarge(Exception):
-    pass
 
 
 def _json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -65,28 +64,6 @@ def _parse_json(body: bytes) -> Any:
         raise ValidationException("Could not parse the request body as JSON") from None
 
 
-def _signed_view_of_headers(request: Request) -> dict[str, str]:
-    """Headers as SigV4 canonicalises them: lower-case names, repeated headers joined by commas."""
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in request.headers.raw:
-        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
-        headers[name] = f"{headers[name]},{value}" if name in headers else value
-    return headers
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _RequestTooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _RequestTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def build_app(store: VectorStore, verifier: SigV4Verifier | None) -> Starlette:
     """An ASGI app serving ``store``; ``verifier`` None turns authentication off."""
 
@@ -98,7 +75,7 @@ def build_app(store: VectorStore, verifier: SigV4Verifier | None) -> Starlette:
                 request.method,
                 request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
                 request.scope.get("query_string", b"").decode("latin-1"),
-                _signed_view_of_headers(request),
+                signed_view_of_headers(request),
                 body,
             )
         payload = _parse_json(body)
@@ -109,8 +86,8 @@ def build_app(store: VectorStore, verifier: SigV4Verifier | None) -> Starlette:
     async def handle(request: Request, operation: str, extra: dict[str, Any]) -> Response:
         try:
             try:
-                body = await _read_body(request, store.limits.max_request_bytes)
-            except _RequestTooLarge:
+                body = await read_body(request, store.limits.max_request_bytes)
+            except RequestTooLarge:
                 raise ValidationException(
                     f"Request payload exceeds the limit of {store.limits.max_request_bytes} bytes"
                 ) from None
