@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 DATA_DIR_HELP = "The stack's data directory [default: $PGS3V_DATA_DIR or ./.pgs3v]."
@@ -32,17 +33,26 @@ def register(main: click.Group) -> None:
     def up(data_dir: Path | None) -> None:
         """Start the local stack: PostgreSQL 15, the store, the function host; install the schema.
 
+        Everything runs from embedded defaults: a private PostgreSQL cluster (run as root, `up`
+        installs its Debian packages when missing), the store and the function host on loopback.
         Reuses what is already running and what is on disk; running it twice is harmless.
         Writes DATA_DIR/connection.json (postgres_dsn, store_endpoint, function_endpoint,
-        access_key_id, secret_access_key, region).
+        access_key_id, secret_access_key, region), mode 0600.
+
+        Ports are chosen on the first start and kept: 54329 (PostgreSQL), 8750 (store) and
+        8760 (function host), or free ones when those are taken. PGS3V_POSTGRES_PORT,
+        PGS3V_STORE_PORT and PGS3V_FUNCTIONS_PORT prefer others (0: any free port).
         """
         from pgs3v.stack.lifecycle import up as start_stack
 
         console = Console()
+        directory = resolve_data_dir(data_dir)
         try:
-            start_stack(resolve_data_dir(data_dir), console)
+            start_stack(directory, console)
         except Exception as problem:
-            console.print(f"[red]pgs3v up failed:[/red] {problem}\nRun `pgs3v doctor` for a diagnosis.")
+            # The same --data-dir, or doctor would look at another stack.
+            console.print(f"[red]pgs3v up failed:[/red] {escape(str(problem))}\n"
+                          f"Run `pgs3v doctor --data-dir {escape(str(directory))}` for a diagnosis.")
             sys.exit(1)
 
     @main.command()
@@ -50,13 +60,22 @@ def register(main: click.Group) -> None:
     def down(data_dir: Path | None) -> None:
         """Stop everything `pgs3v up` started; the data stays for the next `up`."""
         from pgs3v.stack.lifecycle import down as stop_stack
+        from pgs3v.stack.postgres import PostgresError
 
-        stop_stack(resolve_data_dir(data_dir), Console())
+        console = Console()
+        try:
+            stop_stack(resolve_data_dir(data_dir), console)
+        except PostgresError as problem:
+            console.print(f"[red]pgs3v down failed:[/red] {escape(str(problem))}")
+            sys.exit(1)
 
     @main.command()
     @data_dir_option
     def status(data_dir: Path | None) -> None:
-        """Show which parts of the local stack run, and where."""
+        """Show which parts of the local stack run, and where.
+
+        Exit status: 0 when everything runs, 3 when something is stopped, 1 when there is no stack.
+        """
         from pgs3v.stack.lifecycle import status as stack_status
 
         directory = resolve_data_dir(data_dir)
@@ -76,16 +95,24 @@ def register(main: click.Group) -> None:
     @main.command()
     @data_dir_option
     def doctor(data_dir: Path | None) -> None:
-        """Diagnose the stack: binaries, servers, credentials, schema, shim endpoint; a fix for each."""
+        """Diagnose the stack and print a fix for each problem found.
+
+        Checks the PostgreSQL 15 and PL/Python packages, that PostgreSQL, the store and the
+        function host answer, that they accept the saved credentials, that schema s3vectors is
+        installed, that the aws_lambda shim points at the function host with those credentials,
+        and that SQL reaches the store. Exit status 1 when a check fails.
+        """
         from pgs3v.stack.doctor import diagnose
 
         findings = diagnose(resolve_data_dir(data_dir))
-        console = Console()
+        # soft_wrap: a fix is a command to copy, so no line breaks inside it.
+        console = Console(soft_wrap=True)
         for finding in findings:
             mark = "[green]ok[/green]  " if finding.ok else "[red]FAIL[/red]"
-            console.print(f"{mark} {finding.check}: {finding.detail}")
+            # escape: details quote error messages, whose brackets are not rich markup.
+            console.print(f"{mark} {escape(finding.check)}: {escape(finding.detail)}")
             if not finding.ok and finding.fix:
-                console.print(f"       fix: {finding.fix}")
+                console.print(f"       fix: {escape(finding.fix)}")
         failed = [f for f in findings if not f.ok]
         console.print("All checks passed." if not failed else f"{len(failed)} problem(s) found.")
         sys.exit(1 if failed else 0)

@@ -30,10 +30,14 @@ class Daemon:
     health_url: str
 
     def pid(self) -> int | None:
-        """The recorded pid, if that process is still alive."""
+        """The recorded pid, if that process is still alive and still the one we started."""
         try:
-            pid = int(self.pid_file.read_text().strip())
+            pid, *started = (int(field) for field in self.pid_file.read_text().split())
         except (OSError, ValueError):
+            return None
+        # A pid file outlives its process (a reboot, a kill -9), and the kernel reuses pids: the
+        # start time recorded with the pid keeps `down` from signalling an unrelated process.
+        if started and started[0] != _start_time(pid):
             return None
         try:
             os.kill(pid, 0)
@@ -64,7 +68,8 @@ class Daemon:
                 list(command), env=dict(environ), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, cwd="/",
             )
-        self.pid_file.write_text(f"{process.pid}\n")
+        started = _start_time(process.pid)
+        self.pid_file.write_text(f"{process.pid}{'' if started is None else f' {started}'}\n")
         try:
             wait_until_healthy(self.health_url, lambda: process.poll() is None, self.log_file)
         except RuntimeError as problem:
@@ -78,13 +83,17 @@ class Daemon:
         self.pid_file.unlink(missing_ok=True)
         if pid is None:
             return False
-        os.kill(pid, signal.SIGTERM)
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:  # it exited since we looked
+            return True
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if not _alive(pid):
                 return True
             time.sleep(0.05)
-        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
         return True
 
 
@@ -101,9 +110,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _is_zombie(pid: int) -> bool:
+def _stat_fields(pid: int) -> list[str] | None:
+    # The fields after the command name, which may itself hold spaces and parentheses.
     try:
-        status = Path(f"/proc/{pid}/stat").read_text()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
     except OSError:
-        return False
-    return status.rsplit(")", 1)[-1].split()[0] == "Z"
+        return None
+
+
+def _is_zombie(pid: int) -> bool:
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] == "Z"
+
+
+def _start_time(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot (None without /proc)."""
+    fields = _stat_fields(pid)
+    # Field 22 of /proc/PID/stat; fields[0] is field 3.
+    return int(fields[19]) if fields is not None and len(fields) > 19 else None

@@ -9,8 +9,8 @@ from typing import Any
 
 import psycopg
 
+from pgs3v.stack import postgres
 from pgs3v.stack.local_stack import DATABASE, FUNCTION_NAME, LocalStack, StackSettings
-from pgs3v.stack.postgres import BIN_DIR, PLPYTHON_CONTROL
 
 
 @dataclass(frozen=True)
@@ -39,16 +39,29 @@ def _call(check: str, action: Callable[[], str], fix: str) -> Finding:
     try:
         return Finding(check, True, action())
     except Exception as problem:  # every failure is a finding, whatever raised it
-        return Finding(check, False, f"{type(problem).__name__}: {problem}".strip()[:400], fix)
+        return Finding(check, False, f"{type(problem).__name__}: {_message(problem)}".strip()[:400], fix)
+
+
+def _message(problem: Exception) -> str:
+    if isinstance(problem, psycopg.Error) and problem.diag.message_primary:
+        # The message and its hint; the CONTEXT lines (the PL/pgSQL call stack) only bury them.
+        hint = problem.diag.message_hint
+        return problem.diag.message_primary + (f" (hint: {hint})" if hint else "")
+    return str(problem)
 
 
 def diagnose(data_dir: Path) -> list[Finding]:
     """Run every check in order; later checks are skipped when what they need is missing."""
+    # Read at call time, not import time, so that tests can point them somewhere else.
+    bin_dir, plpython_control = postgres.BIN_DIR, postgres.PLPYTHON_CONTROL
+    install = "   (or run `pgs3v up` as root, which installs it)"
+    binaries = (bin_dir / "postgres").exists()
     findings = [
-        Finding("PostgreSQL 15 binaries", (BIN_DIR / "postgres").exists(), str(BIN_DIR),
-                "apt-get install -y postgresql-15   (or run `pgs3v up` as root, which installs it)"),
-        Finding("PL/Python 3 for PostgreSQL 15", PLPYTHON_CONTROL.exists(), str(PLPYTHON_CONTROL),
-                "apt-get install -y postgresql-plpython3-15"),
+        Finding("PostgreSQL 15 binaries", binaries, f"{bin_dir}{'' if binaries else ' has no postgres program'}",
+                f"apt-get install -y {postgres.DEBIAN_PACKAGES[0]}{install}"),
+        Finding("PL/Python 3 for PostgreSQL 15", plpython_control.exists(),
+                f"{plpython_control}{'' if plpython_control.exists() else ' is missing'}",
+                f"apt-get install -y {postgres.DEBIAN_PACKAGES[1]}{install}"),
     ]
     stack = LocalStack(data_dir)
     settings = stack.settings()
@@ -57,28 +70,36 @@ def diagnose(data_dir: Path) -> list[Finding]:
                                 f"pgs3v up --data-dir {data_dir}"))
         return findings
     cluster = stack.cluster(settings)
-    running = cluster.running()
-    findings.append(Finding("PostgreSQL server", running, f"127.0.0.1:{settings.postgres_port}",
-                            f"pgs3v up --data-dir {data_dir}   (log: {cluster.log_file})"))
+    try:
+        running = cluster.running()
+        findings.append(Finding("PostgreSQL server", running,
+                                f"127.0.0.1:{settings.postgres_port}{'' if running else ' is not running'}",
+                                f"pgs3v up --data-dir {data_dir}   (log: {cluster.log_file})"))
+    except postgres.PostgresError as problem:  # no pg_ctl to ask
+        running = False
+        findings.append(Finding("PostgreSQL server", False, f"cannot check: {problem}",
+                                f"apt-get install -y {postgres.DEBIAN_PACKAGES[0]}{install}"))
     store, functions = stack.store_daemon(settings), stack.functions_daemon(settings)
     store_up = store.healthy()
-    findings.append(Finding("store reachable", store_up, stack.store_endpoint(settings),
+    findings.append(Finding("store reachable", store_up,
+                            f"{stack.store_endpoint(settings)}{'' if store_up else ' does not answer'}",
                             f"pgs3v up --data-dir {data_dir}   (log: {store.log_file})"))
     functions_up = functions.healthy()
-    findings.append(Finding("function host reachable", functions_up, stack.function_endpoint(settings),
+    findings.append(Finding("function host reachable", functions_up,
+                            f"{stack.function_endpoint(settings)}{'' if functions_up else ' does not answer'}",
                             f"pgs3v up --data-dir {data_dir}   (log: {functions.log_file})"))
     restart = f"pgs3v down --data-dir {data_dir} && pgs3v up --data-dir {data_dir}"
     if store_up:
         findings.append(_call(
             "store accepts the saved credentials",
             lambda: f"{len(_list_buckets(stack, settings))} vector bucket(s)",
-            f"the running store uses other credentials than {data_dir}/store/credentials.json: {restart}",
+            f"{restart}   (the running store uses other credentials than {data_dir}/store/credentials.json)",
         ))
     if functions_up:
         findings.append(_call(
             "function host accepts the saved credentials",
             lambda: _dry_run(stack, settings),
-            f"the running function host uses other credentials: {restart}",
+            f"{restart}   (the running function host uses other credentials than {data_dir}/store/credentials.json)",
         ))
     if running:
         findings.extend(_database_findings(stack, settings, data_dir))
@@ -99,14 +120,17 @@ def _dry_run(stack: LocalStack, settings: StackSettings) -> str:
 
 def _database_findings(stack: LocalStack, settings: StackSettings, data_dir: Path) -> list[Finding]:
     dsn = stack.cluster(settings).socket_dsn(DATABASE)
-    install = f"pgs3v up --data-dir {data_dir}   (or: pgs3v schema install --dsn '{stack.postgres_dsn(settings)}')"
+    # Not `pgs3v schema install`: without the endpoint and keys it would leave the shim unconfigured
+    # (and the DSN holds the password, which does not belong in output people paste into reports).
+    install = f"pgs3v up --data-dir {data_dir}   (installs the schema and points the shim at the function host)"
     try:
         with psycopg.connect(dsn, connect_timeout=5) as connection:
             schema = connection.execute("SELECT 1 FROM pg_namespace WHERE nspname = 's3vectors'").fetchone()
             if schema is None:
-                return [Finding("schema s3vectors installed", False, f"database {DATABASE}", install)]
+                return [Finding("schema s3vectors installed", False,
+                                f"database {DATABASE} has no schema s3vectors", install)]
             findings = [Finding("schema s3vectors installed", True, f"database {DATABASE}")]
-            findings.append(_shim_endpoint_finding(connection, stack.function_endpoint(settings), install))
+            findings.extend(_shim_findings(connection, stack, settings, install))
     except psycopg.Error as problem:
         return [Finding("database reachable", False, str(problem).strip(), install)]
     findings.append(_call(
@@ -117,18 +141,35 @@ def _database_findings(stack: LocalStack, settings: StackSettings, data_dir: Pat
     return findings
 
 
-def _shim_endpoint_finding(connection: psycopg.Connection[tuple[object, ...]], expected: str, fix: str) -> Finding:
+def _shim_findings(connection: psycopg.Connection[tuple[object, ...]], stack: LocalStack, settings: StackSettings,
+                   fix: str) -> list[Finding]:
     real_extension = connection.execute(
         "SELECT 1 FROM pg_extension WHERE extname = 'aws_lambda'").fetchone()
     if real_extension:
-        return Finding("aws_lambda", True, "AWS's aws_lambda extension (Aurora): endpoint managed by AWS")
-    try:
-        from pgs3v.sql_schema.installer import shim_endpoint
-    except ImportError:
-        return Finding("aws_lambda shim endpoint configured", False, "installer not available", fix)
+        return [Finding("aws_lambda", True, "AWS's aws_lambda extension (Aurora): endpoint managed by AWS")]
+    from pgs3v.sql_schema.installer import shim_endpoint
+
+    expected = stack.function_endpoint(settings)
     configured = shim_endpoint(connection)
-    ok = configured == expected
-    return Finding("aws_lambda shim endpoint configured", ok, f"{configured or 'not set'} (expected {expected})", fix)
+    findings = [Finding("aws_lambda shim endpoint configured", configured == expected,
+                        f"{configured or 'not set'} (expected {expected})", fix)]
+    if configured is None:
+        return findings
+    # A shim signing with other keys than the function host checks gets 403 on every call.
+    row = connection.execute("SELECT access_key_id FROM aws_lambda_shim.configuration()").fetchone()
+    key = row[0] if row else None
+    findings.append(_call(
+        "aws_lambda shim signs with the saved credentials",
+        lambda: _same_key(key, stack.credentials().access_key_id),
+        fix,
+    ))
+    return findings
+
+
+def _same_key(configured: object, expected: str) -> str:
+    if configured != expected:
+        raise ValueError(f"the shim signs with access key {configured or 'none'}, the stack's is {expected}")
+    return f"access key {expected}"
 
 
 def _end_to_end(dsn: str) -> str:

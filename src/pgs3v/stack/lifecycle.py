@@ -9,8 +9,8 @@ import psycopg
 from psycopg import sql
 from rich.console import Console
 
-from pgs3v.stack.local_stack import CLI, DATABASE, LocalStack, StackSettings
-from pgs3v.stack.postgres import install_packages, missing_packages
+from pgs3v.stack.local_stack import DATABASE, LocalStack, StackSettings
+from pgs3v.stack.postgres import PostgresError, install_packages, missing_packages
 
 
 def up(data_dir: Path, console: Console) -> dict[str, str]:
@@ -31,15 +31,10 @@ def up(data_dir: Path, console: Console) -> dict[str, str]:
     console.print(f"PostgreSQL 15      127.0.0.1:{settings.postgres_port}  (database {DATABASE})")
 
     environment = stack.server_environment()
-    stack.store_daemon(settings).start(
-        [*CLI, "store", "serve", "--data-dir", str(data_dir.resolve() / "store"),
-         "--port", str(settings.store_port), "--region", settings.region],
-        environment,
-    )
+    stack.store_daemon(settings).start(stack.store_command(settings), environment)
     console.print(f"store              {stack.store_endpoint(settings)}")
     stack.functions_daemon(settings).start(
-        [*CLI, "functions", "serve", "--port", str(settings.functions_port),
-         "--store-endpoint", stack.store_endpoint(settings), "--region", settings.region],
+        stack.functions_command(settings),
         {**environment, "AWS_REGION": settings.region, "AWS_DEFAULT_REGION": settings.region},
     )
     console.print(f"function host      {stack.function_endpoint(settings)}")
@@ -103,8 +98,12 @@ def status(data_dir: Path) -> list[ComponentStatus]:
 
 def _postgres_status(stack: LocalStack, settings: StackSettings) -> ComponentStatus:
     cluster = stack.cluster(settings)
-    running = cluster.running()
-    return ComponentStatus("PostgreSQL 15", running, f"127.0.0.1:{settings.postgres_port}", str(cluster.data_directory))
+    where = f"127.0.0.1:{settings.postgres_port}"
+    try:
+        running = cluster.running()
+    except PostgresError as problem:  # no pg_ctl to ask: say so rather than fail the whole table
+        return ComponentStatus("PostgreSQL 15", False, where, str(problem))
+    return ComponentStatus("PostgreSQL 15", running, where, str(cluster.data_directory))
 
 
 def _daemon_status(stack: LocalStack, settings: StackSettings) -> list[ComponentStatus]:

@@ -16,6 +16,7 @@ import os
 import secrets
 import socket
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ from pgs3v.store.credentials import Credentials, load_or_create_credentials
 from pgs3v.store.durable_files import write_file_atomically
 
 DEFAULT_PORTS = {"postgres": 54329, "store": 8750, "functions": 8760}
+# Override the preferred port of each part on a first `up` (0: any free port), so that tests and
+# a second stack never grab the ports a developer's own stack, stopped for now, will want back.
+PORT_ENV = {"postgres": "PGS3V_POSTGRES_PORT", "store": "PGS3V_STORE_PORT", "functions": "PGS3V_FUNCTIONS_PORT"}
 DATABASE = "pgs3v"
 REGION = "us-east-1"
 FUNCTION_NAME = "pgs3v-bridge"
@@ -52,12 +56,28 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def preferred_ports(environ: Mapping[str, str] | None = None) -> dict[str, int]:
+    """The port each part asks for on a first ``up``: DEFAULT_PORTS unless PORT_ENV says otherwise."""
+    env = os.environ if environ is None else environ
+    ports = {}
+    for name, default in DEFAULT_PORTS.items():
+        value = env.get(PORT_ENV[name], "").strip()
+        if value and not (value.isdigit() and int(value) < 65536):
+            raise ValueError(f"{PORT_ENV[name]}={value!r}: expected a port number (0 for any free port)")
+        ports[name] = int(value) if value else default
+    return ports
+
+
 def _pick_port(preferred: int, taken: set[int]) -> int:
-    if preferred not in taken and _port_free(preferred):
+    if preferred and preferred not in taken and _port_free(preferred):
         return preferred
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    while True:
+        # The ports picked before are not bound yet, so the kernel may hand one out again.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port not in taken:
+            return port
 
 
 class LocalStack:
@@ -76,7 +96,7 @@ class LocalStack:
             return None
         taken: set[int] = set()
         ports = {}
-        for name, preferred in DEFAULT_PORTS.items():
+        for name, preferred in preferred_ports().items():
             ports[name] = _pick_port(preferred, taken)
             taken.add(ports[name])
         settings = StackSettings(ports["postgres"], ports["store"], ports["functions"], secrets.token_urlsafe(24))
@@ -103,6 +123,16 @@ class LocalStack:
         run = self.data_dir / "run"
         return Daemon("function host", run / "functions.pid", run / "functions.log",
                       f"http://127.0.0.1:{settings.functions_port}/_pgs3v/health")
+
+    def store_command(self, settings: StackSettings) -> list[str]:
+        """How the store daemon is started."""
+        return [*CLI, "store", "serve", "--data-dir", str(self.data_dir / "store"),
+                "--port", str(settings.store_port), "--region", settings.region]
+
+    def functions_command(self, settings: StackSettings) -> list[str]:
+        """How the function host daemon is started."""
+        return [*CLI, "functions", "serve", "--port", str(settings.functions_port),
+                "--store-endpoint", self.store_endpoint(settings), "--region", settings.region]
 
     def store_endpoint(self, settings: StackSettings) -> str:
         """The store's base URL."""

@@ -166,7 +166,12 @@ class PostgresCluster:
                 )
 
     def _run(self, program: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [str(BIN_DIR / program), *args]
+        executable = BIN_DIR / program
+        # Checked here: through runuser a missing program is only an exit status, which would
+        # read as "not running" rather than "not installed".
+        if not executable.exists():
+            raise PostgresError(f"{executable} not found: apt-get install -y {DEBIAN_PACKAGES[0]}")
+        command = [str(executable), *args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", SERVER_USER, "--", *command]
         result = subprocess.run(command, capture_output=True, text=True, cwd="/", check=False)
