@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -90,10 +91,20 @@ def store_credentials(data_dir: Path | None) -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the demo keeps its data [default: $PGS3V_DATA_DIR or ./.pgs3v].")
 def demo(data_dir: Path | None) -> None:
-    """Start a local store, load a sample product catalog and run filtered similarity queries."""
-    from pgs3v.demo.store_demo import run_store_demo
+    """`up` + sample data (5,202 products, reviews, orders) + hybrid SQL queries with printed results."""
+    from rich.console import Console
+    from rich.markup import escape
 
-    run_store_demo(data_dir or default_data_dir())
+    from pgs3v.demo.sql_demo import run_demo
+
+    console = Console()
+    directory = data_dir or default_data_dir()
+    try:
+        run_demo(directory, console)
+    except Exception as problem:  # a failed step or a failed `up`: say which, then exit non-zero
+        console.print(f"[red]pgs3v demo failed:[/red] {escape(str(problem))}\n"
+                      f"Run `pgs3v doctor --data-dir {escape(str(directory))}`.")
+        sys.exit(1)
 
 
 register_bench(main)

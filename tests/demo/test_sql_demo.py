@@ -1,0 +1,207 @@
+"""``pgs3v demo`` end to end: the real stack in a fresh data directory, its answers checked against the data."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from pgs3v import sample_data
+from pgs3v.cli import main
+from pgs3v.demo import shop_tables, statements
+from pgs3v.demo.catalog_index import BUCKET, COUNT_VECTORS, INDEX
+from pgs3v.demo.sql_demo import DemoReport, play
+from pgs3v.demo.step import StepResult, run_step
+from pgs3v.stack.lifecycle import down
+from pgs3v.stack.postgres import missing_packages
+
+
+@dataclass
+class DemoRun:
+    """One run of the demo: what it returned and what it printed."""
+
+    report: DemoReport
+    output: str
+
+    def query(self, scenario: str, position: int = 0) -> StepResult:
+        """The result of a scenario's row-returning statement (the first by default)."""
+        return [r for r in self.report.results[scenario] if r.columns][position]
+
+    def connect(self) -> psycopg.Connection[Any]:
+        """A connection as the demo's user (the stack's superuser)."""
+        return psycopg.connect(self.report.connection["postgres_dsn"], autocommit=True)
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Iterator[Path]:
+    if missing_packages():
+        reason = f"PostgreSQL packages missing: apt-get install -y {' '.join(missing_packages())}"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    # Not pytest's tmp_path: it is mode 0700 under root, and the cluster runs as the postgres user.
+    root = Path(tempfile.mkdtemp(prefix="pgs3v-demo-"))
+    root.chmod(0o755)
+    try:
+        yield root / "data"
+    finally:
+        try:
+            down(root / "data", Console(file=io.StringIO()))
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def first_run(data_dir: Path) -> DemoRun:
+    printed = io.StringIO()
+    report = play(data_dir, Console(file=printed, width=200))
+    return DemoRun(report, printed.getvalue())
+
+
+@pytest.fixture(scope="module")
+def second_run(first_run: DemoRun, data_dir: Path) -> str:
+    """The demo again on the same data directory, through the command line."""
+    result = CliRunner().invoke(main, ["demo", "--data-dir", str(data_dir)], env={"COLUMNS": "200"},
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_every_statement_prints_its_rows_and_timing(first_run: DemoRun) -> None:
+    assert [name for name in first_run.report.results] == [s.name for s in statements.scenarios()]
+    for scenario in statements.scenarios():
+        assert scenario.title in first_run.output
+        results = first_run.report.results[scenario.name]
+        assert [r.step.sql for r in results] == [step.sql for step in scenario.steps]
+        queries = [r for r in results if r.columns]
+        assert queries and all(r.rows for r in queries), scenario.name
+        for result in queries:
+            assert f"({len(result.rows)} row" in first_run.output
+            for row in result.rows:
+                assert str(row[0]) in first_run.output  # every row's key is printed
+    assert first_run.report.load.vectors_written == len(sample_data.load_products())
+    assert "s3vectors.put_vectors(" in first_run.output
+    assert first_run.report.seconds < 90, "the demo should take about half a minute at most"
+
+
+def test_like_this_one_obeys_the_predicate_and_ranks_like_exact_search(first_run: DemoRun) -> None:
+    result = first_run.query("like_this_one")
+    skus = result.column("sku")
+    assert len(skus) == 5 and statements.ANCHOR_SKU not in skus
+    with first_run.connect() as connection:
+        facts = dict(connection.execute(
+            "SELECT sku, (price < %s AND in_stock AND tenant = %s) FROM shop.products WHERE sku = ANY(%s)",
+            (statements.MAX_PRICE, statements.TENANT, skus)).fetchall())
+    assert facts == dict.fromkeys(skus, True)
+
+    # The similarities are the true cosines, nearest first, and the rows are the exact best matches.
+    products = sample_data.load_products()
+    vectors = sample_data.load_product_embeddings()
+    row_of = {p.sku: i for i, p in enumerate(products)}
+    anchor = vectors[row_of[statements.ANCHOR_SKU]]
+    similarity = vectors @ anchor / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(anchor))
+    shown = result.column("similarity")
+    for sku, value in zip(skus, shown, strict=True):
+        assert value == pytest.approx(float(similarity[row_of[sku]]), abs=1e-3)
+    assert shown == sorted(shown, reverse=True)
+    eligible = [p.sku for p in products if p.price < float(statements.MAX_PRICE) and p.in_stock
+                and p.tenant == statements.TENANT and p.sku != statements.ANCHOR_SKU]
+    exact = sorted(eligible, key=lambda sku: -similarity[row_of[sku]])[:5]
+    assert len(set(exact) & set(skus)) >= 4
+
+
+def test_semantic_search_finds_hiking_jackets_within_the_pushed_down_filter(first_run: DemoRun) -> None:
+    result = first_run.query("semantic_search")
+    skus = result.column("sku")
+    assert len(skus) == 5
+    with first_run.connect() as connection:
+        rows = connection.execute(
+            "SELECT sku, category, price, in_stock, name FROM shop.products WHERE sku = ANY(%s)", (skus,)).fetchall()
+    assert len(rows) == 5
+    for _sku, category, price, in_stock, _name in rows:
+        # The filter also allows sports: outdoor comes from the text's meaning.
+        assert category == "outdoor" and price < 150 and in_stock
+    assert sum("Jacket" in name for *_, name in rows) >= 4
+    assert result.column("name") == [dict((r[0], r[4]) for r in rows)[sku] for sku in skus]  # metadata is right
+
+
+def test_review_counts_and_ratings_match_the_reviews(first_run: DemoRun) -> None:
+    result = first_run.query("reviews")
+    ratings: dict[int, list[int]] = defaultdict(list)
+    for review in sample_data.load_reviews():
+        ratings[review.product_id].append(review.rating)
+    product_id = {p.sku: p.product_id for p in sample_data.load_products()}
+    categories = {p.sku: p.category for p in sample_data.load_products()}
+    assert len(result.rows) == 8
+    for sku, count, average in zip(result.column("sku"), result.column("reviews"), result.column("avg_rating"),
+                                   strict=True):
+        given = ratings[product_id[sku]]
+        assert count == len(given)
+        if given:
+            assert average == Decimal(sum(given) / len(given)).quantize(Decimal("0.01"))
+        else:
+            assert average is None
+    assert sum(categories[sku] == "audio" for sku in result.column("sku")) >= 6
+
+
+def test_tenant_orders_are_that_tenants_and_add_up(first_run: DemoRun) -> None:
+    result = first_run.query("orders")
+    product = {p.sku: p for p in sample_data.load_products()}
+    units: dict[int, int] = defaultdict(int)
+    for order in sample_data.load_orders():
+        if order.tenant == statements.ORDERS_TENANT and order.ordered_at >= statements.ORDERS_SINCE:
+            units[order.product_id] += order.quantity
+    assert result.rows
+    for sku, sold in zip(result.column("sku"), result.column("units"), strict=True):
+        assert product[sku].tenant == statements.ORDERS_TENANT
+        assert sold == units[product[sku].product_id]
+    assert result.column("units") == sorted(result.column("units"), reverse=True)
+
+
+def test_the_reader_role_queries_but_cannot_write_or_read_credentials(first_run: DemoRun) -> None:
+    steps = first_run.report.results["reader"]
+    allowed = first_run.query("reader")
+    assert len(allowed.rows) == 3 and allowed.failure is None
+    refused = [r for r in steps if r.step.refused]
+    assert len(refused) == 2
+    for result in refused:
+        assert result.failure is not None and result.failure.sqlstate == "42501", result.failure
+    assert "permission denied for function put_vector" in first_run.output
+    assert "permission denied for schema aws_lambda_shim" in first_run.output
+    with first_run.connect() as connection:
+        assert connection.execute("SELECT current_user").fetchone() == ("postgres",)  # the role was reset
+        written = connection.execute(
+            "SELECT count(*) FROM s3vectors.get_vectors(%s, %s, ARRAY['written-by-a-reader'])",
+            (BUCKET, INDEX)).fetchone()
+    assert written == (0,)
+
+
+def test_a_second_run_replaces_the_data_instead_of_adding_to_it(first_run: DemoRun, second_run: str) -> None:
+    for scenario in statements.scenarios():
+        assert scenario.title in second_run
+    assert "permission denied for function put_vector" in second_run
+    with first_run.connect() as connection:
+        counts = shop_tables.table_counts(connection)
+        vectors = run_step(connection, COUNT_VECTORS).rows
+    assert counts == {"products": len(sample_data.load_products()), "reviews": len(sample_data.load_reviews()),
+                      "orders": len(sample_data.load_orders())}
+    assert vectors == [(len(sample_data.load_products()),)]
+
+
+def test_it_ends_with_how_to_connect_and_stop(first_run: DemoRun, data_dir: Path) -> None:
+    assert f"psql {first_run.report.connection['postgres_dsn']}" in first_run.output
+    assert f"pgs3v down --data-dir {data_dir}" in first_run.output
+    assert first_run.report.connection["postgres_dsn"].startswith("postgresql://")
