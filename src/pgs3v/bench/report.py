@@ -18,6 +18,8 @@ _COLUMNS = (
     ("p95_ms", "p95\nms", "{:.2f}"),
     ("p99_ms", "p99\nms", "{:.2f}"),
     ("recall_at_", "recall\n@{k}", "{:.4f}"),
+    ("added_p50_ms", "p50 added\nms", "{:+.2f}"),
+    ("same_keys_", "same\nkeys", "{:.4f}"),
 )
 # Only the median's ratio fits the table; every ratio is in the JSON.
 _RATIO_METRIC = "p50_ms"
@@ -41,7 +43,9 @@ def figures_table(result: BenchResult) -> Table:
     table = Table(title=result.command, box=box.SIMPLE_HEAD)
     table.add_column("workload", no_wrap=True)
     table.add_column("system", no_wrap=True)
-    for _, header, _ in _COLUMNS:
+    # Only the columns some figure fills: each benchmark measures its own set.
+    columns = [c for c in _COLUMNS if any(_column_of(m) == c[0] for m in result.measurements)]
+    for _, header, _ in columns:
         table.add_column(header.format(k=top_k), justify="right", no_wrap=True)
     ratio_metrics = [m for m in (_RATIO_METRIC,) if any(r.metric == m for r in result.ratios)]
     for metric in ratio_metrics:
@@ -50,7 +54,7 @@ def figures_table(result: BenchResult) -> Table:
         if not any(_column_of(m) is not None for m in _of(result, workload, system)):
             continue
         cells = [workload, system]
-        for prefix, _, pattern in _COLUMNS:
+        for prefix, _, pattern in columns:
             value = next((m.value for m in _of(result, workload, system) if _column_of(m) == prefix), None)
             cells.append("" if value is None else pattern.format(value))
         for metric in ratio_metrics:
@@ -77,10 +81,11 @@ def warnings(result: BenchResult, exact_systems: Collection[str] = ()) -> list[s
     for m in result.measurements:
         if m.system in exact_systems and m.metric.startswith("recall_at_") and m.value < 1.0:
             found.append(f"{m.system} on {m.workload}: {m.metric} = {m.value:.4f}, below exact (1.0)")
-    exit_code = result.notes.get("server_exit_code")
     # uvicorn re-raises SIGTERM once it has shut down, so death by that signal is a normal stop.
-    if exit_code not in (None, 0, -signal.SIGTERM):
-        found.append(f"the store exited with code {exit_code} when asked to stop (SIGTERM)")
+    for note, server in (("server_exit_code", "the store"), ("function_host_exit_code", "the function host")):
+        exit_code = result.notes.get(note)
+        if exit_code not in (None, 0, -signal.SIGTERM):
+            found.append(f"{server} exited with code {exit_code} when asked to stop (SIGTERM)")
     return found
 
 

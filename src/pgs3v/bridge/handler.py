@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, P
 from botocore.validate import ParamValidator
 
 from pgs3v.bridge import batching
+from pgs3v.bridge.json_transport import JSON_OPERATIONS
 from pgs3v.bridge.results import client_error_parts, failure, success
 from pgs3v.bridge.retry import call_with_retries
 from pgs3v.bridge.store_client import StoreClient, store_client
@@ -87,7 +88,7 @@ def _run(current: StoreClient, operation: str, request: dict[str, Any], context:
     report = _VALIDATOR.validate(request, current.client.meta.service_model.operation_model(operation).input_shape)
     if report.has_errors():
         return failure("ValidationException", f"Parameter validation failed:\n{report.generate_report()}", 400), 0
-    method = getattr(current.client, current.methods[operation])
+    method = _method(current, operation)
     parts = batching.split(operation, request)
     member = batching.SPLITS.get(operation, ("", 0))[0]
     total = len(request.get(member) or []) if member else 0
@@ -97,7 +98,7 @@ def _run(current: StoreClient, operation: str, request: dict[str, Any], context:
         what = operation if len(parts) == 1 else f"{operation} part {number} of {len(parts)}"
         try:
             responses.append(
-                call_with_retries(functools.partial(method, **part.request), current.settings.retry,
+                call_with_retries(functools.partial(method, part.request), current.settings.retry,
                                   what=what, time_left=remaining)
             )
         except ClientError as error:
@@ -121,6 +122,18 @@ def _run(current: StoreClient, operation: str, request: dict[str, Any], context:
                 503,
             ), number
     return success(batching.merge(operation, responses)), len(parts)
+
+
+def _method(current: StoreClient, operation: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The lean JSON transport for the data operations (the SQL hot path), boto3 for the rest."""
+    if operation in JSON_OPERATIONS:
+        return functools.partial(current.transport.call, operation)
+    boto3_method = getattr(current.client, current.methods[operation])
+
+    def call(request: dict[str, Any]) -> dict[str, Any]:
+        return dict(boto3_method(**request))
+
+    return call
 
 
 def _time_left(context: Any) -> Callable[[], float | None]:

@@ -21,6 +21,7 @@ LAMBDA_MODULES = (
     "pgs3v/bridge/__init__.py",
     "pgs3v/bridge/handler.py",
     "pgs3v/bridge/batching.py",
+    "pgs3v/bridge/json_transport.py",
     "pgs3v/bridge/results.py",
     "pgs3v/bridge/retry.py",
     "pgs3v/bridge/settings.py",

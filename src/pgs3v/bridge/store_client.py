@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from pgs3v.bridge.json_transport import JsonTransport
 from pgs3v.bridge.settings import BridgeSettings, load_settings
 
 log = logging.getLogger("pgs3v.bridge")
@@ -32,6 +33,7 @@ class StoreClient:
     client: Any
     settings: BridgeSettings
     methods: dict[str, str]
+    transport: JsonTransport
 
     @property
     def endpoint(self) -> str:
@@ -80,5 +82,8 @@ def _build(settings: BridgeSettings) -> StoreClient:
         "s3vectors", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config
     )
     methods = {api: method for method, api in client.meta.method_to_api_mapping.items()}
+    # Same endpoint and credentials (session tokens included, refreshed by botocore) as the client.
+    transport = JsonTransport(client.meta.endpoint_url, session.get_credentials(), client.meta.region_name,
+                              settings.connect_timeout, settings.read_timeout)
     log.debug("s3vectors client for %s (region %s)", client.meta.endpoint_url, settings.region)
-    return StoreClient(client, settings, methods)
+    return StoreClient(client, settings, methods, transport)
