@@ -22,7 +22,7 @@
 --   * The NOLOGIN role pgs3v_owner owns the schema and every function. Functions are SECURITY
 --     DEFINER with search_path fixed to pg_catalog, pg_temp; every object is schema-qualified.
 --   * Only pgs3v_owner may call aws_lambda.invoke. Users get one of three NOLOGIN group roles:
---       pgs3v_reader  query_vectors, get_vectors
+--       pgs3v_reader  query_vectors, query_vectors_paged, get_vectors
 --       pgs3v_writer  + put_vector(s), delete_vectors, list_vectors
 --       pgs3v_admin   + bucket and index management
 --   * Requests are built with jsonb_build_object (bulk writes: to_json and jsonb's own text), so
@@ -941,6 +941,112 @@ GRANT EXECUTE ON FUNCTION
 TO pgs3v_admin;
 
 DO $pgvector$ BEGIN PERFORM s3vectors.enable_pgvector(); END $pgvector$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Hybrid search helpers
+--
+-- query_vectors_paged walks the ranking of a query page after page (QueryVectors with nextToken)
+-- and returns its rows one at a time, nearest first, so that a relational predicate can filter
+-- them and a LIMIT end the walk: the next page is fetched only when the caller asks for a row
+-- past the current one. See docs/hybrid-queries.md for the query shapes that keep it lazy.
+-- Stops when the caller stops asking, when the store returns no nextToken (no more matches),
+-- after max_depth rows, or at an empty page.
+-- ---------------------------------------------------------------------------------------------
+
+-- The QueryVectors request of a paged walk (without nextToken), with its arguments checked.
+CREATE OR REPLACE FUNCTION s3vectors._paged_query_request(
+    address jsonb, query_vector real[], top_k integer, filter jsonb, return_metadata boolean,
+    return_distance boolean, max_depth integer)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET extra_float_digits = 1  -- the query vector goes into JSON exactly, whatever the session says
+AS $$
+BEGIN
+    PERFORM s3vectors._check_vector(query_vector, 'query_vector');
+    IF max_depth IS NULL OR max_depth < 1 THEN
+        RAISE EXCEPTION 'ValidationException: max_depth must be at least 1, got %', coalesce(max_depth::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    IF top_k IS NULL OR top_k < 1 THEN
+        RAISE EXCEPTION 'ValidationException: top_k must be at least 1, got %', coalesce(top_k::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    -- The same topK on every page: a nextToken is only valid for the request that returned it.
+    RETURN address || s3vectors._compact(jsonb_build_object(
+        'topK', least(top_k, max_depth), 'queryVector', jsonb_build_object('float32', to_jsonb(query_vector)),
+        'filter', filter, 'returnMetadata', coalesce(return_metadata, false),
+        'returnDistance', coalesce(return_distance, true)));
+END
+$$;
+
+-- (pgs3v_reader) The ranking of a query, nearest first, fetched a page of top_k at a time.
+-- Lazy where PostgreSQL asks for rows one at a time, i.e. called in a SELECT list:
+--     SELECT p.sku, q.distance
+--     FROM (SELECT (s3vectors.query_vectors_paged('catalog', 'products', $1)).*) AS q
+--     JOIN products AS p ON p.sku = q.key
+--     WHERE p.price < 20
+--     LIMIT 10;
+-- No ORDER BY under the LIMIT (rows already come nearest first), and the query vector a parameter
+-- or a column: with a subquery among the arguments, (f(...)).* walks once per column. In FROM,
+-- PostgreSQL collects every row before the first is used: the same result, but all pages up to
+-- max_depth are fetched. rank is the 1-based position in the ranking.
+CREATE OR REPLACE FUNCTION s3vectors.query_vectors_paged(
+    vector_bucket_name text DEFAULT NULL,
+    index_name text DEFAULT NULL,
+    query_vector real[] DEFAULT NULL,
+    top_k integer DEFAULT 100,
+    filter jsonb DEFAULT NULL,
+    max_depth integer DEFAULT 1000,
+    return_metadata boolean DEFAULT false,
+    return_distance boolean DEFAULT true,
+    index_arn text DEFAULT NULL)
+RETURNS TABLE (key text, distance real, metadata jsonb, rank integer)
+-- Each row may cost a round trip to the store, and there may be many: estimates that keep the
+-- planner from reading the whole walk (to hash or sort it) when a LIMIT needs only its start.
+LANGUAGE sql VOLATILE SECURITY DEFINER ROWS 1000 COST 10000
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE request AS (
+        SELECT s3vectors._paged_query_request(
+                   s3vectors._index_address(vector_bucket_name, index_name, index_arn), query_vector, top_k,
+                   query_vectors_paged.filter, return_metadata, return_distance, max_depth) AS body
+    ), pages (answer, before) AS (
+        SELECT s3vectors._invoke('QueryVectors', request.body), 0
+        FROM request
+      UNION ALL
+        -- A recursive CTE runs this step only when the rows so far have all been read.
+        SELECT s3vectors._invoke('QueryVectors',
+                                 request.body || jsonb_build_object('nextToken', pages.answer ->> 'nextToken')),
+               pages.before + json_array_length(pages.answer -> 'vectors')
+        FROM pages, request
+        WHERE pages.answer ->> 'nextToken' IS NOT NULL
+          AND json_array_length(pages.answer -> 'vectors') > 0
+          AND pages.before + json_array_length(pages.answer -> 'vectors') < max_depth
+    )
+    SELECT v.item ->> 'key',
+           CASE WHEN coalesce(return_distance, true) THEN (v.item ->> 'distance')::real END,
+           CASE WHEN coalesce(return_metadata, false) THEN coalesce((v.item -> 'metadata')::jsonb, '{}'::jsonb) END,
+           (pages.before + v.n)::integer
+    FROM pages
+    CROSS JOIN LATERAL json_array_elements(pages.answer -> 'vectors') WITH ORDINALITY AS v(item, n)
+    WHERE pages.before + v.n <= max_depth
+$$;
+COMMENT ON FUNCTION s3vectors.query_vectors_paged(text, text, real[], integer, jsonb, integer, boolean, boolean, text)
+    IS 'QueryVectors page after page (nextToken): the ranking as rows (key, distance, metadata, rank), nearest '
+       'first, fetched lazily up to max_depth rows';
+
+REVOKE ALL ON FUNCTION
+    s3vectors._paged_query_request(jsonb, real[], integer, jsonb, boolean, boolean, integer),
+    s3vectors.query_vectors_paged(text, text, real[], integer, jsonb, integer, boolean, boolean, text)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    s3vectors.query_vectors_paged(text, text, real[], integer, jsonb, integer, boolean, boolean, text)
+TO pgs3v_reader;
+
+-- ---------------------------------------------------------------------------------------------
+-- End of hybrid search helpers
+-- ---------------------------------------------------------------------------------------------
 
 RESET ROLE;
 COMMIT;

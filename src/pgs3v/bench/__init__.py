@@ -22,7 +22,10 @@ __all__ = ["bench", "register"]
 
 
 def register(main: click.Group) -> None:
-    """Add the ``bench`` command to the ``pgs3v`` command group."""
+    """Add the ``bench`` command (store, ``sql`` and ``hybrid`` benchmarks) to the ``pgs3v`` group."""
+    from pgs3v.hybrid.measure import register as register_hybrid
+
+    register_hybrid(bench)
     main.add_command(bench)
 
 
