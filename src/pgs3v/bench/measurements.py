@@ -9,7 +9,9 @@ own name: nothing else in the result's shape changes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,3 +111,13 @@ def write_json(result: BenchResult, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result.to_document(), indent=2) + "\n", encoding="utf-8")
     return path
+
+
+@contextmanager
+def phase(phases: dict[str, float], name: str) -> Iterator[None]:
+    """Add the block's wall-clock seconds to ``phases[name]``."""
+    began = time.perf_counter()
+    try:
+        yield
+    finally:
+        phases[name] = phases.get(name, 0.0) + time.perf_counter() - began

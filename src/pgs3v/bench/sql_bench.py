@@ -15,8 +15,7 @@ import math
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -33,7 +32,7 @@ from pgs3v.bench import sql_systems as paths
 from pgs3v.bench.host_functions import LEAN_BRIDGE_FUNCTION
 from pgs3v.bench.lean_store_client import LeanStoreClient
 from pgs3v.bench.machine import machine_info
-from pgs3v.bench.measurements import BenchResult, Measurement, latency_measurements, ratios_to
+from pgs3v.bench.measurements import BenchResult, Measurement, latency_measurements, phase, ratios_to
 from pgs3v.bench.sql_stack import SqlBenchStack, running_sql_stack
 from pgs3v.bench.store_process import CLIENT_CONFIG
 from pgs3v.bench.wire_clock import WireClock
@@ -109,9 +108,9 @@ def run_sql_bench(parameters: SqlBenchParameters, console: Console) -> BenchResu
             result.notes["postgres"] = stack.server_version()
             console.print(f"PostgreSQL {result.notes['postgres']}, store {stack.store.endpoint}, "
                           f"function host {stack.host.endpoint} (data in {root})")
-            with _phase(phases, "load_s"), console.status(f"Loading {len(products):,} products"):
+            with phase(phases, "load_s"), console.status(f"Loading {len(products):,} products"):
                 _load(stack, products, embeddings)
-            with _phase(phases, "queries_s"):
+            with phase(phases, "queries_s"):
                 timings = _time_paths(stack, queries, parameters, console)
         result.notes["server_exit_code"] = stack.store.exit_code
         result.notes["function_host_exit_code"] = stack.host.exit_code
@@ -269,15 +268,6 @@ def query_vectors(embeddings: FloatMatrix, count: int, seed: int) -> list[list[f
     unit = moved / np.linalg.norm(moved, axis=1, keepdims=True)
     vectors: list[list[float]] = unit.astype(np.float32).tolist()
     return vectors
-
-
-@contextmanager
-def _phase(phases: dict[str, float], name: str) -> Iterator[None]:
-    began = time.perf_counter()
-    try:
-        yield
-    finally:
-        phases[name] = phases.get(name, 0.0) + time.perf_counter() - began
 
 
 def _version(distribution: str) -> str | None:

@@ -13,8 +13,6 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +26,7 @@ from rich.text import Text
 from pgs3v.bench.dataset import SyntheticDataset, category_name, generate_dataset
 from pgs3v.bench.exact_search import Answer, ExactSearch, max_distance_error, oracle_answers, recall
 from pgs3v.bench.machine import machine_info
-from pgs3v.bench.measurements import BenchResult, Measurement, latency_measurements, ratios_to
+from pgs3v.bench.measurements import BenchResult, Measurement, latency_measurements, phase, ratios_to
 from pgs3v.bench.store_process import CLIENT_CONFIG, running_store
 from pgs3v.bench.wire_clock import WireClock
 from pgs3v.store.process import StoreProcess
@@ -105,11 +103,11 @@ def run_store_bench(parameters: StoreBenchParameters, console: Console) -> Bench
         systems=dict(SYSTEMS),
     )
     phases: dict[str, float] = {}
-    with _phase(phases, "generate_s"), console.status("Generating synthetic vectors"):
+    with phase(phases, "generate_s"), console.status("Generating synthetic vectors"):
         dataset = generate_dataset(parameters.vectors, parameters.dimension, parameters.queries, parameters.seed)
         search = ExactSearch(dataset.vectors, dataset.categories)
     timed = _against_store(result, phases, dataset, search, parameters, console)
-    with _phase(phases, "oracle_s"), console.status("Computing the true answers in float64"):
+    with phase(phases, "oracle_s"), console.status("Computing the true answers in float64"):
         top_k, vectors, queries, categories = parameters.top_k, dataset.vectors, dataset.queries, dataset.categories
         truth = {
             QUERY: oracle_answers(vectors, queries, top_k, categories, None),
@@ -141,7 +139,7 @@ def _against_store(
         with running_store(root / "store") as server:
             console.print(f"Store ready at {server.endpoint} in {server.ready_seconds:.2f} s (data in {root})")
             result.measurements.append(Measurement("startup", STORE, "ready_s", server.ready_seconds, "s"))
-            with _phase(phases, "ingest_s"):
+            with phase(phases, "ingest_s"):
                 _create_index(server, parameters)
                 wall_s, put_durations, wire_durations = _ingest(server, dataset, parameters, console)
             result.measurements += [
@@ -151,7 +149,7 @@ def _against_store(
                 *latency_measurements("ingest", STORE_WIRE, wire_durations),
             ]
             _record_rss(result, server, "rss_mb_after_ingest")
-            with _phase(phases, "queries_s"):
+            with phase(phases, "queries_s"):
                 timed = _run_queries(server, dataset, search, parameters, console)
             _record_rss(result, server, "rss_mb_after_queries")
         result.notes["server_exit_code"] = server.exit_code
@@ -177,16 +175,6 @@ def _query_measurements(
                                 max_distance_error(run.answers, truth[workload]), "cosine distance"),
                 ]
     return measurements
-
-
-@contextmanager
-def _phase(phases: dict[str, float], name: str) -> Iterator[None]:
-    """Add the block's wall-clock seconds to ``phases[name]``."""
-    began = time.perf_counter()
-    try:
-        yield
-    finally:
-        phases[name] = time.perf_counter() - began
 
 
 def _create_index(server: StoreProcess, parameters: StoreBenchParameters) -> None:
