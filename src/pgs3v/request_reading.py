@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from pgs3v.store.sigv4 import SigV4Verifier
+
 
 class RequestTooLarge(Exception):
     """The body passed the size limit; nothing more of it was read."""
@@ -30,3 +32,14 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise RequestTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def verify_signature(verifier: SigV4Verifier, request: Request, body: bytes) -> str:
+    """Check the request's SigV4 signature on what came over the wire; the caller's access key id."""
+    return verifier.verify(
+        request.method,
+        request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
+        request.scope.get("query_string", b"").decode("latin-1"),
+        signed_view_of_headers(request),
+        body,
+    )

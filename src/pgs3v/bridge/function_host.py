@@ -44,7 +44,7 @@ from pgs3v.bridge.lambda_errors import (
     ServiceException,
     ValidationException,
 )
-from pgs3v.request_reading import RequestTooLarge, read_body, signed_view_of_headers
+from pgs3v.request_reading import RequestTooLarge, read_body, verify_signature
 from pgs3v.store.errors import S3VectorsError
 from pgs3v.store.sigv4 import SigV4Verifier
 
@@ -122,13 +122,7 @@ def build_app(registry: FunctionRegistry, verifier: SigV4Verifier | None, *, con
 
     def authenticate(request: Request, body: bytes) -> None:
         if verifier is not None:
-            verifier.verify(
-                request.method,
-                request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
-                request.scope.get("query_string", b"").decode("latin-1"),
-                signed_view_of_headers(request),
-                body,
-            )
+            verify_signature(verifier, request, body)
 
     async def off_the_loop_if_large(body: bytes, work: Callable[..., T], *args: Any) -> T:
         # Hashing 6 MB for SigV4 or parsing it would stall every connection: large bodies go to a

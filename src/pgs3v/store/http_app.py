@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pgs3v.request_reading import RequestTooLarge, read_body, signed_view_of_headers
+from pgs3v.request_reading import RequestTooLarge, read_body, verify_signature
 from pgs3v.store.errors import InternalServerException, S3VectorsError, ValidationException
 from pgs3v.store.service import VectorStore
 from pgs3v.store.sigv4 import SigV4Verifier
@@ -71,13 +71,7 @@ def build_app(store: VectorStore, verifier: SigV4Verifier | None) -> Starlette:
         # Runs in a worker thread: hashing a 20 MiB body for SigV4 and parsing it take tens of
         # milliseconds that must not stall the event loop's other connections.
         if verifier is not None:
-            verifier.verify(
-                request.method,
-                request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
-                request.scope.get("query_string", b"").decode("latin-1"),
-                signed_view_of_headers(request),
-                body,
-            )
+            verify_signature(verifier, request, body)
         payload = _parse_json(body)
         if isinstance(payload, dict):
             payload.update(extra)
