@@ -263,6 +263,36 @@ AS $$
     SELECT s3vectors._compact(jsonb_build_object('vectorBucketName', $1, 'indexName', $2, 'indexArn', $3))
 $$;
 
+-- Every item of a List* operation's answers, page after page (nextToken), in order, at most
+-- max_results of them (NULL: all). The list functions below share this loop.
+CREATE OR REPLACE FUNCTION s3vectors._pages(operation text, request jsonb, member text, max_results integer,
+                                            page_size integer)
+RETURNS SETOF json
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    token text := request ->> 'nextToken';
+    remaining bigint := max_results;  -- NULL: every page
+    page json;
+    got bigint;
+BEGIN
+    IF max_results IS NOT NULL AND max_results < 1 THEN
+        RAISE EXCEPTION 'ValidationException: max_results must be at least 1' USING ERRCODE = '22023';
+    END IF;
+    LOOP
+        page := s3vectors._invoke(operation, s3vectors._compact(request || jsonb_build_object(
+            'maxResults', least(coalesce(remaining, page_size), page_size), 'nextToken', token)));
+        RETURN QUERY
+            SELECT e.item FROM json_array_elements(page -> member) WITH ORDINALITY AS e(item, n) ORDER BY e.n;
+        GET DIAGNOSTICS got = ROW_COUNT;
+        remaining := remaining - got;
+        token := page ->> 'nextToken';
+        EXIT WHEN token IS NULL OR remaining <= 0;
+    END LOOP;
+END
+$$;
+
 -- A JSON array of numbers as real[], parsed by PostgreSQL's array input in one go.
 CREATE OR REPLACE FUNCTION s3vectors._real_array(numbers json) RETURNS real[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -408,31 +438,13 @@ CREATE OR REPLACE FUNCTION s3vectors.list_vector_buckets(
     max_results integer DEFAULT NULL,
     next_token text DEFAULT NULL)
 RETURNS SETOF s3vectors.vector_bucket_summary
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER ROWS 50
+LANGUAGE sql VOLATILE SECURITY DEFINER ROWS 50
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    token text := next_token;
-    remaining bigint := max_results;  -- NULL: every page
-    page json;
-    got bigint;
-BEGIN
-    IF max_results IS NOT NULL AND max_results < 1 THEN
-        RAISE EXCEPTION 'ValidationException: max_results must be at least 1' USING ERRCODE = '22023';
-    END IF;
-    LOOP
-        page := s3vectors._invoke('ListVectorBuckets', s3vectors._compact(jsonb_build_object(
-            'prefix', prefix, 'maxResults', least(coalesce(remaining, 500), 500), 'nextToken', token)));
-        RETURN QUERY
-            SELECT e.b ->> 'vectorBucketName', e.b ->> 'vectorBucketArn', s3vectors._timestamp(e.b -> 'creationTime')
-            FROM json_array_elements(page -> 'vectorBuckets') WITH ORDINALITY AS e(b, n)
-            ORDER BY e.n;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        remaining := remaining - got;
-        token := page ->> 'nextToken';
-        EXIT WHEN token IS NULL OR remaining <= 0;
-    END LOOP;
-END
+    SELECT p.b ->> 'vectorBucketName', p.b ->> 'vectorBucketArn', s3vectors._timestamp(p.b -> 'creationTime')
+    FROM s3vectors._pages('ListVectorBuckets', jsonb_build_object('prefix', $1, 'nextToken', $3),
+                          'vectorBuckets', $2, 500) WITH ORDINALITY AS p(b, n)
+    ORDER BY p.n
 $$;
 COMMENT ON FUNCTION s3vectors.list_vector_buckets(text, integer, text)
     IS 'ListVectorBuckets: every vector bucket (all pages; max_results caps the rows returned)';
@@ -500,33 +512,15 @@ CREATE OR REPLACE FUNCTION s3vectors.list_indexes(
     next_token text DEFAULT NULL,
     vector_bucket_arn text DEFAULT NULL)
 RETURNS SETOF s3vectors.index_summary
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER ROWS 50
+LANGUAGE sql VOLATILE SECURITY DEFINER ROWS 50
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    token text := next_token;
-    remaining bigint := max_results;  -- NULL: every page
-    page json;
-    got bigint;
-BEGIN
-    IF max_results IS NOT NULL AND max_results < 1 THEN
-        RAISE EXCEPTION 'ValidationException: max_results must be at least 1' USING ERRCODE = '22023';
-    END IF;
-    LOOP
-        page := s3vectors._invoke('ListIndexes', s3vectors._compact(jsonb_build_object(
-            'vectorBucketName', vector_bucket_name, 'vectorBucketArn', vector_bucket_arn, 'prefix', prefix,
-            'maxResults', least(coalesce(remaining, 500), 500), 'nextToken', token)));
-        RETURN QUERY
-            SELECT e.i ->> 'vectorBucketName', e.i ->> 'indexName', e.i ->> 'indexArn',
-                   s3vectors._timestamp(e.i -> 'creationTime')
-            FROM json_array_elements(page -> 'indexes') WITH ORDINALITY AS e(i, n)
-            ORDER BY e.n;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        remaining := remaining - got;
-        token := page ->> 'nextToken';
-        EXIT WHEN token IS NULL OR remaining <= 0;
-    END LOOP;
-END
+    SELECT p.i ->> 'vectorBucketName', p.i ->> 'indexName', p.i ->> 'indexArn',
+           s3vectors._timestamp(p.i -> 'creationTime')
+    FROM s3vectors._pages('ListIndexes', jsonb_build_object('vectorBucketName', $1, 'vectorBucketArn', $5,
+                                                           'prefix', $2, 'nextToken', $4),
+                          'indexes', $3, 500) WITH ORDINALITY AS p(i, n)
+    ORDER BY p.n
 $$;
 COMMENT ON FUNCTION s3vectors.list_indexes(text, text, integer, text, text)
     IS 'ListIndexes: the indexes of a bucket (all pages; max_results caps the rows returned)';
@@ -759,36 +753,17 @@ CREATE OR REPLACE FUNCTION s3vectors.list_vectors(
     return_metadata boolean DEFAULT false,
     index_arn text DEFAULT NULL)
 RETURNS TABLE (key text, data real[], metadata jsonb)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER ROWS 1000
+LANGUAGE sql VOLATILE SECURITY DEFINER ROWS 1000
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    address jsonb := s3vectors._index_address(vector_bucket_name, index_name, index_arn);
-    with_metadata boolean := coalesce(return_metadata, false);
-    token text := next_token;
-    remaining bigint := max_results;  -- NULL: every page
-    page json;
-    got bigint;
-BEGIN
-    IF max_results IS NOT NULL AND max_results < 1 THEN
-        RAISE EXCEPTION 'ValidationException: max_results must be at least 1' USING ERRCODE = '22023';
-    END IF;
-    LOOP
-        page := s3vectors._invoke('ListVectors', address || s3vectors._compact(jsonb_build_object(
-            'maxResults', least(coalesce(remaining, 1000), 1000), 'nextToken', token,
-            'segmentCount', segment_count, 'segmentIndex', segment_index,
-            'returnData', coalesce(return_data, false), 'returnMetadata', with_metadata)));
-        RETURN QUERY
-            SELECT v.item ->> 'key', s3vectors._real_array(v.item #> '{data,float32}'),
-                   CASE WHEN with_metadata THEN coalesce((v.item -> 'metadata')::jsonb, '{}'::jsonb) END
-            FROM json_array_elements(page -> 'vectors') WITH ORDINALITY AS v(item, n)
-            ORDER BY v.n;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        remaining := remaining - got;
-        token := page ->> 'nextToken';
-        EXIT WHEN token IS NULL OR remaining <= 0;
-    END LOOP;
-END
+    SELECT p.item ->> 'key', s3vectors._real_array(p.item #> '{data,float32}'),
+           CASE WHEN coalesce($8, false) THEN coalesce((p.item -> 'metadata')::jsonb, '{}'::jsonb) END
+    FROM s3vectors._pages('ListVectors',
+                          s3vectors._index_address($1, $2, $9) || jsonb_build_object(
+                              'nextToken', $4, 'segmentCount', $5, 'segmentIndex', $6,
+                              'returnData', coalesce($7, false), 'returnMetadata', coalesce($8, false)),
+                          'vectors', $3, 1000) WITH ORDINALITY AS p(item, n)
+    ORDER BY p.n
 $$;
 COMMENT ON FUNCTION s3vectors.list_vectors(text, text, integer, text, integer, integer, boolean, boolean, text)
     IS 'ListVectors: every vector of an index (all pages; max_results caps the rows, segments split the scan)';
