@@ -64,7 +64,7 @@ def get_vectors(state: StoreState, request: Request) -> Response:
     """GetVectors: the live vectors among the keys, each once; unknown keys are absent."""
     index = state.index(request)
     keys = list(dict.fromkeys(request["keys"]))
-    found = state.vectors_of(index).table.get(keys)
+    found = state.vectors_of(index).get(keys)
     data, metadata = bool(request.get("returnData")), bool(request.get("returnMetadata"))
     return {"vectors": [_output(v, data, metadata) for v in found]}
 
@@ -87,7 +87,7 @@ def list_vectors(state: StoreState, request: Request) -> Response:
         after = (int(token["h"]), int(token["l"]))
     limit = request.get("maxResults") or state.limits.default_list_vectors
     data, metadata = bool(request.get("returnData")), bool(request.get("returnMetadata"))
-    page = state.vectors_of(index).table.list_page(segment_count, segment_index, after, limit + 1)
+    page = state.vectors_of(index).list_page(segment_count, segment_index, after, limit + 1)
     vectors: list[dict[str, Any]] = []
     budget = state.limits.list_vectors_page_bytes
     last = None
@@ -129,12 +129,11 @@ def query_vectors(state: StoreState, request: Request) -> Response:
         raise ValidationException.for_field("/queryVector", "A zero query vector has no cosine distance")
     row_filter = None
     if request.get("filter") is not None:
-        compiled = compile_filter(
+        row_filter = compile_filter(
             request["filter"],
             non_filterable_keys=index.non_filterable_keys,
             max_depth=state.limits.max_filter_depth,
         )
-        row_filter = compiled.evaluate
     top = request["topK"]
     fingerprint = _query_fingerprint(request)
     purpose = f"QueryVectors/{state.index_arn(index)}"
@@ -145,7 +144,7 @@ def query_vectors(state: StoreState, request: Request) -> Response:
             raise ValidationException.for_field("/nextToken", "The provided token belongs to a different query")
         skip = int(token["skip"])
     depth = min(top, max(state.limits.max_query_depth - skip, 0))
-    neighbours = state.vectors_of(index).table.query(vector, depth + 1, skip, row_filter) if depth else []
+    neighbours = state.vectors_of(index).query(vector, depth + 1, skip, row_filter) if depth else []
     return_distance = bool(request.get("returnDistance"))
     return_metadata = bool(request.get("returnMetadata"))
     results = []

@@ -1,36 +1,98 @@
-"""One index's data: its write-ahead log and the in-memory table rebuilt from it.
+"""One index's data: its write-ahead log, its segments, and the unindexed tail of the log.
 
-A write is appended to the log (fsynced, shared with concurrent writers by group commit),
-then applied to the table strictly in log order, then acknowledged. Applying in log order
-matters: two writers racing on one key must leave memory in the state a replay would rebuild.
+A write is appended to the log (fsynced, shared with concurrent writers by group commit), then
+applied strictly in log order (so memory holds what a replay would rebuild), then acknowledged.
+Applying means: kill the batch's keys in the segments (a put replaces, a delete removes), then
+update the tail, an in-memory table searched exactly. So a query sees every acknowledged write.
+
+The indexer (see :mod:`pgs3v.store.indexer`) moves the tail into segments in the background and
+merges segments; each such change commits a new manifest (the segments, their deleted rows, and
+the watermark up to which the log is folded), after which the log below the watermark is purged.
+Recovery opens the manifest's segments and replays the log after the watermark.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import re
+import shutil
 import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from pgs3v.store.durable_files import fsync_directory
 from pgs3v.store.errors import ServiceUnavailableException
-from pgs3v.store.mutations import Mutation, decode_mutation, encode_mutation
-from pgs3v.store.vector_table import VectorTable
+from pgs3v.store.filters import CompiledFilter
+from pgs3v.store.index_settings import IndexSettings
+from pgs3v.store.manifest import Manifest, ManifestStore, SegmentEntry
+from pgs3v.store.mutations import DeleteBatch, Mutation, decode_mutation, encode_mutation
+from pgs3v.store.segment import Segment, SegmentBuild, SegmentRows, is_complete, write_segment
+from pgs3v.store.segment_set import (
+    LiveSegment,
+    find_live,
+    kill_keys,
+    list_after,
+    query_segments,
+    replaced,
+)
+from pgs3v.store.vector_table import FoldRows, Neighbour, StoredVector, VectorTable, key_order
 from pgs3v.store.wal import WriteAheadLog
+
+_logger = logging.getLogger(__name__)
 
 # A writer waits for earlier log records to be applied; they are always in flight in another
 # thread, so this bound is only reached if that thread died, and then failing beats hanging.
 _APPLY_WAIT_SECONDS = 60.0
+_DELETED_FILE = re.compile(r"deleted-\d{20}\.npy")
+
+
+def _hashes(keys: Sequence[str]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    pairs = [key_order(key) for key in keys]
+    high = np.fromiter((h for h, _ in pairs), dtype=np.uint64, count=len(pairs))
+    low = np.fromiter((low for _, low in pairs), dtype=np.uint64, count=len(pairs))
+    return high, low
 
 
 class VectorIndex:
-    """Durable vectors of one index."""
+    """Durable vectors of one index, searched through segments and the unindexed tail."""
 
-    def __init__(self, directory: Path, dimension: int, metric: str, non_filterable_keys: frozenset[str]) -> None:
+    def __init__(
+        self, directory: Path, dimension: int, metric: str, non_filterable_keys: frozenset[str],
+        settings: IndexSettings | None = None,
+    ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.table = VectorTable(dimension, metric, non_filterable_keys)
+        self.dimension, self.metric = dimension, metric
+        self.settings = settings or IndexSettings()
+        self._build = SegmentBuild(metric, non_filterable_keys, self.settings.ann_min_rows,
+                                   self.settings.build_threads)
+        self._segments_dir = directory / "segments"
+        self._segments_dir.mkdir(exist_ok=True)
+        self._manifests = ManifestStore(directory / "manifest")
+        self._manifest = self._manifests.load()
+        self._remove_unreferenced()
+        self._segments: tuple[LiveSegment, ...] = tuple(self._open_segment(entry) for entry in self._manifest.segments)
+        self._next_segment = self._manifest.next_segment
+        self._tail = VectorTable(dimension, metric, non_filterable_keys, auto_compact=False)
+        self._lock = threading.Lock()
+        self._applied = threading.Condition(self._lock)
+        # Only the indexer changes segments and manifests; this keeps its steps one at a time.
+        self._maintenance = threading.Lock()
         self._log = WriteAheadLog(directory / "wal")
-        for _, record in self._log.replay():
-            self.table.apply(decode_mutation(record))
+        for _, record in self._log.replay(after_lsn=self._manifest.watermark_lsn):
+            self._apply(decode_mutation(record))
         self._applied_lsn = self._log.last_lsn
-        self._applied = threading.Condition()
+        self._indexer: Any = None
+        if self.settings.background:
+            from pgs3v.store.indexer import Indexer
+
+            self._indexer = Indexer(self)
+
+    # -- writes ---------------------------------------------------------------------------
 
     def write(self, mutation: Mutation) -> None:
         """Make a validated batch durable, then visible; returns once both are true."""
@@ -40,12 +102,243 @@ class VectorIndex:
             if not ready:
                 raise ServiceUnavailableException("The index is not accepting writes; retry the request")
             try:
-                self.table.apply(mutation)
+                self._apply(mutation)
             finally:
                 # Later writers must not stall behind a batch that failed to apply.
                 self._applied_lsn = lsn
                 self._applied.notify_all()
+        if self._indexer is not None:
+            self._indexer.wake()
+
+    def _apply(self, mutation: Mutation) -> None:
+        keys = mutation.keys if isinstance(mutation, DeleteBatch) else list(dict.fromkeys(mutation.keys))
+        if self._segments:
+            high, low = _hashes(keys)
+            self._segments = kill_keys(self._segments, keys, high, low)
+        self._tail.apply(mutation)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def get(self, keys: Sequence[str]) -> list[StoredVector]:
+        """Live vectors among ``keys``, in request order; unknown keys are skipped."""
+        with self._lock:
+            segments = self._segments
+            in_tail = {vector.key: vector for vector in self._tail.get(keys)}
+        rest = [key for key in keys if key not in in_tail]
+        in_segments: dict[str, StoredVector] = {}
+        if rest and segments:
+            high, low = _hashes(rest)
+            for vector in find_live(segments, rest, high, low):
+                if vector is not None:
+                    in_segments[vector.key] = vector
+        found = []
+        for key in keys:
+            vector = in_tail.get(key) or in_segments.get(key)
+            if vector is not None:
+                found.append(vector)
+        return found
+
+    def list_page(
+        self, segment_count: int, segment_index: int, after: tuple[int, int] | None, limit: int
+    ) -> list[tuple[tuple[int, int], StoredVector]]:
+        """Up to ``limit`` live vectors of one ListVectors segment, in key-hash order, after ``after``."""
+        with self._lock:
+            segments = self._segments
+            page = self._tail.list_page(segment_count, segment_index, after, limit)
+        page += list_after(segments, segment_count, segment_index, after, limit)
+        page.sort(key=lambda item: item[0])
+        return page[:limit]
+
+    def query(
+        self, vector: npt.NDArray[np.float32], top: int, skip: int, row_filter: CompiledFilter | None
+    ) -> list[Neighbour]:
+        """The nearest live vectors ranked ``skip`` .. ``skip + top - 1`` (approximate in segments)."""
+        wanted = skip + top
+        with self._lock:
+            segments = self._segments
+            tail = self._tail.snapshot(row_filter.evaluate if row_filter is not None else None)
+        merged: list[tuple[float, str, Any]] = [(n.distance, n.key, n) for n in tail.nearest(vector, wanted, 0)]
+        for hit in query_segments(segments, vector, wanted, row_filter, self.settings.search):
+            merged.append((hit.distance, hit.key, hit))
+        merged.sort(key=lambda item: (item[0], item[1]))
+        results = []
+        for distance, key, source in merged[skip:wanted]:
+            if isinstance(source, Neighbour):
+                results.append(source)
+            else:
+                results.append(Neighbour(key, distance, source.live.segment.metadata(source.row)))
+        return results
+
+    # -- the indexer's steps ----------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counts that show how far indexing is behind the log."""
+        with self._lock:
+            segments = self._segments
+            tail_rows, tail_live = self._tail.row_count, self._tail.live_count
+            applied = self._applied_lsn
+        return {
+            "appliedLsn": applied, "indexedLsn": self._manifest.watermark_lsn,
+            "unindexedRows": tail_rows, "unindexedLiveVectors": tail_live,
+            "segments": [
+                {"name": s.segment.name, "rows": s.segment.rows, "deletedRows": s.deleted_count,
+                 "approximate": s.segment.ann is not None}
+                for s in segments
+            ],
+            "vectors": tail_live + sum(s.live_count for s in segments),
+        }
+
+    @property
+    def tail_rows(self) -> int:
+        """Rows (dead ones included) waiting to be folded into a segment."""
+        return self._tail.row_count
+
+    def segment_states(self) -> tuple[LiveSegment, ...]:
+        """The live segments as of now."""
+        return self._segments
+
+    def fold(self) -> bool:
+        """Move the unindexed tail into a new segment and commit; False if the tail was empty."""
+        with self._maintenance:
+            with self._lock:
+                end = self._tail.row_count
+                if end == 0:
+                    return False
+                watermark = self._applied_lsn
+                taken = self._tail.rows_before(end)
+            segment = self._write(_rows_of(taken)) if taken.keys else None
+            with self._lock:
+                if segment is not None:
+                    dead = self._tail.dead_among(taken.rows)
+                    self._segments = (*self._segments, LiveSegment.fresh(segment, dead))
+                self._tail.drop_first(end)
+            self._commit(watermark)
+            return True
+
+    def merge(self, names: Sequence[str]) -> None:
+        """Rewrite the named segments as one, without their deleted rows, and commit."""
+        with self._maintenance:
+            wanted = set(names)
+            with self._lock:
+                sources = [live for live in self._segments if live.segment.name in wanted]
+            if not sources:
+                return
+            kept = [np.flatnonzero(~live.deleted) for live in sources]
+            rows = _merged_rows(sources, kept)
+            segment = self._write(rows) if rows.keys else None
+            with self._lock:
+                current = {live.segment.name: live for live in self._segments}
+                pairs = zip(sources, kept, strict=True)
+                dead = np.concatenate([current[live.segment.name].deleted[rows_kept] for live, rows_kept in pairs])
+                fresh = LiveSegment.fresh(segment, dead) if segment is not None else None
+                self._segments = replaced(self._segments, sources, fresh)
+            self._commit(self._manifest.watermark_lsn)
+
+    def optimize(self) -> None:
+        """Fold the tail and merge every segment into one (for benchmarks and tests)."""
+        self.fold()
+        names = [live.segment.name for live in self._segments]
+        if len(names) > 1 or any(live.deleted_count for live in self._segments):
+            self.merge(names)
+
+    def _write(self, rows: SegmentRows) -> Segment:
+        name = f"seg-{self._next_segment:08d}"
+        self._next_segment += 1
+        write_segment(self._segments_dir / name, rows, self._build)
+        return Segment(self._segments_dir / name)
+
+    def _commit(self, watermark: int) -> None:
+        """Persist new deletion masks, then the manifest; then purge what it no longer needs."""
+        with self._lock:
+            segments = self._segments
+        generation = self._manifest.generation + 1
+        entries, persisted = [], []
+        for live in segments:
+            file = live.deleted_file
+            if live.deleted_count and file is None:
+                file = f"deleted-{generation:020d}.npy"
+                _save_mask(live.segment.directory / file, live.deleted)
+                persisted.append((live, file))
+            entries.append(SegmentEntry(live.segment.name, live.segment.rows, file if live.deleted_count else None,
+                                        live.deleted_count))
+        manifest = Manifest(generation, watermark, self._next_segment, tuple(entries))
+        self._manifests.commit(manifest)
+        self._manifest = manifest
+        if persisted:
+            with self._lock:
+                marked = {id(live.deleted): file for live, file in persisted}
+                self._segments = tuple(
+                    _marked(live, marked.get(id(live.deleted))) for live in self._segments
+                )
+        self._log.truncate_before(watermark + 1)
+        self._remove_unreferenced()
+
+    # -- files ------------------------------------------------------------------------------
+
+    def _open_segment(self, entry: SegmentEntry) -> LiveSegment:
+        segment = Segment(self._segments_dir / entry.name)
+        if entry.deleted is None:
+            return LiveSegment.fresh(segment)
+        packed = np.load(segment.directory / entry.deleted, allow_pickle=False)
+        deleted = np.unpackbits(packed, count=segment.rows, bitorder="little").astype(np.bool_)
+        return LiveSegment.fresh(segment, deleted, entry.deleted)
+
+    def _remove_unreferenced(self) -> None:
+        """Delete segments and deletion files the manifest does not name (interrupted commits)."""
+        referenced = {entry.name: entry.deleted for entry in self._manifest.segments}
+        for path in self._segments_dir.iterdir():
+            if path.name not in referenced or not is_complete(path):
+                shutil.rmtree(path, ignore_errors=True)
+                continue
+            for file in path.iterdir():
+                if _DELETED_FILE.fullmatch(file.name) and file.name != referenced[path.name]:
+                    file.unlink(missing_ok=True)
 
     def close(self) -> None:
-        """Close the log; the index must not be used afterwards."""
+        """Stop the indexer and close the log; the index must not be used afterwards."""
+        if self._indexer is not None:
+            self._indexer.stop()
         self._log.close()
+
+
+def _marked(live: LiveSegment, file: str | None) -> LiveSegment:
+    if file is None:
+        return live
+    return LiveSegment(live.segment, live.deleted, live.deleted_count, file)
+
+
+def _save_mask(path: Path, deleted: npt.NDArray[np.bool_]) -> None:
+    with open(path, "wb") as file:
+        np.save(file, np.packbits(deleted, bitorder="little"), allow_pickle=False)
+        file.flush()
+        os.fsync(file.fileno())
+    fsync_directory(path.parent)
+
+
+def _rows_of(taken: FoldRows) -> SegmentRows:
+    return SegmentRows(taken.keys, taken.vectors, taken.metadata, taken.hash_high, taken.hash_low)
+
+
+def _merged_rows(sources: Sequence[LiveSegment], kept: Sequence[npt.NDArray[np.int64]]) -> SegmentRows:
+    keys: list[str] = []
+    metadata: list[dict[str, Any] | None] = []
+    vectors, highs, lows = [], [], []
+    for live, rows in zip(sources, kept, strict=True):
+        segment = live.segment
+        keys.extend(segment.key(int(row)) for row in rows)
+        metadata.extend(segment.metadata(int(row)) for row in rows)
+        vectors.append(np.asarray(segment.vectors[rows]))
+        high = np.empty(segment.rows, dtype=np.uint64)
+        low = np.empty(segment.rows, dtype=np.uint64)
+        high[segment.hash_rows] = segment.hash_high
+        low[segment.hash_rows] = segment.hash_low
+        highs.append(high[rows])
+        lows.append(low[rows])
+    dimension = sources[0].segment.dimension
+    return SegmentRows(
+        keys,
+        np.concatenate(vectors) if vectors else np.empty((0, dimension), dtype=np.float32),
+        metadata,
+        np.concatenate(highs),
+        np.concatenate(lows),
+    )

@@ -55,8 +55,13 @@ class VectorTable:
     # Compaction is worth it only when it frees a good share of the rows.
     min_dead_rows_to_compact = 4096
 
-    def __init__(self, dimension: int, metric: str, non_filterable_keys: frozenset[str]) -> None:
+    def __init__(
+        self, dimension: int, metric: str, non_filterable_keys: frozenset[str], *, auto_compact: bool = True
+    ) -> None:
         self.dimension = dimension
+        # An index's unindexed tail is emptied by the indexer instead, which relies on row
+        # numbers staying put between taking rows out and dropping them.
+        self._auto_compact = auto_compact
         self.metric = metric
         self._non_filterable = non_filterable_keys
         self._lock = threading.Lock()
@@ -84,7 +89,7 @@ class VectorTable:
             else:
                 self._put(mutation)
             dead = self._rows - len(self._row_of)
-            if dead >= self.min_dead_rows_to_compact and dead * 2 > self._rows:
+            if self._auto_compact and dead >= self.min_dead_rows_to_compact and dead * 2 > self._rows:
                 self._compact()
 
     def _delete(self, keys: Iterable[str]) -> None:
@@ -133,6 +138,40 @@ class VectorTable:
         self._hash_high = _grown(self._hash_high, new_capacity)
         self._hash_low = _grown(self._hash_low, new_capacity)
         self._alive = _grown(self._alive, new_capacity)
+
+    @property
+    def row_count(self) -> int:
+        """Rows appended and not yet dropped, dead ones included."""
+        return self._rows
+
+    def rows_before(self, end: int) -> FoldRows:
+        """The live rows among the first ``end`` (for the indexer to move into a segment)."""
+        with self._lock:
+            live = np.flatnonzero(self._alive[:end])
+            return FoldRows(
+                rows=live,
+                keys=[self._keys[i] for i in live],
+                vectors=self._vectors[live].copy(),
+                metadata=[self._metadata[i] for i in live],
+                hash_high=self._hash_high[live].copy(),
+                hash_low=self._hash_low[live].copy(),
+            )
+
+    def dead_among(self, rows: npt.NDArray[np.intp]) -> BoolArray:
+        """Which of ``rows`` have been deleted or overwritten (rows must not have been dropped)."""
+        with self._lock:
+            dead: BoolArray = ~self._alive[rows]
+            return dead
+
+    def drop_first(self, end: int) -> None:
+        """Forget the first ``end`` rows (the indexer moved the live ones into a segment)."""
+        with self._lock:
+            for key in self._keys[:end]:
+                row = self._row_of.get(key)
+                if row is not None and row < end:
+                    del self._row_of[key]
+                    self._alive[row] = False
+            self._compact()
 
     def _compact(self) -> None:
         keep = np.flatnonzero(self._alive[: self._rows])
@@ -190,18 +229,51 @@ class VectorTable:
         self, vector: FloatArray, top: int, skip: int, row_filter: RowFilter | None
     ) -> list[Neighbour]:
         """The exact nearest live vectors ranked ``skip`` .. ``skip + top - 1``."""
+        return self.snapshot(row_filter).nearest(vector, top, skip)
+
+    def snapshot(self, row_filter: RowFilter | None) -> TableSnapshot:
+        """The live rows (that match ``row_filter``) as of now, to search without the lock."""
         with self._lock:
             rows = self._rows
             live = self._alive[:rows].copy()
             if row_filter is not None:
                 live &= row_filter(self._columns)
-            vectors, norms, keys, metadata = self._vectors, self._norms, self._keys, self._metadata
-        # The heavy part runs outside the lock on the snapshot taken above.
+            return TableSnapshot(self.metric, rows, live, self._vectors, self._norms, self._keys, self._metadata)
+
+
+@dataclass(frozen=True)
+class FoldRows:
+    """Live rows taken out of a table, with their row numbers in it."""
+
+    rows: npt.NDArray[np.intp]
+    keys: list[str]
+    vectors: FloatArray
+    metadata: list[dict[str, Any] | None]
+    hash_high: npt.NDArray[np.uint64]
+    hash_low: npt.NDArray[np.uint64]
+
+
+@dataclass(frozen=True)
+class TableSnapshot:
+    """A table's rows as of one moment; arrays are shared, never written by the table again."""
+
+    metric: str
+    rows: int
+    live: BoolArray
+    vectors: FloatArray
+    norms: FloatArray
+    keys: list[str]
+    metadata: list[dict[str, Any] | None]
+
+    def nearest(self, vector: FloatArray, top: int, skip: int) -> list[Neighbour]:
+        """The exact nearest live vectors ranked ``skip`` .. ``skip + top - 1``."""
+        rows, live, vectors, norms = self.rows, self.live, self.vectors, self.norms
+        keys, metadata = self.keys, self.metadata
         candidates = np.flatnonzero(live)
         wanted = skip + top
         if len(candidates) == 0 or skip >= len(candidates):
             return []
-        approximate = self._distances(vector, vectors, norms, candidates, rows)
+        approximate = _approximate_distances(self.metric, vector, vectors, norms, candidates, rows)
         # The matrix product in float32 can misorder near-ties (and, for euclidean, loses
         # precision by cancellation), so a pool a little larger than needed is re-scored exactly.
         pool_size = min(len(candidates), wanted * 2 + 16)
@@ -216,23 +288,24 @@ class VectorTable:
             Neighbour(keys[pool_rows[i]], float(exact[i]), metadata[pool_rows[i]]) for i in order
         ]
 
-    def _distances(
-        self, query: FloatArray, vectors: FloatArray, norms: FloatArray, candidates: npt.NDArray[np.intp], rows: int
-    ) -> FloatArray:
-        # Gathering the candidate rows costs a copy; when most rows qualify it is cheaper to
-        # score every row and pick the candidates afterwards.
-        if len(candidates) * 4 < rows:
-            dots = vectors[candidates] @ query
-            block_norms = norms[candidates]
-        else:
-            dots = (vectors[:rows] @ query)[candidates]
-            block_norms = norms[:rows][candidates]
-        query_norm = np.float32(np.linalg.norm(query))
-        if self.metric == "cosine":
-            result: FloatArray = (np.float32(1.0) - dots / (block_norms * query_norm)).astype(np.float32)
-            return result
-        squared = block_norms * block_norms - np.float32(2.0) * dots + query_norm * query_norm
-        return np.sqrt(np.maximum(squared, np.float32(0.0))).astype(np.float32)
+
+def _approximate_distances(
+    metric: str, query: FloatArray, vectors: FloatArray, norms: FloatArray, candidates: npt.NDArray[np.intp], rows: int
+) -> FloatArray:
+    # Gathering the candidate rows costs a copy; when most rows qualify it is cheaper to
+    # score every row and pick the candidates afterwards.
+    if len(candidates) * 4 < rows:
+        dots = vectors[candidates] @ query
+        block_norms = norms[candidates]
+    else:
+        dots = (vectors[:rows] @ query)[candidates]
+        block_norms = norms[:rows][candidates]
+    query_norm = np.float32(np.linalg.norm(query))
+    if metric == "cosine":
+        result: FloatArray = (np.float32(1.0) - dots / (block_norms * query_norm)).astype(np.float32)
+        return result
+    squared = block_norms * block_norms - np.float32(2.0) * dots + query_norm * query_norm
+    return np.sqrt(np.maximum(squared, np.float32(0.0))).astype(np.float32)
 
 
 def exact_distances(metric: str, query: FloatArray, vectors: FloatArray) -> npt.NDArray[np.float64]:

@@ -1,0 +1,129 @@
+"""The manifest: which segments (and deletion bitmaps) make up an index, and its WAL watermark.
+
+Every change to the indexed state (a new segment from the log, a merge, new deletion bitmaps)
+commits by writing the next manifest generation, ``manifest-<generation, 20 digits>.json``,
+*create-only*: if that name exists, someone else committed first and this commit fails. That is
+the compare-and-swap an object store gives with a conditional put (If-None-Match: *), so the
+same protocol works on a local disk and on S3. Files a manifest names are written and synced
+before it; files no manifest names are garbage from an interrupted commit.
+
+The watermark is the last WAL record folded into segments: recovery opens the segments and
+replays the log after it. Replaying a record whose effect a deletion bitmap already holds is
+harmless (deleting a row twice, or re-inserting a key into the tail), so bitmaps may be newer
+than the watermark.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from pgs3v.store.durable_files import fsync_directory
+
+_NAME = re.compile(r"manifest-(\d{20})\.json")
+_FORMAT = 1
+
+
+class ManifestConflictError(RuntimeError):
+    """Another writer committed this generation first."""
+
+
+@dataclass(frozen=True)
+class SegmentEntry:
+    """One live segment and the file of its deleted rows (None: no row deleted)."""
+
+    name: str
+    rows: int
+    deleted: str | None = None
+    deleted_rows: int = 0
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One committed state of an index's segments."""
+
+    generation: int = 0
+    watermark_lsn: int = 0
+    next_segment: int = 1
+    segments: tuple[SegmentEntry, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> bytes:
+        """The manifest file's content."""
+        return orjson.dumps({
+            "format": _FORMAT, "generation": self.generation, "watermarkLsn": self.watermark_lsn,
+            "nextSegment": self.next_segment,
+            "segments": [
+                {"name": s.name, "rows": s.rows, "deleted": s.deleted, "deletedRows": s.deleted_rows}
+                for s in self.segments
+            ],
+        }, option=orjson.OPT_INDENT_2)
+
+    @staticmethod
+    def from_json(data: bytes) -> Manifest:
+        """Parse a manifest file."""
+        document = orjson.loads(data)
+        if document.get("format") != _FORMAT:
+            raise ValueError(f"unsupported manifest format {document.get('format')!r}")
+        return Manifest(
+            generation=document["generation"], watermark_lsn=document["watermarkLsn"],
+            next_segment=document["nextSegment"],
+            segments=tuple(
+                SegmentEntry(s["name"], s["rows"], s["deleted"], s["deletedRows"]) for s in document["segments"]
+            ),
+        )
+
+
+class ManifestStore:
+    """The manifests of one index in a local directory."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._directory = directory
+
+    def _generations(self) -> list[int]:
+        found = []
+        for path in self._directory.iterdir():
+            match = _NAME.fullmatch(path.name)
+            if match:
+                found.append(int(match.group(1)))
+        return sorted(found)
+
+    def load(self) -> Manifest:
+        """The newest committed manifest, or an empty one for a new index."""
+        generations = self._generations()
+        if not generations:
+            return Manifest()
+        # A manifest is fully synced before its name appears (see commit), so the newest one
+        # is complete; a damaged one is not skipped, as that would silently lose data.
+        return Manifest.from_json(self._path(generations[-1]).read_bytes())
+
+    def commit(self, manifest: Manifest) -> None:
+        """Write ``manifest`` as its generation, create-only; durable when this returns."""
+        path = self._path(manifest.generation)
+        temporary = path.with_name(path.name + ".tmp")
+        data = manifest.to_json()
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            # link() fails if the name exists: the create-only put. A crash before it leaves a
+            # .tmp file, which is ignored and cleaned up.
+            os.link(temporary, path)
+        except FileExistsError:
+            raise ManifestConflictError(f"manifest generation {manifest.generation} already exists") from None
+        finally:
+            temporary.unlink(missing_ok=True)
+        fsync_directory(self._directory)
+        for generation in self._generations():
+            if generation < manifest.generation - 1:
+                self._path(generation).unlink(missing_ok=True)
+
+    def _path(self, generation: int) -> Path:
+        return self._directory / f"manifest-{generation:020d}.json"

@@ -1,0 +1,196 @@
+"""An immutable segment: a batch of rows moved out of the write-ahead log into indexed files.
+
+A segment directory holds:
+
+- ``vectors.npy``: the full-precision float32 vectors, memory-mapped, read only to re-rank or
+  to scan the few rows a selective filter leaves;
+- ``keys.bin`` + ``keys_offsets.npy`` and ``metadata.bin`` + ``metadata_offsets.npy``: each
+  row's key and metadata (JSON), memory-mapped;
+- ``hash_high.npy``, ``hash_low.npy``, ``hash_rows.npy``: the rows sorted by their 128-bit key
+  hash, for key lookups (overwrites, deletes, GetVectors) and ListVectors order;
+- ``columns.pickle``: the filterable metadata as columns (the store's own file, loaded in RAM);
+- ``ann.faiss``: the approximate index over the rows (absent for small segments, which are
+  scanned exactly);
+- ``segment.json``: written last; a directory without it is an unfinished write.
+
+Nothing in a segment changes after it is written: deletes and overwrites of its rows are kept
+apart, as deletion bitmaps named by the manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from pgs3v.store.ann import build_ann, load_ann, save_ann
+from pgs3v.store.durable_files import fsync_directory, write_file_atomically
+from pgs3v.store.metadata_columns import MetadataColumns
+
+FloatArray = npt.NDArray[np.float32]
+RowArray = npt.NDArray[np.int64]
+
+_FORMAT = 1
+_DESCRIPTOR = "segment.json"
+
+
+@dataclass(frozen=True)
+class SegmentRows:
+    """The rows to write into a new segment (each key once)."""
+
+    keys: list[str]
+    vectors: FloatArray
+    metadata: list[dict[str, Any] | None]
+    hash_high: npt.NDArray[np.uint64]
+    hash_low: npt.NDArray[np.uint64]
+
+
+@dataclass(frozen=True)
+class SegmentBuild:
+    """How to build a segment's index."""
+
+    metric: str
+    non_filterable_keys: frozenset[str]
+    ann_min_rows: int
+    build_threads: int = 0
+
+
+def write_segment(directory: Path, rows: SegmentRows, build: SegmentBuild) -> None:
+    """Write and fsync every file of a new segment in ``directory`` (which must not exist)."""
+    directory.mkdir(parents=True)
+    count = len(rows.keys)
+    _save(directory / "vectors.npy", np.ascontiguousarray(rows.vectors, dtype=np.float32))
+    _write_blobs(directory, "keys", [key.encode("utf-8") for key in rows.keys])
+    _write_blobs(directory, "metadata", [orjson.dumps(m) if m else b"" for m in rows.metadata])
+    order = np.lexsort((rows.hash_low, rows.hash_high))
+    _save(directory / "hash_high.npy", rows.hash_high[order])
+    _save(directory / "hash_low.npy", rows.hash_low[order])
+    _save(directory / "hash_rows.npy", order.astype(np.int64))
+    columns = MetadataColumns()
+    columns.append([_filterable(m, build.non_filterable_keys) for m in rows.metadata])
+    _write_durably(directory / "columns.pickle", pickle.dumps(columns, protocol=pickle.HIGHEST_PROTOCOL))
+    has_ann = count >= build.ann_min_rows
+    if has_ann:
+        index = build_ann(rows.vectors, build.metric, threads=build.build_threads)
+        save_ann(index, directory / "ann.faiss")
+        _fsync_file(directory / "ann.faiss")
+    descriptor = {"format": _FORMAT, "rows": count, "dimension": int(rows.vectors.shape[1]),
+                  "metric": build.metric, "ann": has_ann}
+    fsync_directory(directory)
+    write_file_atomically(directory / _DESCRIPTOR, orjson.dumps(descriptor))
+    fsync_directory(directory.parent)
+
+
+def _filterable(metadata: dict[str, Any] | None, hidden: frozenset[str]) -> dict[str, Any] | None:
+    if not metadata or not hidden:
+        return metadata
+    return {k: v for k, v in metadata.items() if k not in hidden}
+
+
+def _write_blobs(directory: Path, name: str, items: Sequence[bytes]) -> None:
+    offsets = np.zeros(len(items) + 1, dtype=np.int64)
+    np.cumsum([len(item) for item in items], out=offsets[1:])
+    _write_durably(directory / f"{name}.bin", b"".join(items))
+    _save(directory / f"{name}_offsets.npy", offsets)
+
+
+def _save(path: Path, array: npt.NDArray[Any]) -> None:
+    with open(path, "wb") as file:
+        np.save(file, array, allow_pickle=False)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    with open(path, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def is_complete(directory: Path) -> bool:
+    """The segment was written to the end (its descriptor exists)."""
+    return (directory / _DESCRIPTOR).is_file()
+
+
+class Segment:
+    """A segment opened for reading: the vectors memory-mapped, codes and columns in RAM."""
+
+    def __init__(self, directory: Path) -> None:
+        descriptor = orjson.loads((directory / _DESCRIPTOR).read_bytes())
+        if descriptor.get("format") != _FORMAT:
+            raise ValueError(f"{directory}: unsupported segment format {descriptor.get('format')!r}")
+        self.directory = directory
+        self.name = directory.name
+        self.rows: int = descriptor["rows"]
+        self.dimension: int = descriptor["dimension"]
+        self.metric: str = descriptor["metric"]
+        self.vectors: FloatArray = _load(directory / "vectors.npy")
+        self._keys = _load_bytes(directory / "keys.bin")
+        self._key_offsets: RowArray = _load(directory / "keys_offsets.npy")
+        self._metadata = _load_bytes(directory / "metadata.bin")
+        self._metadata_offsets: RowArray = _load(directory / "metadata_offsets.npy")
+        self.hash_high: npt.NDArray[np.uint64] = _load(directory / "hash_high.npy")
+        self.hash_low: npt.NDArray[np.uint64] = _load(directory / "hash_low.npy")
+        self.hash_rows: RowArray = _load(directory / "hash_rows.npy")
+        self.columns: MetadataColumns = pickle.loads((directory / "columns.pickle").read_bytes())
+        self.ann: faiss.Index | None = load_ann(directory / "ann.faiss") if descriptor["ann"] else None
+
+    def key(self, row: int) -> str:
+        """The key of ``row``."""
+        start, stop = self._key_offsets[row], self._key_offsets[row + 1]
+        return bytes(self._keys[start:stop]).decode("utf-8")
+
+    def metadata(self, row: int) -> dict[str, Any] | None:
+        """The metadata of ``row`` as it was written (None when it had none)."""
+        start, stop = self._metadata_offsets[row], self._metadata_offsets[row + 1]
+        if start == stop:
+            return None
+        parsed: dict[str, Any] = orjson.loads(bytes(self._metadata[start:stop]))
+        return parsed
+
+    def find(self, keys: Sequence[str], high: npt.NDArray[np.uint64], low: npt.NDArray[np.uint64]) -> RowArray:
+        """The row holding each key, or -1 (``high``/``low`` are the keys' hashes)."""
+        found = np.full(len(keys), -1, dtype=np.int64)
+        if self.rows == 0 or len(keys) == 0:
+            return found
+        positions = np.searchsorted(self.hash_high, high)
+        inside = np.minimum(positions, self.rows - 1)
+        # Vectorized first pass: most keys of a batch are new and fail here.
+        maybe = (positions < self.rows) & (self.hash_high[inside] == high)
+        for i in np.flatnonzero(maybe):
+            position = int(positions[i])
+            # Equal high words are adjacent; the low word and the key itself settle the match.
+            while position < self.rows and self.hash_high[position] == high[i]:
+                row = int(self.hash_rows[position])
+                if self.hash_low[position] == low[i] and self.key(row) == keys[int(i)]:
+                    found[i] = row
+                    break
+                position += 1
+        return found
+
+
+def _load(path: Path) -> Any:
+    return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
+def _load_bytes(path: Path) -> npt.NDArray[np.uint8]:
+    if path.stat().st_size == 0:
+        return np.empty(0, dtype=np.uint8)
+    return np.memmap(path, dtype=np.uint8, mode="r")

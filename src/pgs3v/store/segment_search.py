@@ -1,0 +1,104 @@
+"""Nearest neighbours inside one segment, planned by how many rows the filter leaves.
+
+- Few candidate rows (a selective filter, or a small segment without an approximate index):
+  score exactly the rows that match. This is what makes a one-in-a-million filter return its
+  match; an approximate index probed the usual way would most likely never reach it.
+- Otherwise: probe the approximate index with the allowed rows as a bitmap, so only matching
+  codes compete for the candidate pool. A filter that keeps a share ``s`` of the rows pushes its
+  nearest matches about ``1/s`` times deeper into the ranking, so the probe count grows with
+  ``1/sqrt(s)``; if the pool still holds fewer rows than wanted, the probe widens until it does
+  or every list was read. Either way the candidates are re-ranked on the full-precision vectors.
+
+The result is exact distances (float64), so merging segments and the unindexed tail is exact
+ranking over an approximate candidate set.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from pgs3v.store.ann import ann_candidates, ann_lists, default_probes
+from pgs3v.store.segment import Segment
+from pgs3v.store.vector_table import exact_distances
+
+FloatArray = npt.NDArray[np.float32]
+BoolArray = npt.NDArray[np.bool_]
+RowArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class SearchKnobs:
+    """Per-index (or per-query) trade-offs between recall and speed; None = the default."""
+
+    probes: int | None = None
+    # Candidates re-ranked exactly; more costs reads of full vectors but lifts recall.
+    rerank: int = 256
+    # Below this many candidate rows an exact scan is cheaper than the index and always exact.
+    exact_scan_floats: int = 2_000_000
+
+
+@dataclass(frozen=True)
+class SegmentHits:
+    """Rows of one segment with their exact distances, nearest first."""
+
+    rows: RowArray
+    distances: npt.NDArray[np.float64]
+
+
+def search_segment(
+    segment: Segment, allowed: BoolArray | None, allowed_count: int, query: FloatArray, wanted: int,
+    knobs: SearchKnobs,
+) -> SegmentHits:
+    """The ``wanted`` nearest rows among ``allowed`` (None: every row), nearest first."""
+    if allowed_count == 0 or wanted == 0:
+        return SegmentHits(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+    exact_rows = knobs.exact_scan_floats // max(segment.dimension, 1)
+    if segment.ann is None or allowed_count <= max(exact_rows, wanted):
+        rows = np.arange(segment.rows, dtype=np.int64) if allowed is None else np.flatnonzero(allowed)
+        return _ranked(segment, rows, query, wanted)
+    lists = ann_lists(segment.ann)
+    probes = knobs.probes or default_probes(lists)
+    share = allowed_count / segment.rows
+    if share < 1.0:
+        probes = math.ceil(probes / math.sqrt(share))
+    pool = max(knobs.rerank, wanted)
+    bitmap = None if allowed is None else np.packbits(allowed, bitorder="little")
+    needed = min(wanted, allowed_count)
+    while True:
+        probes = min(probes, lists)
+        rows = ann_candidates(segment.ann, query, segment.metric, pool, probes, bitmap)
+        # Every list read: the pool holds all allowed rows it can, however few.
+        if len(rows) >= needed or probes >= lists:
+            break
+        probes *= 4
+    return _ranked(segment, rows, query, wanted)
+
+
+def _ranked(segment: Segment, rows: RowArray, query: FloatArray, wanted: int) -> SegmentHits:
+    if len(rows) == 0:
+        return SegmentHits(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+    rows = np.sort(rows)  # sequential reads of the memory-mapped file
+    if len(rows) > 4 * wanted + 64:
+        # Many rows (an exact scan): a float32 pass picks a pool, float64 re-scores only that.
+        block = np.asarray(segment.vectors[rows])
+        approximate = _approximate(segment.metric, query, block)
+        keep = np.argpartition(approximate, 2 * wanted + 16)[: 2 * wanted + 16]
+        rows = np.sort(rows[keep])
+    distances = exact_distances(segment.metric, query, np.asarray(segment.vectors[rows]))
+    order = np.lexsort((rows, distances))[:wanted]
+    return SegmentHits(rows[order], distances[order])
+
+
+def _approximate(metric: str, query: FloatArray, block: FloatArray) -> FloatArray:
+    dots = block @ query
+    if metric == "cosine":
+        norms = np.linalg.norm(block, axis=1) * np.float32(np.linalg.norm(query))
+        norms[norms == 0] = 1.0
+        result: FloatArray = (np.float32(1.0) - dots / norms).astype(np.float32)
+        return result
+    squared: FloatArray = (np.einsum("ij,ij->i", block, block) - np.float32(2.0) * dots).astype(np.float32)
+    return squared

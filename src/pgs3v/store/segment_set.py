@@ -1,0 +1,172 @@
+"""The indexed rows of an index: its segments, each with the set of rows deleted since.
+
+A :class:`LiveSegment` pairs an immutable segment with its deletion mask. Masks are never
+changed in place: a delete or overwrite publishes a new mask (copy-on-write), so a query keeps
+working on the masks it captured while writers move on. Every key has at most one live row
+among all segments and the unindexed tail: a write first kills the key's older rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from pgs3v.store.filters import CompiledFilter
+from pgs3v.store.segment import Segment
+from pgs3v.store.segment_search import SearchKnobs, search_segment
+from pgs3v.store.vector_table import StoredVector
+
+BoolArray = npt.NDArray[np.bool_]
+HashArray = npt.NDArray[np.uint64]
+
+
+@dataclass(frozen=True)
+class LiveSegment:
+    """A segment and its deleted rows (True = deleted), as of one moment."""
+
+    segment: Segment
+    deleted: BoolArray
+    deleted_count: int
+    # The deletion file that holds exactly this mask, once persisted (None: not yet, or none).
+    deleted_file: str | None = None
+    _cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    @staticmethod
+    def fresh(segment: Segment, deleted: BoolArray | None = None, deleted_file: str | None = None) -> LiveSegment:
+        """A segment with the given deleted rows (default: none)."""
+        mask = np.zeros(segment.rows, dtype=np.bool_) if deleted is None else deleted
+        return LiveSegment(segment, mask, int(mask.sum()), deleted_file)
+
+    @property
+    def live_count(self) -> int:
+        """Rows not deleted."""
+        return self.segment.rows - self.deleted_count
+
+    def with_deleted(self, rows: npt.NDArray[np.int64]) -> LiveSegment:
+        """A copy with ``rows`` also deleted (self if none of them is new)."""
+        fresh = rows[~self.deleted[rows]]
+        if len(fresh) == 0:
+            return self
+        mask = self.deleted.copy()
+        mask[fresh] = True
+        return LiveSegment(self.segment, mask, int(mask.sum()))
+
+    def alive(self) -> BoolArray | None:
+        """Rows not deleted, or None when none is deleted."""
+        if self.deleted_count == 0:
+            return None
+        cached = self._cache.get("alive")
+        if cached is None:
+            cached = self._cache["alive"] = ~self.deleted
+        return cached  # type: ignore[return-value]
+
+
+def kill_keys(
+    segments: Sequence[LiveSegment], keys: Sequence[str], high: HashArray, low: HashArray
+) -> tuple[LiveSegment, ...]:
+    """The segments with every row holding one of ``keys`` deleted."""
+    updated = []
+    for live in segments:
+        rows = live.segment.find(keys, high, low)
+        updated.append(live.with_deleted(rows[rows >= 0]))
+    return tuple(updated)
+
+
+def find_live(
+    segments: Sequence[LiveSegment], keys: Sequence[str], high: HashArray, low: HashArray
+) -> list[StoredVector | None]:
+    """Each key's live vector in the segments, or None."""
+    found: list[StoredVector | None] = [None] * len(keys)
+    for live in segments:
+        rows = live.segment.find(keys, high, low)
+        for i in np.flatnonzero(rows >= 0):
+            row = int(rows[i])
+            if not live.deleted[row]:
+                found[int(i)] = StoredVector(
+                    keys[int(i)], np.array(live.segment.vectors[row]), live.segment.metadata(row)
+                )
+    return found
+
+
+def list_after(
+    segments: Sequence[LiveSegment], segment_count: int, segment_index: int, after: tuple[int, int] | None,
+    limit: int,
+) -> list[tuple[tuple[int, int], StoredVector]]:
+    """Up to ``limit`` live vectors of each segment in key-hash order after ``after`` (unmerged)."""
+    page: list[tuple[tuple[int, int], StoredVector]] = []
+    for live in segments:
+        segment = live.segment
+        start = 0
+        if after is not None:
+            start = int(np.searchsorted(segment.hash_high, np.uint64(after[0]), side="left"))
+        taken = 0
+        # Walk forward in chunks: dead rows, rows of other ListVectors segments and rows equal
+        # to ``after`` are skipped without a Python loop over them.
+        chunk = max(limit * 2, 256)
+        while start < segment.rows and taken < limit:
+            stop = min(segment.rows, start + chunk)
+            high, low = segment.hash_high[start:stop], segment.hash_low[start:stop]
+            rows = segment.hash_rows[start:stop]
+            keep = ~live.deleted[rows]
+            if segment_count > 1:
+                keep &= (high % np.uint64(segment_count)) == np.uint64(segment_index)
+            if after is not None:
+                after_high, after_low = np.uint64(after[0]), np.uint64(after[1])
+                keep &= (high > after_high) | ((high == after_high) & (low > after_low))
+            for i in np.flatnonzero(keep)[: limit - taken]:
+                row = int(rows[i])
+                vector = StoredVector(segment.key(row), np.array(segment.vectors[row]), segment.metadata(row))
+                page.append(((int(high[i]), int(low[i])), vector))
+                taken += 1
+            start = stop
+            chunk *= 2
+    return page
+
+
+@dataclass(frozen=True)
+class SegmentNeighbour:
+    """A query result from a segment: exact distance, where it is, and its key."""
+
+    distance: float
+    key: str
+    live: LiveSegment
+    row: int
+
+
+def query_segments(
+    segments: Sequence[LiveSegment], query: npt.NDArray[np.float32], wanted: int, row_filter: CompiledFilter | None,
+    knobs: SearchKnobs,
+) -> list[SegmentNeighbour]:
+    """The ``wanted`` nearest live rows over all segments, nearest first."""
+    found: list[SegmentNeighbour] = []
+    for live in segments:
+        segment = live.segment
+        if row_filter is None:
+            allowed, count = live.alive(), live.live_count
+        else:
+            allowed = row_filter.evaluate(segment.columns)
+            if live.deleted_count:
+                allowed = allowed & ~live.deleted
+            count = int(np.count_nonzero(allowed))
+        hits = search_segment(segment, allowed, count, query, wanted, knobs)
+        for row, distance in zip(hits.rows.tolist(), hits.distances.tolist(), strict=True):
+            found.append(SegmentNeighbour(distance, segment.key(row), live, row))
+    found.sort(key=lambda n: (n.distance, n.key))
+    return found[:wanted]
+
+
+def replaced(
+    segments: Sequence[LiveSegment], old: Sequence[LiveSegment], new: LiveSegment | None
+) -> tuple[LiveSegment, ...]:
+    """``segments`` with the ones named like ``old`` removed and ``new`` appended."""
+    names = {live.segment.name for live in old}
+    kept = [live for live in segments if live.segment.name not in names]
+    return (*kept, new) if new is not None else tuple(kept)
+
+
+def persisted(live: LiveSegment, deleted_file: str | None) -> LiveSegment:
+    """The same mask, recorded as stored in ``deleted_file``."""
+    return replace(live, deleted_file=deleted_file)
