@@ -9,11 +9,12 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from pgs3v.bridge.json_transport import JsonTransport
 from pgs3v.store.credentials import Credentials
 from pgs3v.store.process import StoreProcess as _StoreProcess
 from pgs3v.store.process import free_port
 
-__all__ = ["StoreProcess", "client", "error_of", "free_port"]
+__all__ = ["StoreProcess", "client", "engine_client", "error_of", "free_port"]
 
 ACCESS_KEY_ID = "PGS3VTESTACCESSKEY01"
 SECRET_ACCESS_KEY = "test-secret-access-key-0123456789abcdefgh"
@@ -39,6 +40,13 @@ def client(endpoint: str, *, validate: bool = True, secret: str = SECRET_ACCESS_
         "s3vectors", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=access_key,
         aws_secret_access_key=secret, config=config,
     )
+
+
+def engine_client(endpoint: str) -> JsonTransport:
+    """A signed JSON client for the store's own operations (Pgs3vDescribeIndexEngine, ...)."""
+    from botocore.credentials import Credentials as BotoCredentials
+
+    return JsonTransport(endpoint, BotoCredentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), REGION, 10.0, 300.0)
 
 
 def error_of(call: Any, *args: Any, **kwargs: Any) -> tuple[str, int, dict[str, Any]]:

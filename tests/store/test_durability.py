@@ -8,9 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tests.support import StoreProcess, client
+from tests.support import StoreProcess, client, engine_client
 
 THREADS = 4
 KEYS_PER_THREAD = 40
@@ -61,8 +62,17 @@ def _read_back(s3v: Any, index: dict[str, str], keys: list[str]) -> dict[str, St
     return found
 
 
-def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
-    server = StoreProcess(tmp_path / "data").start()
+# The indexer folds, builds and merges segments non-stop with these settings, so the kill
+# lands at an arbitrary point of its commit protocol as well as of the log's.
+BUSY_INDEXER = (
+    "--limit", "index_fold_rows=20", "--limit", "index_ann_min_rows=16", "--limit", "index_fold_idle_ms=1",
+    "--limit", "index_merge_width=2",
+)
+
+
+@pytest.mark.parametrize("engine_args", [(), BUSY_INDEXER], ids=["default-engine", "busy-indexer"])
+def test_acknowledged_writes_survive_sigkill(tmp_path: Path, engine_args: tuple[str, ...]) -> None:
+    server = StoreProcess(tmp_path / "data", extra_args=engine_args).start()
     try:
         s3v = client(server.endpoint)
         s3v.create_vector_bucket(vectorBucketName="durable")
@@ -76,9 +86,15 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
                    for t in range(THREADS)]
         for thread in threads:
             thread.start()
-        # Kill once plenty of writes are acknowledged, while all writers are still mid-stream.
-        while len(acked) < 400 and all(t.is_alive() for t in threads):
+        # Kill once plenty of writes are acknowledged (and, with the busy indexer, segments
+        # were built and merged), while all writers are still mid-stream.
+        engine = engine_client(server.endpoint)
+        merged = not engine_args
+        while (len(acked) < 400 or not merged) and all(t.is_alive() for t in threads):
             threading.Event().wait(0.01)
+            if not merged:
+                segments = engine.call("Pgs3vDescribeIndexEngine", index)["engine"]["segments"]
+                merged = any(int(s["name"].removeprefix("seg-")) > len(segments) for s in segments)
         server.kill()
         stop.set()
         for thread in threads:

@@ -49,6 +49,18 @@ class Limits:
     max_write_vectors_per_second: int = _limit(
         0, "Vectors written (put or deleted) per second per index before 429 (0 = off; AWS: 2500)."
     )
+    # The ANN engine's knobs (not AWS limits): see docs/ann.md.
+    index_fold_rows: int = _limit(
+        32_768, "Unindexed rows (the log's tail, scanned exactly in RAM) that start a fold into an indexed segment."
+    )
+    index_fold_idle_ms: int = _limit(2000, "A tail that has not grown for this long is folded even if small.")
+    index_ann_min_rows: int = _limit(4096, "Segments with fewer rows get no IVF-PQ index (scanned exactly).")
+    index_merge_width: int = _limit(4, "Segments of one size tier merged at a time (tiers grow by this factor).")
+    query_probes: int = _limit(0, "IVF lists probed per segment (0 = automatic: 1/8 of the lists, at least 16).")
+    query_rerank: int = _limit(256, "Candidates per segment re-ranked on full-precision vectors.")
+    query_exact_scan_floats: int = _limit(
+        2_000_000, "A filter leaving fewer than this many floats (rows × dimension) is answered by an exact scan."
+    )
 
 
 def limit_help() -> list[tuple[str, int, str]]:
@@ -86,8 +98,9 @@ def _checked(name: str, raw: str) -> int:
         value = int(raw)
     except ValueError:
         raise ValueError(f"limit {name} must be an integer, got {raw!r}") from None
-    # Rate limits use 0 for "off"; every other limit needs room for at least one item.
-    smallest = 0 if name.endswith("_per_second") else 1
+    # Rate limits use 0 for "off", query_probes 0 for "automatic"; every other limit needs
+    # room for at least one item.
+    smallest = 0 if name.endswith("_per_second") or name == "query_probes" else 1
     if value < smallest:
         raise ValueError(f"limit {name} must be at least {smallest}, got {value}")
     return value

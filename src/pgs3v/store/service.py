@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pgs3v.store import data_plane, management
+from pgs3v.store import data_plane, engine_operations, management
 from pgs3v.store.arns import ArnScope
 from pgs3v.store.errors import ValidationException
 from pgs3v.store.limits import Limits
@@ -46,6 +46,9 @@ class VectorStore:
 
     def call(self, operation: str, request: Any) -> dict[str, Any]:
         """Run one API operation on a decoded JSON request and return the response."""
+        extension = engine_operations.OPERATIONS.get(operation)
+        if extension is not None:
+            return extension(self.state, request)
         function = self._operations.get(operation)
         if function is None:
             raise ValidationException(f"Unknown operation {operation}")

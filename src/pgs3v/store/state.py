@@ -2,8 +2,10 @@
 
 Layout of the data directory::
 
-    catalog.json                 buckets, indexes, policies, tags (replaced atomically)
-    indexes/<storage id>/wal/    one write-ahead log per index
+    catalog.json                    buckets, indexes, policies, tags (replaced atomically)
+    indexes/<storage id>/wal/       one write-ahead log per index
+    indexes/<storage id>/segments/  its indexed segments (see segment.py)
+    indexes/<storage id>/manifest/  which segments are live, and the log's watermark
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pgs3v.store.errors import (
     TooManyRequestsException,
     ValidationException,
 )
+from pgs3v.store.index_settings import index_settings
 from pgs3v.store.limits import Limits
 from pgs3v.store.throttle import TokenBucket
 from pgs3v.store.tokens import TokenCodec
@@ -98,6 +101,7 @@ class StoreState:
                     record.dimension,
                     record.distance_metric,
                     record.non_filterable_keys,
+                    index_settings(self.limits),
                 )
                 self._open[record.storage_id] = index
             return index

@@ -186,6 +186,7 @@ class VectorIndex:
                 for s in segments
             ],
             "vectors": tail_live + sum(s.live_count for s in segments),
+            "indexerError": self._indexer.last_error if self._indexer is not None else None,
         }
 
     @property

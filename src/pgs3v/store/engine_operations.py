@@ -1,0 +1,50 @@
+"""Operations of this store beyond the S3 Vectors API: watch and drive an index's indexer.
+
+They are served like API operations (``POST /Pgs3vDescribeIndexEngine`` with a SigV4-signed
+JSON body naming the index as the API does: ``indexArn``, or ``vectorBucketName`` and
+``indexName``), so the same clients and credentials reach them; the ``Pgs3v`` prefix keeps
+them apart from any operation AWS may add.
+
+- ``Pgs3vDescribeIndexEngine``: how far indexing lags the log (unindexed rows, the indexed and
+  applied log positions), the segments, and the indexer's last error.
+- ``Pgs3vOptimizeIndex``: fold the unindexed rows and merge every segment into one, now; returns
+  when done, with the description. Benchmarks time the index build with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pgs3v.store.errors import ValidationException
+from pgs3v.store.state import StoreState
+
+Request = dict[str, Any]
+Response = dict[str, Any]
+
+
+def _index_request(request: Any) -> Request:
+    if not isinstance(request, dict):
+        raise ValidationException("The request body must be a JSON object")
+    for name in ("indexArn", "vectorBucketName", "indexName"):
+        if name in request and not isinstance(request[name], str):
+            raise ValidationException.for_field(f"/{name}", f"{name} must be a string")
+    return request
+
+
+def describe_index_engine(state: StoreState, request: Any) -> Response:
+    """The index's indexing state."""
+    record = state.index(_index_request(request))
+    return {"indexArn": state.index_arn(record), "engine": state.vectors_of(record).stats()}
+
+
+def optimize_index(state: StoreState, request: Any) -> Response:
+    """Fold and merge the index into one segment, then describe it."""
+    record = state.index(_index_request(request))
+    state.vectors_of(record).optimize()
+    return describe_index_engine(state, request)
+
+
+OPERATIONS = {
+    "Pgs3vDescribeIndexEngine": describe_index_engine,
+    "Pgs3vOptimizeIndex": optimize_index,
+}
