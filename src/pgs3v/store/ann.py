@@ -128,3 +128,68 @@ def ann_candidates(
     _, ids = index.search(point, count, params=parameters)
     found: RowArray = ids[0]
     return found[found >= 0]
+
+
+# Probe counts tried by calibration, each about 1.5x the previous.
+_PROBE_LADDER = (4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 4096)
+
+
+def calibrate_probes(
+    index: faiss.Index, vectors: FloatArray, metric: str, rerank: int, target: float, *, samples: int = 64,
+    top: int = 10, seed: int = 99,
+) -> int:
+    """The fewest probes whose recall@``top`` on sample rows of the segment reaches ``target``.
+
+    The queries are rows of the segment itself, each left out of its own answer, so they come
+    from the data's own distribution. Recall is measured after the exact re-rank, as queries see it.
+    """
+    rows = len(vectors)
+    lists = ann_lists(index)
+    picks = np.sort(np.random.default_rng(seed).choice(rows, min(samples, rows), replace=False))
+    queries = np.asarray(vectors[picks], dtype=np.float32)
+    truth = _exact_top(vectors, queries, picks, metric, top)
+    for probes in (*(p for p in _PROBE_LADDER if p < lists), lists):
+        found = 0
+        for query, own, expected in zip(queries, picks, truth, strict=True):
+            candidates = ann_candidates(index, query, metric, rerank + 1, probes)
+            candidates = candidates[candidates != own]
+            ordered = np.sort(candidates)
+            ranked = ordered[np.argsort(_distances(metric, query, np.asarray(vectors[ordered])))]
+            found += len(set(ranked[:top].tolist()) & set(expected.tolist()))
+        if found >= target * sum(len(e) for e in truth):
+            return probes
+    return lists
+
+
+def _distances(metric: str, query: FloatArray, block: FloatArray) -> npt.NDArray[np.float64]:
+    block64, point = block.astype(np.float64), query.astype(np.float64)
+    if metric == "cosine":
+        norms = np.linalg.norm(block64, axis=1) * np.linalg.norm(point)
+        norms[norms == 0] = 1.0
+        result: npt.NDArray[np.float64] = 1.0 - (block64 @ point) / norms
+        return result
+    difference: npt.NDArray[np.float64] = np.linalg.norm(block64 - point, axis=1)
+    return difference
+
+
+def _exact_top(vectors: FloatArray, queries: FloatArray, own: RowArray, metric: str, top: int) -> list[RowArray]:
+    """Each query's exact ``top`` rows (itself excluded), scanning the vectors in chunks."""
+    count = len(queries)
+    best = np.empty((count, 0), dtype=np.int64)
+    best_scores = np.empty((count, 0), dtype=np.float32)
+    points = prepared(queries, metric)
+    chunk = 65536
+    for start in range(0, len(vectors), chunk):
+        block = prepared(np.asarray(vectors[start : start + chunk]), metric)
+        # Smaller is nearer: negated cosine, or squared L2 without the query's constant term.
+        scores = -(points @ block.T) if metric == "cosine" else (block * block).sum(axis=1) - 2 * (points @ block.T)
+        inside = (own >= start) & (own < start + len(block))
+        scores[np.flatnonzero(inside), own[inside] - start] = np.inf
+        keep = min(top, len(block))
+        picked = np.argpartition(scores, keep - 1, axis=1)[:, :keep]
+        best_scores = np.concatenate([best_scores, np.take_along_axis(scores, picked, axis=1)], axis=1)
+        best = np.concatenate([best, picked + start], axis=1)
+        order = np.argsort(best_scores, axis=1, kind="stable")[:, :top]
+        best_scores = np.take_along_axis(best_scores, order, axis=1)
+        best = np.take_along_axis(best, order, axis=1)
+    return [row[np.isfinite(score)] for row, score in zip(best, best_scores, strict=True)]

@@ -24,6 +24,8 @@ class IndexSettings:
     merge_width: int = 4
     # A segment whose deleted share passes this is rewritten without its deleted rows.
     max_deleted_share: float = 0.3
+    # Recall@10 that each segment's calibrated probe count reaches on its own sample rows.
+    recall_target: float = 0.98
     # Run the indexer in a background thread (tests drive it step by step instead).
     background: bool = True
     # Threads used to build a segment's index (queries always use one thread each).
@@ -38,6 +40,7 @@ def index_settings(limits: Limits) -> IndexSettings:
         fold_idle_seconds=limits.index_fold_idle_ms / 1000,
         ann_min_rows=limits.index_ann_min_rows,
         merge_width=max(2, limits.index_merge_width),
+        recall_target=min(limits.index_recall_target, 1000) / 1000,
         search=SearchKnobs(
             probes=limits.query_probes or None, rerank=limits.query_rerank,
             exact_scan_floats=limits.query_exact_scan_floats,

@@ -56,10 +56,13 @@ class Limits:
     index_fold_idle_ms: int = _limit(2000, "A tail that has not grown for this long is folded even if small.")
     index_ann_min_rows: int = _limit(4096, "Segments with fewer rows get no IVF-PQ index (scanned exactly).")
     index_merge_width: int = _limit(4, "Segments of one size tier merged at a time (tiers grow by this factor).")
-    query_probes: int = _limit(0, "IVF lists probed per segment (0 = automatic: 1/8 of the lists, at least 16).")
+    index_recall_target: int = _limit(
+        980, "Recall@10 (per mille) a segment's calibrated probe count reaches on its own sample rows."
+    )
+    query_probes: int = _limit(0, "IVF lists probed per segment (0 = the count calibrated when it was built).")
     query_rerank: int = _limit(256, "Candidates per segment re-ranked on full-precision vectors.")
     query_exact_scan_floats: int = _limit(
-        2_000_000, "A filter leaving fewer than this many floats (rows × dimension) is answered by an exact scan."
+        1_500_000, "A filter leaving fewer than this many floats (rows × dimension) is answered by an exact scan."
     )
 
 

@@ -19,6 +19,7 @@ apart, as deletion bitmaps named by the manifest.
 
 from __future__ import annotations
 
+import mmap
 import os
 import pickle
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from pgs3v.store.ann import build_ann, load_ann, save_ann
+from pgs3v.store.ann import build_ann, calibrate_probes, load_ann, save_ann
 from pgs3v.store.durable_files import fsync_directory, write_file_atomically
 from pgs3v.store.metadata_columns import MetadataColumns
 
@@ -61,6 +62,10 @@ class SegmentBuild:
     non_filterable_keys: frozenset[str]
     ann_min_rows: int
     build_threads: int = 0
+    # Calibration: the probe count stored with the segment is the fewest reaching this recall@10
+    # on sample rows, with this many candidates re-ranked.
+    recall_target: float = 0.98
+    rerank: int = 256
 
 
 def write_segment(directory: Path, rows: SegmentRows, build: SegmentBuild) -> None:
@@ -78,12 +83,14 @@ def write_segment(directory: Path, rows: SegmentRows, build: SegmentBuild) -> No
     columns.append([_filterable(m, build.non_filterable_keys) for m in rows.metadata])
     _write_durably(directory / "columns.pickle", pickle.dumps(columns, protocol=pickle.HIGHEST_PROTOCOL))
     has_ann = count >= build.ann_min_rows
+    probes = None
     if has_ann:
         index = build_ann(rows.vectors, build.metric, threads=build.build_threads)
+        probes = calibrate_probes(index, rows.vectors, build.metric, build.rerank, build.recall_target)
         save_ann(index, directory / "ann.faiss")
         _fsync_file(directory / "ann.faiss")
     descriptor = {"format": _FORMAT, "rows": count, "dimension": int(rows.vectors.shape[1]),
-                  "metric": build.metric, "ann": has_ann}
+                  "metric": build.metric, "ann": has_ann, "probes": probes}
     fsync_directory(directory)
     write_file_atomically(directory / _DESCRIPTOR, orjson.dumps(descriptor))
     fsync_directory(directory.parent)
@@ -142,6 +149,7 @@ class Segment:
         self.dimension: int = descriptor["dimension"]
         self.metric: str = descriptor["metric"]
         self.vectors: FloatArray = _load(directory / "vectors.npy")
+        _expect_random_reads(self.vectors)
         self._keys = _load_bytes(directory / "keys.bin")
         self._key_offsets: RowArray = _load(directory / "keys_offsets.npy")
         self._metadata = _load_bytes(directory / "metadata.bin")
@@ -151,6 +159,8 @@ class Segment:
         self.hash_rows: RowArray = _load(directory / "hash_rows.npy")
         self.columns: MetadataColumns = pickle.loads((directory / "columns.pickle").read_bytes())
         self.ann: faiss.Index | None = load_ann(directory / "ann.faiss") if descriptor["ann"] else None
+        # The calibrated probe count (see SegmentBuild.recall_target); None without an index.
+        self.probes: int | None = descriptor.get("probes")
 
     def key(self, row: int) -> str:
         """The key of ``row``."""
@@ -188,6 +198,14 @@ class Segment:
 
 def _load(path: Path) -> Any:
     return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
+def _expect_random_reads(array: Any) -> None:
+    # Re-ranking reads a few hundred scattered rows: the kernel's default read-ahead would turn
+    # each into a 128 KiB read, which makes a cold query (page cache empty) tens of times slower.
+    mapping = getattr(array, "_mmap", None)
+    if mapping is not None and hasattr(mmap, "MADV_RANDOM"):
+        mapping.madvise(mmap.MADV_RANDOM)
 
 
 def _load_bytes(path: Path) -> npt.NDArray[np.uint8]:

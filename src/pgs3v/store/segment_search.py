@@ -34,11 +34,14 @@ RowArray = npt.NDArray[np.int64]
 class SearchKnobs:
     """Per-index (or per-query) trade-offs between recall and speed; None = the default."""
 
+    # Lists probed per segment; None: the count calibrated when the segment was built.
     probes: int | None = None
     # Candidates re-ranked exactly; more costs reads of full vectors but lifts recall.
     rerank: int = 256
     # Below this many candidate rows an exact scan is cheaper than the index and always exact.
-    exact_scan_floats: int = 2_000_000
+    exact_scan_floats: int = 1_500_000
+    # A filter keeping a share s of the rows multiplies the probes by s ** -widening.
+    widening: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,10 @@ def search_segment(
         rows = np.arange(segment.rows, dtype=np.int64) if allowed is None else np.flatnonzero(allowed)
         return _ranked(segment, rows, query, wanted)
     lists = ann_lists(segment.ann)
-    probes = knobs.probes or default_probes(lists)
+    probes = knobs.probes or segment.probes or default_probes(lists)
     share = allowed_count / segment.rows
     if share < 1.0:
-        probes = math.ceil(probes / math.sqrt(share))
+        probes = math.ceil(probes * share ** -knobs.widening)
     pool = max(knobs.rerank, wanted)
     bitmap = None if allowed is None else np.packbits(allowed, bitorder="little")
     needed = min(wanted, allowed_count)

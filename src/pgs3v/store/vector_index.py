@@ -32,6 +32,7 @@ from pgs3v.store.index_settings import IndexSettings
 from pgs3v.store.manifest import Manifest, ManifestStore, SegmentEntry
 from pgs3v.store.mutations import DeleteBatch, Mutation, decode_mutation, encode_mutation
 from pgs3v.store.segment import Segment, SegmentBuild, SegmentRows, is_complete, write_segment
+from pgs3v.store.segment_search import SearchKnobs
 from pgs3v.store.segment_set import (
     LiveSegment,
     find_live,
@@ -68,8 +69,10 @@ class VectorIndex:
         directory.mkdir(parents=True, exist_ok=True)
         self.dimension, self.metric = dimension, metric
         self.settings = settings or IndexSettings()
-        self._build = SegmentBuild(metric, non_filterable_keys, self.settings.ann_min_rows,
-                                   self.settings.build_threads)
+        self._build = SegmentBuild(
+            metric, non_filterable_keys, self.settings.ann_min_rows, self.settings.build_threads,
+            recall_target=self.settings.recall_target, rerank=self.settings.search.rerank,
+        )
         self._segments_dir = directory / "segments"
         self._segments_dir.mkdir(exist_ok=True)
         self._manifests = ManifestStore(directory / "manifest")
@@ -150,7 +153,8 @@ class VectorIndex:
         return page[:limit]
 
     def query(
-        self, vector: npt.NDArray[np.float32], top: int, skip: int, row_filter: CompiledFilter | None
+        self, vector: npt.NDArray[np.float32], top: int, skip: int, row_filter: CompiledFilter | None,
+        knobs: SearchKnobs | None = None,
     ) -> list[Neighbour]:
         """The nearest live vectors ranked ``skip`` .. ``skip + top - 1`` (approximate in segments)."""
         wanted = skip + top
@@ -158,7 +162,7 @@ class VectorIndex:
             segments = self._segments
             tail = self._tail.snapshot(row_filter.evaluate if row_filter is not None else None)
         merged: list[tuple[float, str, Any]] = [(n.distance, n.key, n) for n in tail.nearest(vector, wanted, 0)]
-        for hit in query_segments(segments, vector, wanted, row_filter, self.settings.search):
+        for hit in query_segments(segments, vector, wanted, row_filter, knobs or self.settings.search):
             merged.append((hit.distance, hit.key, hit))
         merged.sort(key=lambda item: (item[0], item[1]))
         results = []
@@ -182,7 +186,7 @@ class VectorIndex:
             "unindexedRows": tail_rows, "unindexedLiveVectors": tail_live,
             "segments": [
                 {"name": s.segment.name, "rows": s.segment.rows, "deletedRows": s.deleted_count,
-                 "approximate": s.segment.ann is not None}
+                 "approximate": s.segment.ann is not None, "probes": s.segment.probes}
                 for s in segments
             ],
             "vectors": tail_live + sum(s.live_count for s in segments),
