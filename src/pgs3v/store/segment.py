@@ -25,7 +25,7 @@ import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import faiss
 import numpy as np
@@ -43,12 +43,21 @@ _FORMAT = 1
 _DESCRIPTOR = "segment.json"
 
 
+class RowVectors(Protocol):
+    """Vectors that can be read a slice of rows at a time (an array, or rows of other segments)."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    def __getitem__(self, rows: slice, /) -> Any: ...
+
+
 @dataclass(frozen=True)
 class SegmentRows:
     """The rows to write into a new segment (each key once)."""
 
     keys: list[str]
-    vectors: FloatArray
+    vectors: RowVectors
     metadata: list[dict[str, Any] | None]
     hash_high: npt.NDArray[np.uint64]
     hash_low: npt.NDArray[np.uint64]
@@ -72,7 +81,7 @@ def write_segment(directory: Path, rows: SegmentRows, build: SegmentBuild) -> No
     """Write and fsync every file of a new segment in ``directory`` (which must not exist)."""
     directory.mkdir(parents=True)
     count = len(rows.keys)
-    _save(directory / "vectors.npy", np.ascontiguousarray(rows.vectors, dtype=np.float32))
+    vectors = _write_vectors(directory / "vectors.npy", rows.vectors)
     _write_blobs(directory, "keys", [key.encode("utf-8") for key in rows.keys])
     _write_blobs(directory, "metadata", [orjson.dumps(m) if m else b"" for m in rows.metadata])
     order = np.lexsort((rows.hash_low, rows.hash_high))
@@ -85,8 +94,9 @@ def write_segment(directory: Path, rows: SegmentRows, build: SegmentBuild) -> No
     has_ann = count >= build.ann_min_rows
     probes = None
     if has_ann:
-        index = build_ann(rows.vectors, build.metric, threads=build.build_threads)
-        probes = calibrate_probes(index, rows.vectors, build.metric, build.rerank, build.recall_target)
+        # Both read the file just written, so a merge never holds all its vectors in RAM at once.
+        index = build_ann(vectors, build.metric, threads=build.build_threads)
+        probes = calibrate_probes(index, vectors, build.metric, build.rerank, build.recall_target)
         save_ann(index, directory / "ann.faiss")
         _fsync_file(directory / "ann.faiss")
     descriptor = {"format": _FORMAT, "rows": count, "dimension": int(rows.vectors.shape[1]),
@@ -94,6 +104,20 @@ def write_segment(directory: Path, rows: SegmentRows, build: SegmentBuild) -> No
     fsync_directory(directory)
     write_file_atomically(directory / _DESCRIPTOR, orjson.dumps(descriptor))
     fsync_directory(directory.parent)
+
+
+def _write_vectors(path: Path, source: RowVectors) -> FloatArray:
+    """Copy ``source`` into a new .npy file chunk by chunk; return the file memory-mapped."""
+    rows, dimension = source.shape
+    target = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, dimension))
+    chunk = max(1, (64 << 20) // (4 * max(dimension, 1)))
+    for start in range(0, rows, chunk):
+        target[start : start + chunk] = source[start : start + chunk]
+    target.flush()
+    _fsync_file(path)
+    del target
+    written: FloatArray = np.load(path, mmap_mode="r")
+    return written
 
 
 def _filterable(metadata: dict[str, Any] | None, hidden: frozenset[str]) -> dict[str, Any] | None:

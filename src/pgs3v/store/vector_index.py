@@ -327,23 +327,42 @@ def _rows_of(taken: FoldRows) -> SegmentRows:
 def _merged_rows(sources: Sequence[LiveSegment], kept: Sequence[npt.NDArray[np.int64]]) -> SegmentRows:
     keys: list[str] = []
     metadata: list[dict[str, Any] | None] = []
-    vectors, highs, lows = [], [], []
+    highs, lows = [], []
     for live, rows in zip(sources, kept, strict=True):
         segment = live.segment
         keys.extend(segment.key(int(row)) for row in rows)
         metadata.extend(segment.metadata(int(row)) for row in rows)
-        vectors.append(np.asarray(segment.vectors[rows]))
         high = np.empty(segment.rows, dtype=np.uint64)
         low = np.empty(segment.rows, dtype=np.uint64)
         high[segment.hash_rows] = segment.hash_high
         low[segment.hash_rows] = segment.hash_low
         highs.append(high[rows])
         lows.append(low[rows])
-    dimension = sources[0].segment.dimension
-    return SegmentRows(
-        keys,
-        np.concatenate(vectors) if vectors else np.empty((0, dimension), dtype=np.float32),
-        metadata,
-        np.concatenate(highs),
-        np.concatenate(lows),
-    )
+    vectors = GatheredVectors([live.segment.vectors for live in sources], kept, sources[0].segment.dimension)
+    return SegmentRows(keys, vectors, metadata, np.concatenate(highs), np.concatenate(lows))
+
+
+class GatheredVectors:
+    """The kept rows of several segments, one after the other, read lazily a slice at a time."""
+
+    def __init__(self, arrays: Sequence[npt.NDArray[np.float32]], rows: Sequence[npt.NDArray[np.int64]],
+                 dimension: int) -> None:
+        self._arrays, self._rows = list(arrays), list(rows)
+        self._starts = np.cumsum([0, *(len(r) for r in rows)])
+        self._dimension = dimension
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, dimension)."""
+        return int(self._starts[-1]), self._dimension
+
+    def __getitem__(self, wanted: slice) -> npt.NDArray[np.float32]:
+        start, stop, _ = wanted.indices(int(self._starts[-1]))
+        parts = []
+        for array, rows, first in zip(self._arrays, self._rows, self._starts[:-1], strict=True):
+            low, high = max(start - first, 0), min(stop - first, len(rows))
+            if low < high:
+                parts.append(np.asarray(array[rows[low:high]], dtype=np.float32))
+        if not parts:
+            return np.empty((0, self._dimension), dtype=np.float32)
+        return np.concatenate(parts)
