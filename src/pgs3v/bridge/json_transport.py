@@ -56,7 +56,10 @@ class JsonTransport:
 
     def call(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
         """The operation's response (without ResponseMetadata); ClientError for an API error."""
-        body = json.dumps(request, separators=(",", ":")).encode("utf-8")
+        return self.call_body(operation, json.dumps(request, separators=(",", ":")).encode("utf-8"))
+
+    def call_body(self, operation: str, body: bytes) -> dict[str, Any]:
+        """Like :meth:`call` for a request the caller already serialized as JSON (e.g. with orjson)."""
         signed = AWSRequest("POST", f"{self.endpoint}/{operation}", data=body,
                             headers={"Content-Type": "application/json"})
         self._signer.add_auth(signed)

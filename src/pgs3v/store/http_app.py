@@ -3,7 +3,8 @@
 ``POST /<OperationName>`` with a JSON body, tagging on ``GET|POST|DELETE /tags/{resourceArn}``.
 This is the one place where errors become the wire shape (``x-amzn-ErrorType`` header and
 ``__type``/``message`` body, as botocore reads them). Operations run in worker threads, so the
-event loop keeps accepting requests while a write waits for its fsync.
+event loop keeps accepting requests while a write waits for its fsync. A PutVectors body's
+numbers go straight into numpy when the body is plain (:mod:`pgs3v.store.put_body`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from starlette.routing import Route
 
 from pgs3v.request_reading import RequestTooLarge, read_body, verify_signature
 from pgs3v.store.errors import InternalServerException, S3VectorsError, ValidationException
+from pgs3v.store.put_body import read_put_vectors
 from pgs3v.store.service import VectorStore
 from pgs3v.store.sigv4 import SigV4Verifier
 
@@ -64,6 +66,16 @@ def _parse_json(body: bytes) -> Any:
         raise ValidationException("Could not parse the request body as JSON") from None
 
 
+def request_payload(operation: str, body: bytes, *, fast: bool = True) -> Any:
+    """The request a body holds; a PutVectors body's vectors become numpy rows when it is plain.
+
+    The rows hold the values the ordinary parse gives, and validation treats both alike, so
+    ``fast=False`` (the ordinary parse only) answers every request exactly the same way.
+    """
+    payload = read_put_vectors(body) if fast and operation == "PutVectors" else None
+    return _parse_json(body) if payload is None else payload
+
+
 def build_app(store: VectorStore, verifier: SigV4Verifier | None) -> Starlette:
     """An ASGI app serving ``store``; ``verifier`` None turns authentication off."""
 
@@ -72,7 +84,7 @@ def build_app(store: VectorStore, verifier: SigV4Verifier | None) -> Starlette:
         # milliseconds that must not stall the event loop's other connections.
         if verifier is not None:
             verify_signature(verifier, request, body)
-        payload = _parse_json(body)
+        payload = request_payload(operation, body)
         if isinstance(payload, dict):
             payload.update(extra)
         return store.call(operation, payload)

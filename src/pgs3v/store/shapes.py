@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import numpy as np
 from botocore.loaders import Loader
 
 from pgs3v.store.errors import FieldError, ValidationException
@@ -128,15 +129,17 @@ class _Checker:
                 self.check(member["shape"], item, f"{path}/{name}")
 
     def _check_list(self, shape_name: str, shape: dict[str, Any], value: Any, path: str) -> None:
-        if not isinstance(value, list):
+        parsed_numbers = isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype == np.float64
+        if not isinstance(value, list) and not parsed_numbers:
             self.fail(path, f"Value at '{path}' failed to satisfy constraint: Member must be a list")
             return
         if not self._length(shape_name, shape, len(value), path, f"with length {len(value)} "):
             return
         member_shape = shape["member"]["shape"]
         if self.shapes[member_shape]["type"] == "float":
-            # Vectors: a fast path, since these lists hold thousands of numbers.
-            kinds = set(map(type, value))
+            # Vectors: a fast path, since these lists hold thousands of numbers. A float64 row was
+            # read from the body's text by pgs3v.store.put_body and holds numbers by construction.
+            kinds = {float} if parsed_numbers else set(map(type, value))
             if not kinds <= _NUMBER_TYPES and not (kinds <= {*_NUMBER_TYPES, str} and _only_non_finite(value)):
                 self.fail(path, f"Value at '{path}' failed to satisfy constraint: Member must contain only numbers")
             return

@@ -40,7 +40,8 @@ def vector_array(values: list[float], dimension: int, what: str) -> npt.NDArray[
     vector = np.asarray(values, dtype=np.float64)
     if not np.all(np.isfinite(vector)):
         raise ValueError(f"{what} must contain only finite numbers (no NaN or Infinity)")
-    narrowed = vector.astype(np.float32)
+    with np.errstate(over="ignore"):  # overflow is what the next line looks for
+        narrowed = vector.astype(np.float32)
     if not np.all(np.isfinite(narrowed)):
         raise ValueError(f"{what} has values outside the float32 range")
     return narrowed
@@ -51,18 +52,44 @@ def put_batch(vectors: list[dict[str, Any]], index: IndexRecord, limits: Limits)
     keys: list[str] = []
     rows: list[npt.NDArray[np.float32]] = []
     metadata: list[dict[str, Any] | None] = []
+    # Records are checked in order, each vector before its metadata, so the first problem is
+    # the one reported; checking every vector at once first changes nothing when all pass.
+    matrix = _checked_matrix(vectors, index)
     for position, item in enumerate(vectors):
         key = item["key"]
-        try:
-            vector = vector_array(item["data"]["float32"], index.dimension, "vector")
-        except ValueError as problem:
-            raise _invalid_record(key, position, str(problem)) from None
-        if index.distance_metric == "cosine" and not np.any(vector):
-            raise _invalid_record(key, position, "a zero vector has no direction, so cosine distance is undefined")
+        if matrix is None:
+            rows.append(_checked_vector(item["data"]["float32"], key, position, index))
         keys.append(key)
-        rows.append(vector)
         metadata.append(_checked_metadata(item.get("metadata"), key, position, index, limits))
-    return PutBatch(keys=keys, vectors=np.stack(rows), metadata=metadata)
+    return PutBatch(keys=keys, vectors=np.stack(rows) if matrix is None else matrix, metadata=metadata)
+
+
+def _checked_vector(values: Any, key: str, position: int, index: IndexRecord) -> npt.NDArray[np.float32]:
+    try:
+        vector = vector_array(values, index.dimension, "vector")
+    except ValueError as problem:
+        raise _invalid_record(key, position, str(problem)) from None
+    if index.distance_metric == "cosine" and not np.any(vector):
+        raise _invalid_record(key, position, "a zero vector has no direction, so cosine distance is undefined")
+    return vector
+
+
+def _checked_matrix(vectors: list[dict[str, Any]], index: IndexRecord) -> npt.NDArray[np.float32] | None:
+    """Every vector as one float32 matrix when they all came as float64 rows (pgs3v.store.put_body)
+    and all pass :func:`_checked_vector`; else None, and the records are checked one by one."""
+    rows = [item["data"]["float32"] for item in vectors]
+    if not all(isinstance(row, np.ndarray) and row.shape == (index.dimension,) for row in rows):
+        return None
+    wide = np.stack(rows)
+    if not np.isfinite(wide).all():
+        return None
+    with np.errstate(over="ignore"):
+        matrix = wide.astype(np.float32)
+    if not np.isfinite(matrix).all():
+        return None
+    if index.distance_metric == "cosine" and not matrix.any(axis=1).all():
+        return None
+    return matrix
 
 
 def _checked_metadata(
@@ -90,8 +117,11 @@ def _checked_metadata(
             key, position, f"metadata is {total} bytes, more than the limit of {limits.max_metadata_bytes} bytes"
         )
     non_filterable = index.non_filterable_keys
-    filterable = {k: v for k, v in value.items() if k not in non_filterable}
-    filterable_size = len(orjson.dumps(filterable)) if filterable else 0
+    if value and non_filterable.isdisjoint(value):
+        filterable_size = total  # all of it (skips writing it out a second time)
+    else:
+        filterable = {k: v for k, v in value.items() if k not in non_filterable}
+        filterable_size = len(orjson.dumps(filterable)) if filterable else 0
     if filterable_size > limits.max_filterable_metadata_bytes:
         raise _invalid_record(
             key,
