@@ -1,0 +1,111 @@
+"""The data set type of the ANN benchmark, its band column and the filters built on it.
+
+Every row carries a ``band``: a seeded uniform integer in [0, 10000), independent of the vector.
+A filtered query of selectivity ``s`` keeps the rows with ``band < round(s * 10000)``, so the share
+of matching rows is ``s`` in expectation whatever the data, and the same filter is easy to state to
+every system (an S3 Vectors filter, an SQL ``WHERE``, a numpy mask).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+Metric = Literal["cosine", "euclidean"]
+FloatMatrix = npt.NDArray[np.float32]
+BandArray = npt.NDArray[np.int32]
+Mask = npt.NDArray[np.bool_]
+
+BAND_COUNT = 10_000
+# The shares of rows a filtered query keeps, from loose to very selective.
+SELECTIVITIES = (0.5, 0.1, 0.01, 0.001, 0.0001)
+_BAND_CHUNK_ROWS = 1 << 16
+_BAND_STREAM, _HOLD_OUT_STREAM = 0xBA4D, 0x401D  # seed streams, so bands and held-out rows are unrelated
+
+
+@dataclass(frozen=True)
+class AnnDataset:
+    """Vectors to index, queries to ask, and a band per vector for filtered queries.
+
+    ``vectors`` may be a read-only ``np.memmap`` of a cached file; ``queries`` are never rows of
+    ``vectors``. Row ``i`` is stored under the key ``f"v{i}"`` with metadata ``{"band": bands[i]}``.
+    """
+
+    name: str
+    metric: Metric
+    vectors: FloatMatrix
+    queries: FloatMatrix
+    bands: BandArray
+    seed: int
+
+    def __post_init__(self) -> None:
+        rows, dimension = self.vectors.shape
+        if self.queries.ndim != 2 or self.queries.shape[1] != dimension:
+            raise ValueError(f"queries of shape {self.queries.shape} do not match vectors of dimension {dimension}")
+        if self.bands.shape != (rows,):
+            raise ValueError(f"{self.bands.shape[0]} bands for {rows} vectors")
+
+    @property
+    def dimension(self) -> int:
+        """Length of every vector."""
+        return int(self.vectors.shape[1])
+
+    def __len__(self) -> int:
+        return int(self.vectors.shape[0])
+
+    def key(self, row: int) -> str:
+        """The key a row is stored under."""
+        return f"v{row}"
+
+    def metadata(self, row: int) -> dict[str, int]:
+        """The filterable metadata stored with a row."""
+        return {"band": int(self.bands[row])}
+
+    def mask(self, selectivity: float | None) -> Mask:
+        """Rows a query of this selectivity may return (every row for ``None``)."""
+        if selectivity is None:
+            return np.ones(len(self), dtype=np.bool_)
+        return selectivity_mask(self.bands, selectivity)
+
+
+def band_limit(selectivity: float) -> int:
+    """The exclusive upper bound on ``band`` that keeps a ``selectivity`` share of the rows."""
+    if not 0.0 < selectivity <= 1.0:
+        raise ValueError(f"selectivity must be in (0, 1], not {selectivity}")
+    return round(selectivity * BAND_COUNT)
+
+
+def selectivity_filter(selectivity: float) -> dict[str, dict[str, int]]:
+    """The S3 Vectors filter of a selectivity: ``{"band": {"$lt": round(s * 10000)}}``."""
+    return {"band": {"$lt": band_limit(selectivity)}}
+
+
+def selectivity_mask(bands: BandArray, selectivity: float) -> Mask:
+    """Which rows the filter of a selectivity keeps."""
+    mask: Mask = bands < band_limit(selectivity)
+    return mask
+
+
+def seeded_bands(rows: int, seed: int) -> BandArray:
+    """Uniform bands in [0, 10000) for ``rows`` rows; the first rows are the same for any ``rows``."""
+    bands = np.empty(rows, dtype=np.int32)
+    # One generator per fixed-size chunk, so a larger data set extends a smaller one.
+    for chunk, start in enumerate(range(0, rows, _BAND_CHUNK_ROWS)):
+        stop = min(rows, start + _BAND_CHUNK_ROWS)
+        rng = np.random.default_rng([seed, _BAND_STREAM, chunk])
+        bands[start:stop] = rng.integers(0, BAND_COUNT, stop - start, dtype=np.int32)
+    return bands
+
+
+def hold_out_queries(rows: int, queries: int, seed: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """A seeded split of ``rows`` into the rows kept as vectors and the rows held out as queries."""
+    if not 0 < queries < rows:
+        raise ValueError(f"cannot hold out {queries} queries from {rows} rows")
+    rng = np.random.default_rng([seed, _HOLD_OUT_STREAM])
+    held_out = np.sort(rng.choice(rows, size=queries, replace=False))
+    kept = np.ones(rows, dtype=np.bool_)
+    kept[held_out] = False
+    return np.flatnonzero(kept), held_out
