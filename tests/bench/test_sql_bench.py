@@ -110,7 +110,7 @@ def test_the_json_says_how_it_ran_and_the_verdict(tiny_run: tuple[dict[str, Any]
     assert "p50 added" in report and SQL_LEAN in report and "warning" not in report
 
 
-def test_the_store_benchmark_options_belong_before_no_subcommand() -> None:
+def test_the_ann_benchmark_options_belong_before_no_subcommand() -> None:
     @click.group()
     def main() -> None:
         """A stand-in for the pgs3v command group."""
@@ -119,7 +119,7 @@ def test_the_store_benchmark_options_belong_before_no_subcommand() -> None:
     runner = CliRunner()
     outcome = runner.invoke(main, ["bench", "--vectors", "600", "sql"])
     assert outcome.exit_code == 2
-    assert "--vectors: option(s) of the store benchmark" in outcome.output
+    assert "--vectors: option(s) of the ANN benchmark" in outcome.output
     assert "sql" in runner.invoke(main, ["bench", "--help"]).output
     assert "--rounds" in runner.invoke(main, ["bench", "sql", "--help"]).output
 

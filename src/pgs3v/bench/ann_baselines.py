@@ -1,0 +1,160 @@
+"""The ANN benchmark's baselines on the same data: exact numpy search and pgvector 0.8 HNSW."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from pgs3v.bench.ann_data.dataset import AnnDataset
+from pgs3v.bench.ann_data.exact import ExactIndex
+from pgs3v.bench.ann_data.ground_truth import GroundTruth
+from pgs3v.bench.ann_store_run import Progress, Selectivity, recall_metric, workload_name
+from pgs3v.bench.measurements import Measurement, latency_measurements
+
+NUMPY, PGVECTOR = "numpy-exact", "pgvector-hnsw"
+
+
+@dataclass
+class BaselineResult:
+    """Figures, a recall/latency curve and notes of one baseline."""
+
+    measurements: list[Measurement] = field(default_factory=list)
+    curve: list[dict[str, float]] = field(default_factory=list)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def run_numpy(
+    dataset: AnnDataset, truth: GroundTruth, selectivities: Sequence[Selectivity], top_k: int, queries: int,
+    progress: Progress,
+) -> BaselineResult:
+    """Exact search one query at a time on one core, over the first ``queries`` queries."""
+    result = BaselineResult()
+    exact = ExactIndex(dataset)
+    count = min(queries, len(dataset.queries))
+    for selectivity in selectivities:
+        label = workload_name(dataset, selectivity)
+        mask = None if selectivity is None else dataset.mask(selectivity)
+        durations, found = [], []
+        for number in range(count):
+            began = time.perf_counter_ns()
+            rows = exact.search(dataset.queries[number], top_k, mask).rows
+            durations.append(time.perf_counter_ns() - began)
+            found.append([int(row) for row in rows])
+            progress(f"numpy exact, {label}", number + 1, count)
+        result.measurements += latency_measurements(label, NUMPY, durations)
+        partial = GroundTruth(truth.k, {s: r[:count] for s, r in truth.rows.items()},
+                              {s: d[:count] for s, d in truth.distances.items()}, dict(truth.matching_rows))
+        result.measurements.append(Measurement(label, NUMPY, recall_metric(top_k),
+                                               partial.recall(selectivity, found, top_k), "ratio"))
+    return result
+
+
+@dataclass(frozen=True)
+class PgvectorOptions:
+    """How the pgvector baseline runs."""
+
+    ef_search: int = 40
+    ef_sweep: tuple[int, ...] = (40, 100, 200, 400)
+    qps_clients: int = 2
+    qps_seconds: float = 10.0
+
+
+def run_pgvector(
+    dataset: AnnDataset, truth: GroundTruth, selectivities: Sequence[Selectivity], top_k: int,
+    options: PgvectorOptions, progress: Progress,
+) -> BaselineResult:
+    """Load, build HNSW, then time queries through psycopg, as SQL clients see pgvector."""
+    from pgs3v.bench.pgvector_baseline import PgvectorBaseline, suggested_memory
+
+    result = BaselineResult()
+    rows, raw_bytes = len(dataset), len(dataset) * dataset.dimension * 4
+    memory = suggested_memory(rows, dataset.dimension)
+    name = dataset.name
+    with PgvectorBaseline(dataset.dimension, dataset.metric, maintenance_work_mem=memory["maintenance_work_mem"],
+                          shared_buffers=memory["shared_buffers"]) as baseline:
+        load_s = baseline.load(dataset.vectors, dataset.bands,
+                               lambda done, total: progress("pgvector load (COPY)", done, total))
+        result.measurements.append(Measurement(name, PGVECTOR, "vectors_per_s", rows / load_s, "vectors/s"))
+        build_s = baseline.build_index(lambda state: progress(f"pgvector HNSW build ({state.phase})",
+                                                               state.tuples_done, max(state.tuples_total, 1)))
+        result.measurements.append(Measurement(name, PGVECTOR, "build_s", build_s, "s"))
+        result.notes["build_notices"] = list(baseline.build_notices)
+        storage = baseline.storage()
+        result.measurements.append(Measurement(name, PGVECTOR, "storage_bytes_per_vector", storage.total_bytes / rows,
+                                               "bytes"))
+        result.measurements.append(Measurement(name, PGVECTOR, "storage_per_raw", storage.total_bytes / raw_bytes,
+                                               "ratio"))
+        baseline.set_search(options.ef_search)
+        plans = {}
+        for selectivity in selectivities:
+            label = workload_name(dataset, selectivity)
+            durations, found = _timed(dataset, partial(_ask, baseline, top_k, selectivity), progress,
+                                      f"pgvector queries (ef_search {options.ef_search}), {label}")
+            result.measurements += latency_measurements(label, PGVECTOR, durations)
+            result.measurements.append(Measurement(label, PGVECTOR, recall_metric(top_k),
+                                                   truth.recall(selectivity, found, top_k), "ratio"))
+            plans[label] = baseline.explain(dataset.queries[0], top_k, selectivity)
+        result.notes["plans"] = plans
+        result.measurements.append(Measurement(name, PGVECTOR, f"qps_{options.qps_clients}_clients",
+                                               _throughput(baseline, dataset, top_k, options), "queries/s"))
+        server = baseline.memory()
+        result.measurements.append(Measurement(name, PGVECTOR, "memory_own_bytes", server.pss_bytes, "bytes"))
+        result.measurements.append(Measurement(name, PGVECTOR, "memory_own_per_raw", server.pss_bytes / raw_bytes,
+                                               "ratio"))
+        for ef_search in options.ef_sweep:
+            baseline.set_search(ef_search)
+            durations, found = _timed(dataset, partial(_ask, baseline, top_k, None), progress,
+                                      f"pgvector sweep, ef_search {ef_search}")
+            p50 = float(np.percentile(np.asarray(durations, dtype=np.float64) / 1e6, 50))
+            result.curve.append({"ef_search": ef_search, "recall": truth.recall(None, found, top_k), "p50_ms": p50})
+    return result
+
+
+def _ask(baseline: Any, top_k: int, selectivity: Selectivity, vector: np.ndarray) -> list[int]:
+    rows: list[int] = baseline.query(vector, top_k, selectivity)
+    return rows
+
+
+def _timed(
+    dataset: AnnDataset, query: Callable[[np.ndarray], list[int]], progress: Progress, label: str
+) -> tuple[list[int], list[list[int]]]:
+    durations: list[int] = []
+    found: list[list[int]] = []
+    total = len(dataset.queries)
+    for number, vector in enumerate(dataset.queries):
+        began = time.perf_counter_ns()
+        found.append(query(vector))
+        durations.append(time.perf_counter_ns() - began)
+        if number % 50 == 0 or number + 1 == total:
+            progress(label, number + 1, total)
+    return durations, found
+
+
+def _throughput(baseline: Any, dataset: AnnDataset, top_k: int, options: PgvectorOptions) -> float:
+    sessions = [baseline.session(options.ef_search) for _ in range(options.qps_clients)]
+    counts = [0] * options.qps_clients
+    deadline = time.perf_counter() + options.qps_seconds
+
+    def client(number: int) -> None:
+        position = number
+        while time.perf_counter() < deadline:
+            sessions[number].query(dataset.queries[position % len(dataset.queries)], top_k)
+            counts[number] += 1
+            position += options.qps_clients
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(options.qps_clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    for session in sessions:
+        session.close()
+    return sum(counts) / elapsed

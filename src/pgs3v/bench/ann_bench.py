@@ -1,0 +1,127 @@
+"""``pgs3v bench``: pgs3v's ANN engine against exact numpy search and pgvector HNSW, in one run.
+
+For each data set: load it (generated or read from the cache), compute or load its exact
+answers, then measure pgs3v (:mod:`pgs3v.bench.ann_store_run`), exact numpy search and pgvector
+(:mod:`pgs3v.bench.ann_baselines`) on the same vectors and queries, one after the other, so the
+machine's state is comparable. Results are one flat list of figures (JSON), ratios to numpy, a
+table, and a recall/latency plot (PNG).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pgs3v.bench.ann_baselines import NUMPY, PGVECTOR, PgvectorOptions, run_numpy, run_pgvector
+from pgs3v.bench.ann_data import SELECTIVITIES, Cache, load_dataset, load_ground_truth
+from pgs3v.bench.ann_plot import plot_recall_latency
+from pgs3v.bench.ann_store_run import HTTP, IN_PROCESS, Selectivity, StoreRunOptions, labelled, run_store
+from pgs3v.bench.machine import machine_info
+from pgs3v.bench.measurements import BenchResult, Measurement, ratios_to
+
+SYSTEMS = {
+    IN_PROCESS: "pgs3v's engine called in the benchmark process (segments + tail, default knobs)",
+    HTTP: "pgs3v store serve, QueryVectors over HTTP with a kept-alive connection (SigV4, JSON)",
+    NUMPY: "exact search with numpy, one query at a time, one BLAS thread",
+    PGVECTOR: "pgvector 0.8.2 HNSW (m 16, ef_construction 64, iterative scan relaxed_order) in PostgreSQL 18, "
+              "queried through psycopg",
+}
+
+
+@dataclass(frozen=True)
+class AnnBenchParameters:
+    """What the run covers."""
+
+    datasets: tuple[str, ...] = ("synthetic",)
+    vectors: int = 1_000_000
+    dimension: int = 768
+    queries: int = 1000
+    numpy_queries: int = 200
+    top_k: int = 10
+    seed: int = 0
+    pgvector: bool = True
+    cold: bool = True
+    keep_data: bool = False
+    work_dir: Path | None = None
+    cache_dir: Path | None = None
+    limits: tuple[tuple[str, int], ...] = ()
+
+
+def run_ann_bench(parameters: AnnBenchParameters, console: Console, command: str) -> BenchResult:
+    """Run every data set; the figures of all of them in one result."""
+    result = BenchResult(
+        benchmark="ann", command=command, started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        parameters={k: (str(v) if isinstance(v, Path) else v) for k, v in parameters.__dict__.items()},
+        machine=machine_info(), systems=dict(SYSTEMS),
+    )
+    selectivities: tuple[Selectivity, ...] = (None, *SELECTIVITIES)
+    cache = Cache(parameters.cache_dir) if parameters.cache_dir else Cache.default()
+    work = Path(tempfile.mkdtemp(prefix="pgs3v-ann-bench-", dir=parameters.work_dir))
+    curves: dict[str, dict[str, list[dict[str, float]]]] = {}
+    try:
+        with _progress(console) as bar:
+            task = bar.add_task("starting", total=None)
+
+            def progress(label: str, done: int, total: int) -> None:
+                bar.update(task, description=label, completed=done, total=total)
+
+            for name in parameters.datasets:
+                dataset = load_dataset(name, vectors=parameters.vectors, dimension=parameters.dimension,
+                                       queries=parameters.queries, seed=parameters.seed, cache=cache,
+                                       progress=labelled(progress, f"{name}: preparing"))
+                truth = load_ground_truth(
+                    dataset, k=max(parameters.top_k, 10), cache=cache,
+                    progress=labelled(progress, f"{name}: exact answers"))
+                notes: dict[str, Any] = {"vectors": len(dataset), "dimension": dataset.dimension,
+                                         "metric": dataset.metric,
+                                         "matching_rows": {str(k): v for k, v in truth.matching_rows.items()}}
+                store = run_store(dataset, truth, StoreRunOptions(
+                    data_dir=work / name / "store", top_k=parameters.top_k, selectivities=selectivities,
+                    cold=parameters.cold, limits=parameters.limits), progress)
+                result.measurements += store.measurements
+                notes["pgs3v"] = store.notes
+                panel = {f"{IN_PROCESS} in-process (probes)": store.curve,
+                         f"{HTTP} (defaults)": [_point(store.measurements, dataset.name, HTTP, parameters.top_k)]}
+                exact = run_numpy(dataset, truth, selectivities, parameters.top_k, parameters.numpy_queries, progress)
+                result.measurements += exact.measurements
+                numpy_p50 = next(m.value for m in exact.measurements
+                                 if m.workload == dataset.name and m.metric == "p50_ms")
+                panel[NUMPY] = [{"recall": 1.0, "p50_ms": numpy_p50}]
+                if parameters.pgvector:
+                    vector_db = run_pgvector(dataset, truth, selectivities, parameters.top_k, PgvectorOptions(),
+                                             progress)
+                    result.measurements += vector_db.measurements
+                    notes["pgvector"] = vector_db.notes
+                    panel[f"{PGVECTOR} via psycopg (ef_search)"] = vector_db.curve
+                curves[dataset.name] = panel
+                result.notes[dataset.name] = notes
+                del dataset
+        result.ratios = ratios_to(NUMPY, result.measurements)
+        result.notes["curves"] = curves
+        result.notes["work_dir"] = str(work)
+    finally:
+        if not parameters.keep_data:
+            shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def _point(measurements: list[Measurement], workload: str, system: str, top_k: int) -> dict[str, float]:
+    found = {m.metric: m.value for m in measurements if (m.workload, m.system) == (workload, system)}
+    return {"recall": found[f"recall_at_{top_k}"], "p50_ms": found["p50_ms"]}
+
+
+def write_plot(result: BenchResult, path: Path) -> Path:
+    """The recall/latency PNG of a finished run."""
+    return plot_recall_latency(result.notes["curves"], path)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)

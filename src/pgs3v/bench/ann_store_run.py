@@ -1,0 +1,277 @@
+"""pgs3v's side of the ANN benchmark: one data set through a real store, then in-process.
+
+In order, on one fresh data directory:
+
+1. start ``pgs3v store serve``; PutVectors every row with the lean ingest client (durable
+   ingest rate, the indexer working in the background as in production);
+2. Pgs3vOptimizeIndex: fold and merge into one segment (the index build time);
+3. QueryVectors over HTTP with a kept-alive connection, one query at a time, unfiltered and at
+   every selectivity (recall@k, p50/p95/p99), then QPS with concurrent clients; the server's
+   own memory and the page cache it maps, and bytes on disk;
+4. stop; drop the OS page cache (where permitted); start a fresh server and time its start and
+   its first query (cold);
+5. stop; open the same files in this process and time the engine's query alone, with the
+   default probes and a sweep of probe counts (the recall/latency curve).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from botocore.credentials import Credentials as BotoCredentials
+
+from pgs3v.bench.ann_data.dataset import AnnDataset, selectivity_filter
+from pgs3v.bench.ann_data.ground_truth import GroundTruth
+from pgs3v.bench.ingest import ingest
+from pgs3v.bench.measurements import Measurement, latency_measurements
+from pgs3v.bench.process_metrics import directory_bytes, drop_page_cache, process_memory
+from pgs3v.bridge.json_transport import JsonTransport
+from pgs3v.store.credentials import generate_credentials
+from pgs3v.store.process import StoreProcess
+
+Selectivity = float | None
+Progress = Callable[[str, int, int], None]
+
+BUCKET, INDEX = "bench", "ann"
+HTTP, IN_PROCESS = "pgs3v-http", "pgs3v"
+
+
+@dataclass(frozen=True)
+class StoreRunOptions:
+    """What to measure and how hard."""
+
+    data_dir: Path
+    top_k: int = 10
+    selectivities: tuple[Selectivity, ...] = (None, 0.5, 0.1, 0.01, 0.001, 0.0001)
+    ingest_clients: int = 2
+    qps_clients: int = 2
+    qps_seconds: float = 10.0
+    probe_sweep: tuple[int, ...] = (8, 16, 32, 64, 128, 256)
+    cold: bool = True
+    # Store settings (rows of the limits table) for the server and the in-process engine alike.
+    limits: tuple[tuple[str, int], ...] = ()
+
+    def server_args(self) -> tuple[str, ...]:
+        """``--limit NAME=VALUE`` for each setting."""
+        return tuple(part for name, value in self.limits for part in ("--limit", f"{name}={value}"))
+
+
+@dataclass
+class StoreRunResult:
+    """Figures, the recall/latency curve and what the engine reported."""
+
+    measurements: list[Measurement] = field(default_factory=list)
+    curve: list[dict[str, float]] = field(default_factory=list)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def labelled(progress: Progress, label: str) -> Callable[[int, int], None]:
+    """``progress`` as a (done, total) callback that always shows ``label``."""
+    def report(done: int, total: int) -> None:
+        progress(label, done, total)
+    return report
+
+
+def recall_metric(top_k: int) -> str:
+    """The name of the recall figure: recall_at_10 for k = 10."""
+    return f"recall_at_{top_k}"
+
+
+def workload_name(dataset: AnnDataset, selectivity: Selectivity) -> str:
+    """``<data set>`` unfiltered, ``<data set> filter 1%`` and so on."""
+    if selectivity is None:
+        return dataset.name
+    return f"{dataset.name} filter {selectivity * 100:g}%"
+
+
+def run_store(dataset: AnnDataset, truth: GroundTruth, options: StoreRunOptions, progress: Progress) -> StoreRunResult:
+    """Measure pgs3v on ``dataset`` (see the module docstring)."""
+    result = StoreRunResult()
+    figures = result.measurements
+    credentials = generate_credentials()
+    boto_credentials = BotoCredentials(credentials.access_key_id, credentials.secret_access_key)
+    rows, raw_bytes = len(dataset), len(dataset) * dataset.dimension * 4
+    server = StoreProcess(options.data_dir, credentials, extra_args=options.server_args()).start()
+    try:
+        transport = JsonTransport(server.endpoint, boto_credentials, server.region, 10.0, 3600.0)
+        transport.call("CreateVectorBucket", {"vectorBucketName": BUCKET})
+        transport.call("CreateIndex", {"vectorBucketName": BUCKET, "indexName": INDEX, "dataType": "float32",
+                                       "dimension": dataset.dimension, "distanceMetric": dataset.metric})
+        done = [0]
+
+        def ingested(count: int) -> None:
+            done[0] += count
+            progress("ingest (PutVectors, durable)", done[0], rows)
+
+        keys = [dataset.key(row) for row in range(rows)]
+        metadata = [dataset.metadata(row) for row in range(rows)]
+        outcome = ingest(server.endpoint, boto_credentials, server.region, BUCKET, INDEX, keys, dataset.vectors,
+                         metadata, clients=options.ingest_clients, progress=ingested)
+        del keys, metadata
+        figures.append(Measurement(dataset.name, HTTP, "vectors_per_s", outcome.vectors_per_second, "vectors/s"))
+        progress("index build (Pgs3vOptimizeIndex)", 0, 1)
+        began = time.perf_counter()
+        engine = transport.call("Pgs3vOptimizeIndex", {"vectorBucketName": BUCKET, "indexName": INDEX})["engine"]
+        figures.append(Measurement(dataset.name, HTTP, "build_s", time.perf_counter() - began, "s"))
+        progress("index build (Pgs3vOptimizeIndex)", 1, 1)
+        result.notes["engine"] = engine
+        for selectivity in options.selectivities:
+            label = workload_name(dataset, selectivity)
+            durations, found = _timed(dataset, selectivity, options.top_k, _http_query(transport), progress,
+                                      f"HTTP queries, {label}")
+            figures += latency_measurements(label, HTTP, durations)
+            figures.append(Measurement(label, HTTP, recall_metric(options.top_k),
+                                       truth.recall(selectivity, found, options.top_k), "ratio"))
+            figures.append(Measurement(label, HTTP, "short_answers",
+                                       _short(found, truth, selectivity, options.top_k), "count"))
+        progress(f"QPS, {options.qps_clients} clients", 0, 1)
+        qps = _throughput(dataset, options, _http_query(transport))
+        figures.append(Measurement(dataset.name, HTTP, f"qps_{options.qps_clients}_clients", qps, "queries/s"))
+        assert server.process is not None
+        memory = process_memory(server.process.pid)
+        figures.append(Measurement(dataset.name, HTTP, "memory_own_bytes", memory.anonymous_bytes, "bytes"))
+        figures.append(Measurement(dataset.name, HTTP, "memory_own_per_raw", memory.anonymous_bytes / raw_bytes,
+                                   "ratio"))
+        figures.append(Measurement(dataset.name, HTTP, "memory_mapped_cache_bytes", memory.file_bytes, "bytes"))
+        transport.close()
+    finally:
+        server.stop()
+    stored = directory_bytes(options.data_dir)
+    figures.append(Measurement(dataset.name, HTTP, "storage_bytes_per_vector", stored / rows, "bytes"))
+    figures.append(Measurement(dataset.name, HTTP, "storage_per_raw", stored / raw_bytes, "ratio"))
+    if options.cold:
+        _cold_start(dataset, options, credentials, boto_credentials, result, progress)
+    _in_process(dataset, truth, options, result, progress)
+    return result
+
+
+def _cold_start(
+    dataset: AnnDataset, options: StoreRunOptions, credentials: Any, boto_credentials: Any, result: StoreRunResult,
+    progress: Progress,
+) -> None:
+    progress("cold start", 0, 1)
+    dropped = drop_page_cache()
+    result.notes["page_cache_dropped"] = dropped
+    server = StoreProcess(options.data_dir, credentials, extra_args=options.server_args()).start()
+    try:
+        transport = JsonTransport(server.endpoint, boto_credentials, server.region, 10.0, 600.0)
+        query = _http_query(transport)
+        began = time.perf_counter_ns()
+        query(dataset.queries[0], options.top_k, None)
+        first = time.perf_counter_ns() - began
+        transport.close()
+    finally:
+        server.stop()
+    result.measurements.append(Measurement(dataset.name, HTTP, "cold_start_s", server.ready_seconds, "s"))
+    result.measurements.append(Measurement(dataset.name, HTTP, "cold_first_query_ms", first / 1e6, "ms"))
+    progress("cold start", 1, 1)
+
+
+def _in_process(
+    dataset: AnnDataset, truth: GroundTruth, options: StoreRunOptions, result: StoreRunResult, progress: Progress
+) -> None:
+    from pgs3v.store.arns import ArnScope
+    from pgs3v.store.filters import compile_filter
+    from pgs3v.store.limits import load_limits
+    from pgs3v.store.segment_search import SearchKnobs
+    from pgs3v.store.service import VectorStore
+
+    limits = load_limits(dict(options.limits), environ={})
+    store = VectorStore(options.data_dir, limits=limits, scope=ArnScope(), token_secret=b"bench")
+    try:
+        record = store.state.catalog.indexes[(BUCKET, INDEX)]
+        index = store.state.vectors_of(record)
+        defaults = index.settings.search
+
+        def engine_query(knobs: SearchKnobs) -> Callable[[np.ndarray, int, Selectivity], list[int]]:
+            def run(vector: np.ndarray, top: int, selectivity: Selectivity) -> list[int]:
+                row_filter = None
+                if selectivity is not None:
+                    row_filter = compile_filter(selectivity_filter(selectivity), non_filterable_keys=frozenset(),
+                                                max_depth=8)
+                return [int(n.key[1:]) for n in index.query(vector, top, 0, row_filter, knobs)]
+            return run
+
+        for selectivity in options.selectivities:
+            label = workload_name(dataset, selectivity)
+            durations, found = _timed(dataset, selectivity, options.top_k, engine_query(defaults), progress,
+                                      f"in-process queries, {label}")
+            result.measurements += latency_measurements(label, IN_PROCESS, durations)
+            result.measurements.append(
+                Measurement(label, IN_PROCESS, recall_metric(options.top_k),
+                            truth.recall(selectivity, found, options.top_k), "ratio"))
+            result.measurements.append(Measurement(label, IN_PROCESS, "short_answers",
+                                                   _short(found, truth, selectivity, options.top_k), "count"))
+        for probes in options.probe_sweep:
+            knobs = SearchKnobs(probes=probes, rerank=defaults.rerank, exact_scan_floats=defaults.exact_scan_floats,
+                                widening=defaults.widening)
+            durations, found = _timed(dataset, None, options.top_k, engine_query(knobs), progress,
+                                      f"probe sweep, {probes} probes")
+            milliseconds = np.asarray(durations, dtype=np.float64) / 1e6
+            result.curve.append({"probes": probes, "recall": truth.recall(None, found, options.top_k),
+                                 "p50_ms": float(np.percentile(milliseconds, 50))})
+    finally:
+        store.close()
+
+
+QueryFunction = Callable[[np.ndarray, int, Selectivity], list[int]]
+
+
+def _http_query(transport: JsonTransport) -> QueryFunction:
+    def run(vector: np.ndarray, top: int, selectivity: Selectivity) -> list[int]:
+        request: dict[str, Any] = {"vectorBucketName": BUCKET, "indexName": INDEX, "topK": top,
+                                   "queryVector": {"float32": vector}}
+        if selectivity is not None:
+            request["filter"] = selectivity_filter(selectivity)
+        answer = transport.call_body("QueryVectors", orjson.dumps(request, option=orjson.OPT_SERIALIZE_NUMPY))
+        return [int(item["key"][1:]) for item in answer["vectors"]]
+    return run
+
+
+def _timed(
+    dataset: AnnDataset, selectivity: Selectivity, top: int, query: QueryFunction, progress: Progress, label: str
+) -> tuple[list[int], list[list[int]]]:
+    durations: list[int] = []
+    found: list[list[int]] = []
+    total = len(dataset.queries)
+    for number, vector in enumerate(dataset.queries):
+        began = time.perf_counter_ns()
+        rows = query(vector, top, selectivity)
+        durations.append(time.perf_counter_ns() - began)
+        found.append(rows)
+        if number % 50 == 0 or number + 1 == total:
+            progress(label, number + 1, total)
+    return durations, found
+
+
+def _short(found: Sequence[Sequence[int]], truth: GroundTruth, selectivity: Selectivity, top: int) -> float:
+    """Queries that returned fewer than min(k, matching rows) results (must be 0)."""
+    wanted = min(top, truth.matching_rows[selectivity])
+    return float(sum(len(rows) < wanted for rows in found))
+
+
+def _throughput(dataset: AnnDataset, options: StoreRunOptions, query: QueryFunction) -> float:
+    deadline = time.perf_counter() + options.qps_seconds
+    counts = [0] * options.qps_clients
+
+    def client(number: int) -> None:
+        position = number
+        while time.perf_counter() < deadline:
+            query(dataset.queries[position % len(dataset.queries)], options.top_k, None)
+            counts[number] += 1
+            position += options.qps_clients
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(options.qps_clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - began)

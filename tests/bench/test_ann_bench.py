@@ -1,0 +1,74 @@
+"""`pgs3v bench` end to end on a small synthetic set: every figure, baseline and file it promises."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pgs3v.cli import main
+
+ROWS, QUERIES = 3000, 40
+NAME = "synthetic-32d"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str, Path]:  # type: ignore[type-arg]
+    directory = tmp_path_factory.mktemp("ann-bench")
+    output = directory / "ann.json"
+    outcome = CliRunner().invoke(main, [
+        "bench", "--vectors", str(ROWS), "--dimension", "32", "--queries", str(QUERIES), "--numpy-queries", "20",
+        "--cache-dir", str(directory / "cache"), "--work-dir", str(directory), "--output-json", str(output),
+        # Small segments get an IVF index too, so the approximate path is what is measured.
+        "--limit", "index_ann_min_floats=16000", "--limit", "index_fold_rows=1000",
+    ], catch_exceptions=False)
+    assert outcome.exit_code == 0, outcome.output
+    return json.loads(output.read_text()), outcome.output, directory
+
+
+def _figure(document: dict, workload: str, system: str, metric: str) -> float:  # type: ignore[type-arg]
+    for m in document["measurements"]:
+        if (m["workload"], m["system"], m["metric"]) == (workload, system, metric):
+            return float(m["value"])
+    raise KeyError((workload, system, metric))
+
+
+def test_every_system_reports_recall_and_latency_at_every_selectivity(run: tuple[dict, str, Path]) -> None:  # type: ignore[type-arg]
+    document, _, _ = run
+    workloads = [NAME, *(f"{NAME} filter {p}%" for p in ("50", "10", "1", "0.1", "0.01"))]
+    for workload in workloads:
+        for system in ("pgs3v", "pgs3v-http", "numpy-exact", "pgvector-hnsw"):
+            for metric in ("p50_ms", "p95_ms", "p99_ms"):
+                assert _figure(document, workload, system, metric) > 0
+            assert 0 <= _figure(document, workload, system, "recall_at_10") <= 1
+        assert _figure(document, workload, "numpy-exact", "recall_at_10") == 1.0
+        for system in ("pgs3v", "pgs3v-http"):
+            # k answers whenever k rows match, at every selectivity (0.01% of 3,000 leaves 0-1 rows).
+            assert _figure(document, workload, system, "short_answers") == 0
+            assert _figure(document, workload, system, "recall_at_10") >= 0.9
+
+
+def test_the_run_measures_ingest_build_storage_memory_throughput_and_a_cold_query(
+    run: tuple[dict, str, Path],  # type: ignore[type-arg]
+) -> None:
+    document, report, directory = run
+    for metric in ("vectors_per_s", "build_s", "storage_bytes_per_vector", "memory_own_bytes", "qps_2_clients",
+                   "cold_first_query_ms", "cold_start_s"):
+        assert _figure(document, NAME, "pgs3v-http", metric) > 0
+    for metric in ("vectors_per_s", "build_s", "storage_bytes_per_vector", "memory_own_bytes", "qps_2_clients"):
+        assert _figure(document, NAME, "pgvector-hnsw", metric) > 0
+    # The full vectors are kept (the log's active file adds a copy at this tiny size).
+    assert _figure(document, NAME, "pgs3v-http", "storage_per_raw") > 1.0
+    engine = document["notes"][NAME]["pgs3v"]["engine"]
+    assert engine["vectors"] == ROWS and engine["unindexedRows"] == 0
+    assert [s["approximate"] for s in engine["segments"]] == [True]
+    curves = document["notes"]["curves"][NAME]
+    assert len(curves["pgs3v in-process (probes)"]) >= 3 and len(curves["pgvector-hnsw via psycopg (ef_search)"]) == 4
+    assert len(curves["pgs3v-http (defaults)"]) == 1
+    assert (directory / "ann.png").read_bytes().startswith(b"\x89PNG")
+    assert any(r["baseline"] == "numpy-exact" for r in document["ratios"])
+    assert "recall" in report and "warning" not in report
+    assert document["command"].startswith("pgs3v bench --vectors 3000 --dimension 32")
+    assert not list(directory.glob("pgs3v-ann-bench-*"))  # the work directory is removed
