@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ def _read_back(s3v: Any, index: dict[str, str], keys: list[str]) -> dict[str, St
 # The indexer folds, builds and merges segments non-stop with these settings, so the kill
 # lands at an arbitrary point of its commit protocol as well as of the log's.
 BUSY_INDEXER = (
-    "--limit", "index_fold_rows=20", "--limit", "index_ann_min_rows=16", "--limit", "index_fold_idle_ms=1",
+    "--limit", "index_fold_rows=20", "--limit", "index_ann_min_floats=128", "--limit", "index_fold_idle_ms=1",
     "--limit", "index_merge_width=2",
 )
 
@@ -90,11 +91,14 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path, engine_args: tuple[
         # were built and merged), while all writers are still mid-stream.
         engine = engine_client(server.endpoint)
         merged = not engine_args
+        deadline = time.monotonic() + 120
         while (len(acked) < 400 or not merged) and all(t.is_alive() for t in threads):
             threading.Event().wait(0.01)
             if not merged:
-                segments = engine.call("Pgs3vDescribeIndexEngine", index)["engine"]["segments"]
+                state = engine.call("Pgs3vDescribeIndexEngine", index)["engine"]
+                segments = state["segments"]
                 merged = any(int(s["name"].removeprefix("seg-")) > len(segments) for s in segments)
+                assert time.monotonic() < deadline, f"no merge happened: {state}"
         server.kill()
         stop.set()
         for thread in threads:

@@ -14,7 +14,7 @@ from tests.support import StoreProcess, client, engine_client, error_of
 DIMENSION = 16
 COUNT = 1500
 SMALL_ENGINE = (
-    "--limit", "index_fold_rows=300", "--limit", "index_ann_min_rows=100", "--limit", "index_fold_idle_ms=50",
+    "--limit", "index_fold_rows=300", "--limit", "index_ann_min_floats=1600", "--limit", "index_fold_idle_ms=50",
     "--limit", "index_merge_width=3",
 )
 

@@ -41,7 +41,7 @@ CENTRES = np.random.default_rng(7).standard_normal((12, DIMENSION)).astype(np.fl
 # Small thresholds so that segments, approximate indexes and merges all happen within a run;
 # no exact scans of segments, so queries go through the IVF-PQ codes and re-ranking.
 ENGINE = IndexSettings(
-    fold_rows=10_000, ann_min_rows=40, merge_width=3, background=False, build_threads=1,
+    fold_rows=10_000, ann_min_floats=40 * DIMENSION, merge_width=3, background=False, build_threads=1,
     search=SearchKnobs(probes=2, rerank=24, exact_scan_floats=0),
 )
 

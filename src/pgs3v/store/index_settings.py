@@ -18,8 +18,9 @@ class IndexSettings:
     fold_rows: int = 32_768
     # A tail that has not grown for this long is folded even if small.
     fold_idle_seconds: float = 2.0
-    # Segments with fewer rows get no approximate index: an exact scan is as fast.
-    ann_min_rows: int = 4096
+    # Segments with fewer floats (rows × dimension) get no approximate index: scanning 16 MB
+    # exactly takes about a millisecond, and small indexes then answer exactly.
+    ann_min_floats: int = 4_000_000
     # This many segments of a similar size are merged into one (a tiered merge policy).
     merge_width: int = 4
     # A segment whose deleted share passes this is rewritten without its deleted rows.
@@ -38,7 +39,7 @@ def index_settings(limits: Limits) -> IndexSettings:
     return IndexSettings(
         fold_rows=limits.index_fold_rows,
         fold_idle_seconds=limits.index_fold_idle_ms / 1000,
-        ann_min_rows=limits.index_ann_min_rows,
+        ann_min_floats=limits.index_ann_min_floats,
         merge_width=max(2, limits.index_merge_width),
         recall_target=min(limits.index_recall_target, 1000) / 1000,
         search=SearchKnobs(

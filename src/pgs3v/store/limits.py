@@ -54,7 +54,9 @@ class Limits:
         32_768, "Unindexed rows (the log's tail, scanned exactly in RAM) that start a fold into an indexed segment."
     )
     index_fold_idle_ms: int = _limit(2000, "A tail that has not grown for this long is folded even if small.")
-    index_ann_min_rows: int = _limit(4096, "Segments with fewer rows get no IVF-PQ index (scanned exactly).")
+    index_ann_min_floats: int = _limit(
+        4_000_000, "Segments with fewer floats (rows × dimension) get no IVF-PQ index: an exact scan is as fast."
+    )
     index_merge_width: int = _limit(4, "Segments of one size tier merged at a time (tiers grow by this factor).")
     index_recall_target: int = _limit(
         980, "Recall@10 (per mille) a segment's calibrated probe count reaches on its own sample rows."

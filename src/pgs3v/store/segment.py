@@ -41,6 +41,7 @@ RowArray = npt.NDArray[np.int64]
 
 _FORMAT = 1
 _DESCRIPTOR = "segment.json"
+_MIN_ANN_ROWS = 32
 
 
 class RowVectors(Protocol):
@@ -69,7 +70,7 @@ class SegmentBuild:
 
     metric: str
     non_filterable_keys: frozenset[str]
-    ann_min_rows: int
+    ann_min_floats: int
     build_threads: int = 0
     # Calibration: the probe count stored with the segment is the fewest reaching this recall@10
     # on sample rows, with this many candidates re-ranked.
@@ -91,7 +92,9 @@ def write_segment(directory: Path, rows: SegmentRows, build: SegmentBuild) -> No
     columns = MetadataColumns()
     columns.append([_filterable(m, build.non_filterable_keys) for m in rows.metadata])
     _write_durably(directory / "columns.pickle", pickle.dumps(columns, protocol=pickle.HIGHEST_PROTOCOL))
-    has_ann = count >= build.ann_min_rows
+    # A 4-bit codebook has 16 centroids to train: fewer rows than a few times that cannot.
+    dimension = int(rows.vectors.shape[1])
+    has_ann = count >= _MIN_ANN_ROWS and count * dimension >= build.ann_min_floats
     probes = None
     if has_ann:
         # Both read the file just written, so a merge never holds all its vectors in RAM at once.
