@@ -137,14 +137,17 @@ def query_vectors(state: StoreState, request: Request) -> Response:
     top = request["topK"]
     fingerprint = _query_fingerprint(request)
     purpose = f"QueryVectors/{state.index_arn(index)}"
-    skip = 0
+    skip, after = 0, None
     if request.get("nextToken"):
         token = state.tokens.decode(purpose, request["nextToken"])
         if token.get("q") != fingerprint:
             raise ValidationException.for_field("/nextToken", "The provided token belongs to a different query")
         skip = int(token["skip"])
+        if "k" in token:
+            after = (float(token["d"]), str(token["k"]))
     depth = min(top, max(state.limits.max_query_depth - skip, 0))
-    neighbours = state.vectors_of(index).query(vector, depth + 1, skip, row_filter) if depth else []
+    # Pages continue from the last result (a cursor), so none repeats a vector of an earlier one.
+    neighbours = state.vectors_of(index).query(vector, depth + 1, skip, row_filter, after=after) if depth else []
     return_distance = bool(request.get("returnDistance"))
     return_metadata = bool(request.get("returnMetadata"))
     results = []
@@ -159,5 +162,7 @@ def query_vectors(state: StoreState, request: Request) -> Response:
         results.append(item)
     response: Response = {"vectors": results, "distanceMetric": index.distance_metric}
     if len(neighbours) > depth:
-        response["nextToken"] = state.tokens.encode(purpose, {"skip": skip + depth, "q": fingerprint})
+        last = neighbours[depth - 1]
+        cursor = {"skip": skip + depth, "q": fingerprint, "d": last.distance, "k": last.key}
+        response["nextToken"] = state.tokens.encode(purpose, cursor)
     return response

@@ -154,9 +154,15 @@ class VectorIndex:
 
     def query(
         self, vector: npt.NDArray[np.float32], top: int, skip: int, row_filter: CompiledFilter | None,
-        knobs: SearchKnobs | None = None,
+        knobs: SearchKnobs | None = None, after: tuple[float, str] | None = None,
     ) -> list[Neighbour]:
-        """The nearest live vectors ranked ``skip`` .. ``skip + top - 1`` (approximate in segments)."""
+        """The nearest live vectors ranked ``skip`` .. ``skip + top - 1`` (approximate in segments).
+
+        With ``after`` (the distance and key of the last result of the previous page; ``skip``
+        is then how many were returned before), the ``top`` nearest beyond it. Paging by this
+        cursor never returns a vector twice however the approximate candidates shift with depth;
+        a vector the approximate search missed on an earlier page stays missed.
+        """
         wanted = skip + top
         with self._lock:
             segments = self._segments
@@ -166,7 +172,11 @@ class VectorIndex:
             merged.append((hit.distance, hit.key, hit))
         merged.sort(key=lambda item: (item[0], item[1]))
         results = []
-        for distance, key, source in merged[skip:wanted]:
+        if after is None:
+            page = merged[skip:wanted]
+        else:
+            page = [item for item in merged if _beyond(item[0], item[1], after)][:top]
+        for distance, key, source in page:
             if isinstance(source, Neighbour):
                 results.append(source)
             else:
@@ -304,6 +314,16 @@ class VectorIndex:
         if self._indexer is not None:
             self._indexer.stop()
         self._log.close()
+
+
+# Distances are recomputed on every page; a last-bit difference must not repeat the cursor's row.
+_CURSOR_TOLERANCE = 1e-9
+
+
+def _beyond(distance: float, key: str, after: tuple[float, str]) -> bool:
+    if abs(distance - after[0]) <= _CURSOR_TOLERANCE:
+        return key > after[1]
+    return distance > after[0]
 
 
 def _marked(live: LiveSegment, file: str | None) -> LiveSegment:
