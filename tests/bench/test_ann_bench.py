@@ -55,7 +55,7 @@ def test_the_run_measures_ingest_build_storage_memory_throughput_and_a_cold_quer
 ) -> None:
     document, report, directory = run
     for metric in ("vectors_per_s", "build_s", "storage_bytes_per_vector", "memory_own_bytes", "qps_2_clients",
-                   "cold_first_query_ms", "cold_start_s"):
+                   "cold_first_query_ms", "cold_start_s", "restarted_memory_own_bytes"):
         assert _figure(document, NAME, "pgs3v-http", metric) > 0
     for metric in ("vectors_per_s", "build_s", "storage_bytes_per_vector", "memory_own_bytes", "qps_2_clients"):
         assert _figure(document, NAME, "pgvector-hnsw", metric) > 0
