@@ -98,7 +98,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path, engine_args: tuple[
                 state = engine.call("Pgs3vDescribeIndexEngine", index)["engine"]
                 segments = state["segments"]
                 merged = any(int(s["name"].removeprefix("seg-")) > len(segments) for s in segments)
-                assert time.monotonic() < deadline, f"no merge happened: {state}"
+                assert merged or time.monotonic() < deadline, f"no merge happened: {state}"
         server.kill()
         stop.set()
         for thread in threads:

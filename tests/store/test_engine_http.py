@@ -117,3 +117,26 @@ def test_engine_operations_answer_like_the_api(small_engine_server: StoreProcess
     assert (code, status) == ("ValidationException", 400)
     code, status, _ = error_of(engine.call, "Pgs3vDescribeIndexEngine", {})
     assert (code, status) == ("ValidationException", 400)
+
+
+def test_merges_keep_up_under_a_steady_write_load(tmp_path: Path) -> None:
+    """Folds are due all the time here; merges must still run, or segments pile up."""
+    server = StoreProcess(tmp_path / "data", extra_args=(
+        "--limit", "index_fold_rows=20", "--limit", "index_fold_idle_ms=1", "--limit", "index_merge_width=2",
+    )).start()
+    try:
+        s3v, engine = client(server.endpoint), engine_client(server.endpoint)
+        s3v.create_vector_bucket(vectorBucketName="steady")
+        s3v.create_index(vectorBucketName="steady", indexName="churn", dataType="float32", dimension=4,
+                         distanceMetric="euclidean")
+        index = {"vectorBucketName": "steady", "indexName": "churn"}
+        for step in range(300):  # the same 40 keys over and over
+            s3v.put_vectors(**index, vectors=[
+                {"key": f"k{(step * 5 + j) % 40}", "data": {"float32": [float(step), float(j), 1.0, 2.0]}}
+                for j in range(5)])
+        state = engine.call("Pgs3vDescribeIndexEngine", index)["engine"]
+        # 1,500 writes of 40 keys: without merges there would be dozens of dead segments.
+        assert len(state["segments"]) <= 12, state
+        assert state["vectors"] == 40
+    finally:
+        server.stop()

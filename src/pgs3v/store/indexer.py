@@ -63,6 +63,7 @@ class Indexer:
         self._stopping = threading.Event()
         self._last_growth = time.monotonic()
         self._seen_rows = 0
+        self._folded_last = False
         self.last_error: str | None = None
         self._thread = threading.Thread(target=self._run, name="pgs3v-indexer", daemon=True)
         self._thread.start()
@@ -99,12 +100,18 @@ class Indexer:
         if rows != self._seen_rows:
             self._seen_rows, self._last_growth = rows, now
         idle = now - self._last_growth >= self._settings.fold_idle_seconds
-        if rows >= self._settings.fold_rows or (rows and idle):
+        fold_due = rows >= self._settings.fold_rows or bool(rows and idle)
+        names = merge_choice(self._index.segment_states(), self._settings)
+        # When both are due, take turns: under a steady write load the tail is always full
+        # again by the time a fold ends, and merges must not starve (every segment costs each
+        # write a key lookup and each query a search).
+        if names and (not fold_due or self._folded_last):
+            self._index.merge(names)
+            self._folded_last = False
+            return True
+        if fold_due:
             self._index.fold()
             self._seen_rows = self._index.tail_rows
-            return True
-        names = merge_choice(self._index.segment_states(), self._settings)
-        if names:
-            self._index.merge(names)
+            self._folded_last = True
             return True
         return False
