@@ -86,13 +86,16 @@ def test_background_indexing_keeps_answers_right_across_restarts(small_engine_se
                                   filter={"band": 11})["vectors"]
         assert sorted(v["key"] for v in three) == ["v1011", "v11", "v511"]
         alive = np.array([i != 8 for i in range(COUNT)])
-        for q in range(5):
+        hits = 0
+        for q in range(20):
             query = vectors[100 + q]
             got = s3v.query_vectors(**index, topK=10, queryVector={"float32": query.tolist()})["vectors"]
             assert len(got) == 10
             truth = _exact(vectors, query, np.flatnonzero(alive), 10)
-            assert len({v["key"] for v in got} & set(truth)) >= 8  # approximate, re-ranked exactly
+            hits += len({v["key"] for v in got} & set(truth))
             assert got[0]["key"] == f"v{100 + q}"  # the vector itself is always found
+        # Approximate, re-ranked exactly; segment layout depends on timing, so judge the mean.
+        assert hits >= 0.9 * 20 * 10
         listed = [v["key"] for p in s3v.get_paginator("list_vectors").paginate(**index) for v in p["vectors"]]
         assert sorted(listed) == sorted(f"v{i}" for i in range(COUNT) if i != 8)
 

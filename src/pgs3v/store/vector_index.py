@@ -84,7 +84,7 @@ class VectorIndex:
         self._lock = threading.Lock()
         self._applied = threading.Condition(self._lock)
         # Only the indexer changes segments and manifests; this keeps its steps one at a time.
-        self._maintenance = threading.Lock()
+        self._maintenance = threading.RLock()
         self._log = WriteAheadLog(directory / "wal")
         for _, record in self._log.replay(after_lsn=self._manifest.watermark_lsn):
             self._apply(decode_mutation(record))
@@ -251,10 +251,13 @@ class VectorIndex:
 
     def optimize(self) -> None:
         """Fold the tail and merge every segment into one (for benchmarks and tests)."""
-        self.fold()
-        names = [live.segment.name for live in self._segments]
-        if len(names) > 1 or any(live.deleted_count for live in self._segments):
-            self.merge(names)
+        # Held throughout, so the background indexer cannot merge some of the segments in
+        # between and leave this merge with only the rest.
+        with self._maintenance:
+            self.fold()
+            names = [live.segment.name for live in self._segments]
+            if len(names) > 1 or any(live.deleted_count for live in self._segments):
+                self.merge(names)
 
     def _write(self, rows: SegmentRows) -> Segment:
         name = f"seg-{self._next_segment:08d}"
