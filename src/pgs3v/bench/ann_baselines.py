@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pgs3v.bench.ann_data.exact import ExactIndex
 from pgs3v.bench.ann_data.ground_truth import GroundTruth
 from pgs3v.bench.ann_store_run import Progress, Selectivity, recall_metric, workload_name
 from pgs3v.bench.measurements import Measurement, latency_measurements
+from pgs3v.bench.query_timing import throughput, timed_queries
 
 NUMPY, PGVECTOR = "numpy-exact", "pgvector-hnsw"
 
@@ -124,37 +124,16 @@ def _ask(baseline: Any, top_k: int, selectivity: Selectivity, vector: np.ndarray
 def _timed(
     dataset: AnnDataset, query: Callable[[np.ndarray], list[int]], progress: Progress, label: str
 ) -> tuple[list[int], list[list[int]]]:
-    durations: list[int] = []
-    found: list[list[int]] = []
-    total = len(dataset.queries)
-    for number, vector in enumerate(dataset.queries):
-        began = time.perf_counter_ns()
-        found.append(query(vector))
-        durations.append(time.perf_counter_ns() - began)
-        if number % 50 == 0 or number + 1 == total:
-            progress(label, number + 1, total)
-    return durations, found
+    return timed_queries(dataset.queries, query, progress, label)
 
 
 def _throughput(baseline: Any, dataset: AnnDataset, top_k: int, options: PgvectorOptions) -> float:
+    # Each client its own session: a psycopg connection serves one query at a time.
     sessions = [baseline.session(options.ef_search) for _ in range(options.qps_clients)]
-    counts = [0] * options.qps_clients
-    deadline = time.perf_counter() + options.qps_seconds
-
-    def client(number: int) -> None:
-        position = number
-        while time.perf_counter() < deadline:
-            sessions[number].query(dataset.queries[position % len(dataset.queries)], top_k)
-            counts[number] += 1
-            position += options.qps_clients
-
-    began = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(options.qps_clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    for session in sessions:
-        session.close()
-    return sum(counts) / elapsed
+    try:
+        def ask(client: int, vector: np.ndarray) -> object:
+            return sessions[client].query(vector, top_k)
+        return throughput(dataset.queries, ask, options.qps_clients, options.qps_seconds)
+    finally:
+        for session in sessions:
+            session.close()

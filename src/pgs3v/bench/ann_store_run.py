@@ -16,10 +16,10 @@ In order, on one fresh data directory:
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from pgs3v.bench.ann_data.ground_truth import GroundTruth
 from pgs3v.bench.ingest import ingest
 from pgs3v.bench.measurements import Measurement, latency_measurements
 from pgs3v.bench.process_metrics import directory_bytes, drop_page_cache, process_memory
+from pgs3v.bench.query_timing import throughput, timed_queries
 from pgs3v.bridge.json_transport import JsonTransport
 from pgs3v.store.credentials import generate_credentials
 from pgs3v.store.process import StoreProcess
@@ -252,17 +253,11 @@ def _http_query(transport: JsonTransport) -> QueryFunction:
 def _timed(
     dataset: AnnDataset, selectivity: Selectivity, top: int, query: QueryFunction, progress: Progress, label: str
 ) -> tuple[list[int], list[list[int]]]:
-    durations: list[int] = []
-    found: list[list[int]] = []
-    total = len(dataset.queries)
-    for number, vector in enumerate(dataset.queries):
-        began = time.perf_counter_ns()
-        rows = query(vector, top, selectivity)
-        durations.append(time.perf_counter_ns() - began)
-        found.append(rows)
-        if number % 50 == 0 or number + 1 == total:
-            progress(label, number + 1, total)
-    return durations, found
+    return timed_queries(dataset.queries, partial(_asked, query, top, selectivity), progress, label)
+
+
+def _asked(query: QueryFunction, top: int, selectivity: Selectivity, vector: np.ndarray) -> list[int]:
+    return query(vector, top, selectivity)
 
 
 def _short(found: Sequence[Sequence[int]], truth: GroundTruth, selectivity: Selectivity, top: int) -> float:
@@ -272,20 +267,7 @@ def _short(found: Sequence[Sequence[int]], truth: GroundTruth, selectivity: Sele
 
 
 def _throughput(dataset: AnnDataset, options: StoreRunOptions, query: QueryFunction) -> float:
-    deadline = time.perf_counter() + options.qps_seconds
-    counts = [0] * options.qps_clients
-
-    def client(number: int) -> None:
-        position = number
-        while time.perf_counter() < deadline:
-            query(dataset.queries[position % len(dataset.queries)], options.top_k, None)
-            counts[number] += 1
-            position += options.qps_clients
-
-    began = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(options.qps_clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / (time.perf_counter() - began)
+    # The transport keeps one connection per thread, so the client number is not needed.
+    def ask(_: int, vector: np.ndarray) -> object:
+        return query(vector, options.top_k, None)
+    return throughput(dataset.queries, ask, options.qps_clients, options.qps_seconds)
