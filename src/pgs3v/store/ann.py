@@ -134,11 +134,24 @@ def ann_candidates(
 _PROBE_LADDER = (4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 4096)
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """The search settings a segment measured for itself."""
+
+    probes: int
+    rerank: int
+
+
+# When even every list does not reach the target, the codes rank too coarsely for the pool:
+# calibration then tries larger re-rank pools (low dimensions, hard data such as GloVe).
+_RERANK_GROWTH = (1, 2, 4, 8)
+
+
 def calibrate_probes(
     index: faiss.Index, vectors: FloatArray, metric: str, rerank: int, target: float, *, samples: int = 64,
     top: int = 10, seed: int = 99,
-) -> int:
-    """The fewest probes whose recall@``top`` on sample rows of the segment reaches ``target``.
+) -> Calibration:
+    """The fewest probes (and, if needed, a larger re-rank pool) reaching ``target`` recall@``top``.
 
     The queries are rows of the segment itself, each left out of its own answer, so they come
     from the data's own distribution. Recall is measured after the exact re-rank, as queries see it.
@@ -148,17 +161,20 @@ def calibrate_probes(
     picks = np.sort(np.random.default_rng(seed).choice(rows, min(samples, rows), replace=False))
     queries = np.asarray(vectors[picks], dtype=np.float32)
     truth = _exact_top(vectors, queries, picks, metric, top)
-    for probes in (*(p for p in _PROBE_LADDER if p < lists), lists):
-        found = 0
-        for query, own, expected in zip(queries, picks, truth, strict=True):
-            candidates = ann_candidates(index, query, metric, rerank + 1, probes)
-            candidates = candidates[candidates != own]
-            ordered = np.sort(candidates)
-            ranked = ordered[np.argsort(_distances(metric, query, np.asarray(vectors[ordered])))]
-            found += len(set(ranked[:top].tolist()) & set(expected.tolist()))
-        if found >= target * sum(len(e) for e in truth):
-            return probes
-    return lists
+    wanted = target * sum(len(e) for e in truth)
+    for growth in _RERANK_GROWTH:
+        pool = rerank * growth
+        for probes in (*(p for p in _PROBE_LADDER if p < lists), lists):
+            found = 0
+            for query, own, expected in zip(queries, picks, truth, strict=True):
+                candidates = ann_candidates(index, query, metric, pool + 1, probes)
+                candidates = candidates[candidates != own]
+                ordered = np.sort(candidates)
+                ranked = ordered[np.argsort(_distances(metric, query, np.asarray(vectors[ordered])))]
+                found += len(set(ranked[:top].tolist()) & set(expected.tolist()))
+            if found >= wanted:
+                return Calibration(probes, pool)
+    return Calibration(lists, rerank * _RERANK_GROWTH[-1])
 
 
 def _distances(metric: str, query: FloatArray, block: FloatArray) -> npt.NDArray[np.float64]:

@@ -95,15 +95,16 @@ def write_segment(directory: Path, rows: SegmentRows, build: SegmentBuild) -> No
     # A 4-bit codebook has 16 centroids to train: fewer rows than a few times that cannot.
     dimension = int(rows.vectors.shape[1])
     has_ann = count >= _MIN_ANN_ROWS and count * dimension >= build.ann_min_floats
-    probes = None
+    probes = rerank = None
     if has_ann:
         # Both read the file just written, so a merge never holds all its vectors in RAM at once.
         index = build_ann(vectors, build.metric, threads=build.build_threads)
-        probes = calibrate_probes(index, vectors, build.metric, build.rerank, build.recall_target)
+        calibration = calibrate_probes(index, vectors, build.metric, build.rerank, build.recall_target)
+        probes, rerank = calibration.probes, calibration.rerank
         save_ann(index, directory / "ann.faiss")
         _fsync_file(directory / "ann.faiss")
     descriptor = {"format": _FORMAT, "rows": count, "dimension": int(rows.vectors.shape[1]),
-                  "metric": build.metric, "ann": has_ann, "probes": probes}
+                  "metric": build.metric, "ann": has_ann, "probes": probes, "rerank": rerank}
     fsync_directory(directory)
     write_file_atomically(directory / _DESCRIPTOR, orjson.dumps(descriptor))
     fsync_directory(directory.parent)
@@ -188,6 +189,8 @@ class Segment:
         self.ann: faiss.Index | None = load_ann(directory / "ann.faiss") if descriptor["ann"] else None
         # The calibrated probe count (see SegmentBuild.recall_target); None without an index.
         self.probes: int | None = descriptor.get("probes")
+        # The calibrated re-rank pool: the knob's value unless that could not reach the target.
+        self.rerank: int | None = descriptor.get("rerank")
 
     def key(self, row: int) -> str:
         """The key of ``row``."""

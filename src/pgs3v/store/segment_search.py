@@ -68,7 +68,7 @@ def search_segment(
     share = allowed_count / segment.rows
     if share < 1.0:
         probes = math.ceil(probes * share ** -knobs.widening)
-    pool = max(knobs.rerank, wanted)
+    pool = max(knobs.rerank, segment.rerank or 0, wanted)
     bitmap = None if allowed is None else np.packbits(allowed, bitorder="little")
     needed = min(wanted, allowed_count)
     while True:

@@ -196,7 +196,8 @@ class VectorIndex:
             "unindexedRows": tail_rows, "unindexedLiveVectors": tail_live,
             "segments": [
                 {"name": s.segment.name, "rows": s.segment.rows, "deletedRows": s.deleted_count,
-                 "approximate": s.segment.ann is not None, "probes": s.segment.probes}
+                 "approximate": s.segment.ann is not None, "probes": s.segment.probes,
+                 "rerank": s.segment.rerank}
                 for s in segments
             ],
             "vectors": tail_live + sum(s.live_count for s in segments),
