@@ -16,7 +16,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from pgs3v.store.arns import ArnScope
 from pgs3v.store.limits import Limits
 from pgs3v.store.service import VectorStore
-from pgs3v.store.vector_table import VectorTable
 
 DIMENSION = 4
 KEYS = [f"k{i}" for i in range(30)]
@@ -104,9 +103,6 @@ class StoreAgainstOracle(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        # Compact after a couple of dead rows, so compaction happens inside the sequences.
-        self._saved_threshold = VectorTable.min_dead_rows_to_compact
-        VectorTable.min_dead_rows_to_compact = 2
         self.directory = Path(tempfile.mkdtemp(prefix="pgs3v-oracle-"))
         self.store = self._open()
         self.store.call("CreateVectorBucket", {"vectorBucketName": "oracle"})
@@ -119,7 +115,6 @@ class StoreAgainstOracle(RuleBasedStateMachine):
         return VectorStore(self.directory, limits=Limits(), scope=ArnScope(), token_secret=b"oracle")
 
     def teardown(self) -> None:
-        VectorTable.min_dead_rows_to_compact = self._saved_threshold
         self.store.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 

@@ -38,10 +38,11 @@ from pgs3v.store.segment_set import (
     find_live,
     kill_keys,
     list_after,
+    persisted,
     query_segments,
     replaced,
 )
-from pgs3v.store.vector_table import FoldRows, Neighbour, StoredVector, VectorTable, key_order
+from pgs3v.store.vector_table import Neighbour, StoredVector, VectorTable, key_order
 from pgs3v.store.wal import WriteAheadLog
 
 _logger = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class VectorIndex:
         self._remove_unreferenced()
         self._segments: tuple[LiveSegment, ...] = tuple(self._open_segment(entry) for entry in self._manifest.segments)
         self._next_segment = self._manifest.next_segment
-        self._tail = VectorTable(dimension, metric, non_filterable_keys, auto_compact=False)
+        self._tail = VectorTable(dimension, metric, non_filterable_keys)
         self._lock = threading.Lock()
         self._applied = threading.Condition(self._lock)
         # Only the indexer changes segments and manifests; this keeps its steps one at a time.
@@ -221,11 +222,11 @@ class VectorIndex:
                 if end == 0:
                     return False
                 watermark = self._applied_lsn
-                taken = self._tail.rows_before(end)
-            segment = self._write(_rows_of(taken)) if taken.keys else None
+                taken_rows, taken = self._tail.rows_before(end)
+            segment = self._write(taken) if taken.keys else None
             with self._lock:
                 if segment is not None:
-                    dead = self._tail.dead_among(taken.rows)
+                    dead = self._tail.dead_among(taken_rows)
                     self._segments = (*self._segments, LiveSegment.fresh(segment, dead))
                 self._tail.drop_first(end)
             self._commit(watermark)
@@ -271,23 +272,24 @@ class VectorIndex:
         with self._lock:
             segments = self._segments
         generation = self._manifest.generation + 1
-        entries, persisted = [], []
+        entries, newly_saved = [], []
         for live in segments:
             file = live.deleted_file
             if live.deleted_count and file is None:
                 file = f"deleted-{generation:020d}.npy"
                 _save_mask(live.segment.directory / file, live.deleted)
-                persisted.append((live, file))
+                newly_saved.append((live, file))
             entries.append(SegmentEntry(live.segment.name, live.segment.rows, file if live.deleted_count else None,
                                         live.deleted_count))
         manifest = Manifest(generation, watermark, self._next_segment, tuple(entries))
         self._manifests.commit(manifest)
         self._manifest = manifest
-        if persisted:
+        if newly_saved:
             with self._lock:
-                marked = {id(live.deleted): file for live, file in persisted}
+                marked = {id(live.deleted): file for live, file in newly_saved}
                 self._segments = tuple(
-                    _marked(live, marked.get(id(live.deleted))) for live in self._segments
+                    persisted(live, marked[id(live.deleted)]) if id(live.deleted) in marked else live
+                    for live in self._segments
                 )
         self._log.truncate_before(watermark + 1)
         self._remove_unreferenced()
@@ -330,22 +332,12 @@ def _beyond(distance: float, key: str, after: tuple[float, str]) -> bool:
     return distance > after[0]
 
 
-def _marked(live: LiveSegment, file: str | None) -> LiveSegment:
-    if file is None:
-        return live
-    return LiveSegment(live.segment, live.deleted, live.deleted_count, file)
-
-
 def _save_mask(path: Path, deleted: npt.NDArray[np.bool_]) -> None:
     with open(path, "wb") as file:
         np.save(file, np.packbits(deleted, bitorder="little"), allow_pickle=False)
         file.flush()
         os.fsync(file.fileno())
     fsync_directory(path.parent)
-
-
-def _rows_of(taken: FoldRows) -> SegmentRows:
-    return SegmentRows(taken.keys, taken.vectors, taken.metadata, taken.hash_high, taken.hash_low)
 
 
 def _merged_rows(sources: Sequence[LiveSegment], kept: Sequence[npt.NDArray[np.int64]]) -> SegmentRows:

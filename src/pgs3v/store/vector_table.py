@@ -2,7 +2,8 @@
 
 Rows are append-only: an overwrite appends a new row and marks the old one dead, so a query
 can work on a snapshot (the first ``n`` rows plus a copy of the live mask) without holding the
-lock while numpy computes distances. Dead rows are compacted away once they are the majority.
+lock while numpy computes distances. Dead rows stay until the owner drops a prefix of rows
+(the indexer, once it has moved them into a segment), so row numbers never shift under it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy.typing as npt
 
 from pgs3v.store.metadata_columns import MetadataColumns
 from pgs3v.store.mutations import DeleteBatch, Mutation, PutBatch
+from pgs3v.store.segment import SegmentRows
 
 FloatArray = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
@@ -52,16 +54,8 @@ class Neighbour:
 class VectorTable:
     """Live vectors of one index, their metadata (whole and columnar) and key hashes."""
 
-    # Compaction is worth it only when it frees a good share of the rows.
-    min_dead_rows_to_compact = 4096
-
-    def __init__(
-        self, dimension: int, metric: str, non_filterable_keys: frozenset[str], *, auto_compact: bool = True
-    ) -> None:
+    def __init__(self, dimension: int, metric: str, non_filterable_keys: frozenset[str]) -> None:
         self.dimension = dimension
-        # An index's unindexed tail is emptied by the indexer instead, which relies on row
-        # numbers staying put between taking rows out and dropping them.
-        self._auto_compact = auto_compact
         self.metric = metric
         self._non_filterable = non_filterable_keys
         self._lock = threading.Lock()
@@ -88,9 +82,6 @@ class VectorTable:
                 self._delete(mutation.keys)
             else:
                 self._put(mutation)
-            dead = self._rows - len(self._row_of)
-            if self._auto_compact and dead >= self.min_dead_rows_to_compact and dead * 2 > self._rows:
-                self._compact()
 
     def _delete(self, keys: Iterable[str]) -> None:
         for key in keys:
@@ -144,12 +135,11 @@ class VectorTable:
         """Rows appended and not yet dropped, dead ones included."""
         return self._rows
 
-    def rows_before(self, end: int) -> FoldRows:
-        """The live rows among the first ``end`` (for the indexer to move into a segment)."""
+    def rows_before(self, end: int) -> tuple[npt.NDArray[np.intp], SegmentRows]:
+        """The live rows among the first ``end``: their row numbers, and their contents for a segment."""
         with self._lock:
             live = np.flatnonzero(self._alive[:end])
-            return FoldRows(
-                rows=live,
+            return live, SegmentRows(
                 keys=[self._keys[i] for i in live],
                 vectors=self._vectors[live].copy(),
                 metadata=[self._metadata[i] for i in live],
@@ -225,12 +215,6 @@ class VectorTable:
                 page.append((position, StoredVector(self._keys[row], self._vectors[row].copy(), self._metadata[row])))
             return page
 
-    def query(
-        self, vector: FloatArray, top: int, skip: int, row_filter: RowFilter | None
-    ) -> list[Neighbour]:
-        """The exact nearest live vectors ranked ``skip`` .. ``skip + top - 1``."""
-        return self.snapshot(row_filter).nearest(vector, top, skip)
-
     def snapshot(self, row_filter: RowFilter | None) -> TableSnapshot:
         """The live rows (that match ``row_filter``) as of now, to search without the lock."""
         with self._lock:
@@ -239,18 +223,6 @@ class VectorTable:
             if row_filter is not None:
                 live &= row_filter(self._columns)
             return TableSnapshot(self.metric, rows, live, self._vectors, self._norms, self._keys, self._metadata)
-
-
-@dataclass(frozen=True)
-class FoldRows:
-    """Live rows taken out of a table, with their row numbers in it."""
-
-    rows: npt.NDArray[np.intp]
-    keys: list[str]
-    vectors: FloatArray
-    metadata: list[dict[str, Any] | None]
-    hash_high: npt.NDArray[np.uint64]
-    hash_low: npt.NDArray[np.uint64]
 
 
 @dataclass(frozen=True)
