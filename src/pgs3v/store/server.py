@@ -15,10 +15,14 @@ from pgs3v.store.arns import ArnScope
 from pgs3v.store.credentials import Credentials, load_or_create_credentials
 from pgs3v.store.http_app import build_app
 from pgs3v.store.limits import Limits
+from pgs3v.store.native_memory import limit_arenas
 from pgs3v.store.service import VectorStore
 from pgs3v.store.sigv4 import SigV4Verifier
 
 log = logging.getLogger("pgs3v.store")
+# Two arenas keep allocation from contending on the 2-core machines this targets, while freed
+# request buffers stay pooled (glibc's default is 8 per core).
+_MALLOC_ARENAS = 2
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ def open_store(data_dir: Path, limits: Limits, scope: ArnScope, credentials: Cre
 
 def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | None = None) -> None:
     """Serve the store in the foreground until SIGINT or SIGTERM."""
+    # Before any worker thread exists: request threads then share arenas (see native_memory).
+    limit_arenas(_MALLOC_ARENAS)
     credentials = load_or_create_credentials(options.data_dir, environ)
     scope = ArnScope(region=options.region, account_id=options.account_id)
     store = open_store(options.data_dir, limits, scope, credentials)
