@@ -27,15 +27,17 @@ def _data() -> tuple[np.ndarray, list[dict[str, Any]]]:
 
 
 def _wait_until_indexed(engine: Any, index: dict[str, str]) -> dict[str, Any]:
-    """Wait until every write is folded and committed.
+    """Wait until every write is folded and committed, and every segment has its approximate index.
 
     A fold empties the tail a moment before its manifest commits, so an empty tail alone can be seen
     with the previous watermark: the commit is what makes the fold durable, so wait for it too.
+    Folds write plain segments; the merger indexes them (here every segment is large enough).
     """
     deadline = time.monotonic() + 120
     while True:
         state: dict[str, Any] = engine.call("Pgs3vDescribeIndexEngine", index)["engine"]
-        if state["unindexedRows"] == 0 and state["segments"] and state["indexedLsn"] == state["appliedLsn"]:
+        folded = state["unindexedRows"] == 0 and state["indexedLsn"] == state["appliedLsn"]
+        if folded and state["segments"] and all(s["approximate"] for s in state["segments"]):
             return state
         assert time.monotonic() < deadline, f"the indexer did not catch up: {state}"
         time.sleep(0.05)
@@ -70,7 +72,7 @@ def test_background_indexing_keeps_answers_right_across_restarts(small_engine_se
             {"key": f"v{i}", "data": {"float32": vectors[i].tolist()}, "metadata": metadata[i]}
             for i in range(start, start + 250)])
     state = _wait_until_indexed(engine, index)
-    assert state["vectors"] == COUNT and any(s["approximate"] for s in state["segments"])
+    assert state["vectors"] == COUNT
 
     # Writes after indexing: an overwrite and a delete of indexed rows, seen at once.
     s3v.put_vectors(**index, vectors=[{"key": "v7", "data": {"float32": (-vectors[0]).tolist()},

@@ -204,8 +204,8 @@ def _arm(patch: pytest.MonkeyPatch, point: str) -> None:
     if point == "segment written":
         real_write = segment_module.write_segment
 
-        def write_then_die(*args: Any) -> None:
-            real_write(*args)
+        def write_then_die(*args: Any, **kwargs: Any) -> None:
+            real_write(*args, **kwargs)
             raise CrashError(point)
 
         patch.setattr(vector_index_module, "write_segment", write_then_die)

@@ -78,8 +78,17 @@ class SegmentBuild:
     rerank: int = 256
 
 
-def write_segment(directory: Path, rows: SegmentRows, build: SegmentBuild) -> None:
-    """Write and fsync every file of a new segment in ``directory`` (which must not exist)."""
+def wants_ann(rows: int, dimension: int, ann_min_floats: int) -> bool:
+    """Whether a segment of this size gets an approximate index (smaller ones are scanned exactly)."""
+    # A 4-bit codebook has 16 centroids to train: fewer rows than a few times that cannot.
+    return rows >= _MIN_ANN_ROWS and rows * dimension >= ann_min_floats
+
+
+def write_segment(directory: Path, rows: SegmentRows, build: SegmentBuild, *, approximate: bool = True) -> None:
+    """Write and fsync every file of a new segment in ``directory`` (which must not exist).
+
+    With ``approximate``, a segment large enough (:func:`wants_ann`) also gets its index.
+    """
     directory.mkdir(parents=True)
     count = len(rows.keys)
     vectors = _write_vectors(directory / "vectors.npy", rows.vectors)
@@ -92,9 +101,7 @@ def write_segment(directory: Path, rows: SegmentRows, build: SegmentBuild) -> No
     columns = MetadataColumns()
     columns.append([_filterable(m, build.non_filterable_keys) for m in rows.metadata])
     _write_durably(directory / "columns.pickle", pickle.dumps(columns, protocol=pickle.HIGHEST_PROTOCOL))
-    # A 4-bit codebook has 16 centroids to train: fewer rows than a few times that cannot.
-    dimension = int(rows.vectors.shape[1])
-    has_ann = count >= _MIN_ANN_ROWS and count * dimension >= build.ann_min_floats
+    has_ann = approximate and wants_ann(count, int(rows.vectors.shape[1]), build.ann_min_floats)
     probes = rerank = None
     if has_ann:
         # Both read the file just written, so a merge never holds all its vectors in RAM at once.

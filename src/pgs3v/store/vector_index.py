@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,8 @@ from pgs3v.store.filters import CompiledFilter
 from pgs3v.store.index_settings import IndexSettings
 from pgs3v.store.manifest import Manifest, ManifestStore, SegmentEntry
 from pgs3v.store.mutations import DeleteBatch, Mutation, decode_mutation, encode_mutation
-from pgs3v.store.segment import Segment, SegmentBuild, SegmentRows, is_complete, write_segment
+from pgs3v.store.native_memory import release_free_memory
+from pgs3v.store.segment import Segment, SegmentBuild, SegmentRows, is_complete, wants_ann, write_segment
 from pgs3v.store.segment_search import SearchKnobs
 from pgs3v.store.segment_set import (
     LiveSegment,
@@ -84,8 +86,13 @@ class VectorIndex:
         self._tail = VectorTable(dimension, metric, non_filterable_keys)
         self._lock = threading.Lock()
         self._applied = threading.Condition(self._lock)
-        # Only the indexer changes segments and manifests; this keeps its steps one at a time.
-        self._maintenance = threading.RLock()
+        # Folds and merges run concurrently (a long merge must not let the tail grow), each
+        # kind one at a time; commits are serialized. Lock order: merge, fold, commit, _lock.
+        self._fold_lock = threading.RLock()
+        self._merge_lock = threading.RLock()
+        self._commit_lock = threading.Lock()
+        self._folded_lsn = self._manifest.watermark_lsn
+        self._last_write = time.monotonic()
         self._log = WriteAheadLog(directory / "wal")
         for _, record in self._log.replay(after_lsn=self._manifest.watermark_lsn):
             self._apply(decode_mutation(record))
@@ -111,6 +118,7 @@ class VectorIndex:
                 # Later writers must not stall behind a batch that failed to apply.
                 self._applied_lsn = lsn
                 self._applied.notify_all()
+        self._last_write = time.monotonic()
         if self._indexer is not None:
             self._indexer.wake()
 
@@ -206,6 +214,11 @@ class VectorIndex:
         }
 
     @property
+    def seconds_since_write(self) -> float:
+        """Time since the last write was applied (or since the index was opened)."""
+        return time.monotonic() - self._last_write
+
+    @property
     def tail_rows(self) -> int:
         """Rows (dead ones included) waiting to be folded into a segment."""
         return self._tail.row_count
@@ -216,25 +229,40 @@ class VectorIndex:
 
     def fold(self) -> bool:
         """Move the unindexed tail into a new segment and commit; False if the tail was empty."""
-        with self._maintenance:
+        folded = self._fold()
+        # Only now are the step's rows (arrays, keys, metadata objects) all freed.
+        release_free_memory()
+        return folded
+
+    def merge(self, names: Sequence[str]) -> None:
+        """Rewrite the named segments as one, without their deleted rows, and commit."""
+        self._merge(names)
+        release_free_memory()
+
+    def _fold(self) -> bool:
+        with self._fold_lock:
             with self._lock:
                 end = self._tail.row_count
                 if end == 0:
                     return False
                 watermark = self._applied_lsn
                 taken_rows, taken = self._tail.rows_before(end)
-            segment = self._write(taken) if taken.keys else None
+            # No approximate index yet: a fold must keep up with ingest, so it only writes the
+            # rows out (about a tenth of the cost); merges build the index at low priority.
+            segment = self._write(taken, approximate=False) if taken.keys else None
             with self._lock:
                 if segment is not None:
                     dead = self._tail.dead_among(taken_rows)
                     self._segments = (*self._segments, LiveSegment.fresh(segment, dead))
                 self._tail.drop_first(end)
-            self._commit(watermark)
+                # Changed with the segments, so any commit sees a segment set and the log
+                # position it covers together.
+                self._folded_lsn = watermark
+            self._commit()
             return True
 
-    def merge(self, names: Sequence[str]) -> None:
-        """Rewrite the named segments as one, without their deleted rows, and commit."""
-        with self._maintenance:
+    def _merge(self, names: Sequence[str]) -> None:
+        with self._merge_lock:
             wanted = set(names)
             with self._lock:
                 sources = [live for live in self._segments if live.segment.name in wanted]
@@ -242,57 +270,68 @@ class VectorIndex:
                 return
             kept = [np.flatnonzero(~live.deleted) for live in sources]
             rows = _merged_rows(sources, kept)
-            segment = self._write(rows) if rows.keys else None
+            segment = self._write(rows, approximate=True) if rows.keys else None
+            del rows
             with self._lock:
+                # Writes during the merge killed rows in the sources' current masks.
                 current = {live.segment.name: live for live in self._segments}
                 pairs = zip(sources, kept, strict=True)
                 dead = np.concatenate([current[live.segment.name].deleted[rows_kept] for live, rows_kept in pairs])
                 fresh = LiveSegment.fresh(segment, dead) if segment is not None else None
                 self._segments = replaced(self._segments, sources, fresh)
-            self._commit(self._manifest.watermark_lsn)
+            self._commit()
+            # Queries still running on the old segments keep their open files and mappings.
+            for live in sources:
+                shutil.rmtree(live.segment.directory, ignore_errors=True)
 
     def optimize(self) -> None:
         """Fold the tail and merge every segment into one (for benchmarks and tests)."""
-        # Held throughout, so the background indexer cannot merge some of the segments in
-        # between and leave this merge with only the rest.
-        with self._maintenance:
+        # Both held throughout, so the background indexer can neither merge some of the
+        # segments in between nor fold new ones beside the result.
+        with self._merge_lock, self._fold_lock:
             self.fold()
-            names = [live.segment.name for live in self._segments]
-            if len(names) > 1 or any(live.deleted_count for live in self._segments):
-                self.merge(names)
+            segments = self._segments
+            unindexed = any(
+                live.segment.ann is None and wants_ann(live.live_count, self.dimension, self._build.ann_min_floats)
+                for live in segments
+            )
+            if len(segments) > 1 or unindexed or any(live.deleted_count for live in segments):
+                self.merge([live.segment.name for live in segments])
 
-    def _write(self, rows: SegmentRows) -> Segment:
-        name = f"seg-{self._next_segment:08d}"
-        self._next_segment += 1
-        write_segment(self._segments_dir / name, rows, self._build)
+    def _write(self, rows: SegmentRows, *, approximate: bool) -> Segment:
+        with self._lock:
+            name = f"seg-{self._next_segment:08d}"
+            self._next_segment += 1
+        write_segment(self._segments_dir / name, rows, self._build, approximate=approximate)
         return Segment(self._segments_dir / name)
 
-    def _commit(self, watermark: int) -> None:
+    def _commit(self) -> None:
         """Persist new deletion masks, then the manifest; then purge what it no longer needs."""
-        with self._lock:
-            segments = self._segments
-        generation = self._manifest.generation + 1
-        entries, newly_saved = [], []
-        for live in segments:
-            file = live.deleted_file
-            if live.deleted_count and file is None:
-                file = f"deleted-{generation:020d}.npy"
-                _save_mask(live.segment.directory / file, live.deleted)
-                newly_saved.append((live, file))
-            entries.append(SegmentEntry(live.segment.name, live.segment.rows, file if live.deleted_count else None,
-                                        live.deleted_count))
-        manifest = Manifest(generation, watermark, self._next_segment, tuple(entries))
-        self._manifests.commit(manifest)
-        self._manifest = manifest
-        if newly_saved:
+        with self._commit_lock:
             with self._lock:
-                marked = {id(live.deleted): file for live, file in newly_saved}
-                self._segments = tuple(
-                    persisted(live, marked[id(live.deleted)]) if id(live.deleted) in marked else live
-                    for live in self._segments
-                )
-        self._log.truncate_before(watermark + 1)
-        self._remove_unreferenced()
+                segments, watermark, next_segment = self._segments, self._folded_lsn, self._next_segment
+            generation = self._manifest.generation + 1
+            entries, newly_saved = [], []
+            for live in segments:
+                file = live.deleted_file
+                if live.deleted_count and file is None:
+                    file = f"deleted-{generation:020d}.npy"
+                    _save_mask(live.segment.directory / file, live.deleted)
+                    newly_saved.append((live, file))
+                entries.append(SegmentEntry(live.segment.name, live.segment.rows,
+                                            file if live.deleted_count else None, live.deleted_count))
+            manifest = Manifest(generation, watermark, next_segment, tuple(entries))
+            self._manifests.commit(manifest)
+            self._manifest = manifest
+            if newly_saved:
+                with self._lock:
+                    marked = {id(live.deleted): file for live, file in newly_saved}
+                    self._segments = tuple(
+                        persisted(live, marked[id(live.deleted)]) if id(live.deleted) in marked else live
+                        for live in self._segments
+                    )
+            self._log.truncate_before(watermark + 1)
+            self._remove_stale_masks(manifest)
 
     # -- files ------------------------------------------------------------------------------
 
@@ -304,8 +343,15 @@ class VectorIndex:
         deleted = np.unpackbits(packed, count=segment.rows, bitorder="little").astype(np.bool_)
         return LiveSegment.fresh(segment, deleted, entry.deleted)
 
+    def _remove_stale_masks(self, manifest: Manifest) -> None:
+        """Delete the deletion masks that ``manifest`` replaced by newer ones."""
+        for entry in manifest.segments:
+            for file in (self._segments_dir / entry.name).glob("deleted-*.npy"):
+                if _DELETED_FILE.fullmatch(file.name) and file.name != entry.deleted:
+                    file.unlink(missing_ok=True)
+
     def _remove_unreferenced(self) -> None:
-        """Delete segments and deletion files the manifest does not name (interrupted commits)."""
+        """At start: delete segments and deletion files the manifest does not name (interrupted steps)."""
         referenced = {entry.name: entry.deleted for entry in self._manifest.segments}
         for path in self._segments_dir.iterdir():
             if path.name not in referenced or not is_complete(path):
