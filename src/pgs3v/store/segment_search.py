@@ -87,11 +87,11 @@ def _ranked(segment: Segment, rows: RowArray, query: FloatArray, wanted: int) ->
     rows = np.sort(rows)  # sequential reads of the memory-mapped file
     if len(rows) > 4 * wanted + 64:
         # Many rows (an exact scan): a float32 pass picks a pool, float64 re-scores only that.
-        block = np.asarray(segment.vectors[rows])
+        block = segment.read_rows(rows)
         approximate = _approximate(segment.metric, query, block)
         keep = np.argpartition(approximate, 2 * wanted + 16)[: 2 * wanted + 16]
         rows = np.sort(rows[keep])
-    distances = exact_distances(segment.metric, query, np.asarray(segment.vectors[rows]))
+    distances = exact_distances(segment.metric, query, segment.read_rows(rows))
     order = np.lexsort((rows, distances))[:wanted]
     return SegmentHits(rows[order], distances[order])
 

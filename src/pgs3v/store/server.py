@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 import signal
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from pgs3v.store.limits import Limits
 from pgs3v.store.native_memory import limit_arenas
 from pgs3v.store.service import VectorStore
 from pgs3v.store.sigv4 import SigV4Verifier
+from pgs3v.store.warm_start import read_libraries_ahead
 
 log = logging.getLogger("pgs3v.store")
 # Two arenas keep allocation from contending on the 2-core machines this targets, while freed
@@ -51,6 +53,11 @@ def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | No
     credentials = load_or_create_credentials(options.data_dir, environ)
     scope = ArnScope(region=options.region, account_id=options.account_id)
     store = open_store(options.data_dir, limits, scope, credentials)
+    # The HTTP stack's native parts are imported by uvicorn only when it starts: map them now,
+    # so that they are read ahead with the rest.
+    importlib.import_module("uvloop")
+    importlib.import_module("httptools")
+    read_libraries_ahead()
     verifier = SigV4Verifier({credentials.access_key_id: credentials.secret_access_key})
     app = build_app(store, verifier)
     # uvloop + httptools on asyncio transports, which set TCP_NODELAY on accepted sockets, so

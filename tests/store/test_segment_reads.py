@@ -1,0 +1,51 @@
+"""Reading a segment's rows: the same vectors whether the file was cached or read ahead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import pgs3v.store.segment as segment_module
+from pgs3v.store.segment import Segment, SegmentBuild, SegmentRows, write_segment
+from pgs3v.store.vector_table import key_order
+
+
+def _segment(directory: Path, rows: int, dimension: int) -> tuple[Segment, np.ndarray]:
+    vectors = np.random.default_rng(5).standard_normal((rows, dimension)).astype(np.float32)
+    keys = [f"k{i}" for i in range(rows)]
+    hashes = [key_order(key) for key in keys]
+    write_segment(
+        directory,
+        SegmentRows(keys, vectors, [None] * rows, np.array([h for h, _ in hashes], dtype=np.uint64),
+                    np.array([low for _, low in hashes], dtype=np.uint64)),
+        SegmentBuild("cosine", frozenset(), ann_min_floats=10**9),
+    )
+    return Segment(directory), vectors
+
+
+@pytest.mark.parametrize("read_ahead", [False, True])
+def test_read_rows_returns_the_rows_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              read_ahead: bool) -> None:
+    # 3 rows per page at 1,300 floats: rows straddle pages, and neighbours share them.
+    segment, vectors = _segment(tmp_path / "seg", 400, 1300)
+    if read_ahead:
+        # Every probe counts as slow: the read-ahead path runs whatever the page cache holds.
+        monkeypatch.setattr(segment_module, "_CACHED_PROBE_SECONDS", -1.0)
+    called: list[int] = []
+    real = segment_module._read_ahead
+
+    def counted(array: np.ndarray, rows: np.ndarray) -> None:
+        called.append(len(rows))
+        real(array, rows)
+
+    monkeypatch.setattr(segment_module, "_read_ahead", counted)
+    rng = np.random.default_rng(9)
+    for count in (1, 16, 17, 200, 400):
+        rows = np.sort(rng.choice(400, count, replace=False))
+        assert np.array_equal(segment.read_rows(rows), vectors[rows])
+    # The first and the last rows of the file, in runs that share pages.
+    edges = np.array([*range(0, 9), *range(391, 400)], dtype=np.int64)
+    assert np.array_equal(segment.read_rows(edges), vectors[edges])
+    assert bool(called) == read_ahead
