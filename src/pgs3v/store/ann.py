@@ -148,7 +148,7 @@ _RERANK_GROWTH = (1, 2, 4, 8)
 
 
 def calibrate_probes(
-    index: faiss.Index, vectors: FloatArray, metric: str, rerank: int, target: float, *, samples: int = 64,
+    index: faiss.Index, vectors: FloatArray, metric: str, rerank: int, target: float, *, samples: int = 128,
     top: int = 10, seed: int = 99,
 ) -> Calibration:
     """The fewest probes (and, if needed, a larger re-rank pool) reaching ``target`` recall@``top``.

@@ -26,7 +26,7 @@ class IndexSettings:
     # A segment whose deleted share passes this is rewritten without its deleted rows.
     max_deleted_share: float = 0.3
     # Recall@10 that each segment's calibrated probe count reaches on its own sample rows.
-    recall_target: float = 0.98
+    recall_target: float = 0.985
     # Run the indexer in a background thread (tests drive it step by step instead).
     background: bool = True
     # Threads used to build a segment's index (queries always use one thread each).

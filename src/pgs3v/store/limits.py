@@ -59,7 +59,7 @@ class Limits:
     )
     index_merge_width: int = _limit(4, "Segments of one size tier merged at a time (tiers grow by this factor).")
     index_recall_target: int = _limit(
-        980, "Recall@10 (per mille) a segment's calibrated probe count reaches on its own sample rows."
+        985, "Recall@10 (per mille) a segment's calibrated probe count reaches on its own sample rows."
     )
     query_probes: int = _limit(0, "IVF lists probed per segment (0 = the count calibrated when it was built).")
     query_rerank: int = _limit(256, "Candidates per segment re-ranked on full-precision vectors.")

@@ -79,7 +79,7 @@ class SegmentBuild:
     build_threads: int = 0
     # Calibration: the probe count stored with the segment is the fewest reaching this recall@10
     # on sample rows, with this many candidates re-ranked.
-    recall_target: float = 0.98
+    recall_target: float = 0.985
     rerank: int = 256
 
 
