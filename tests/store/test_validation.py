@@ -441,6 +441,16 @@ def test_non_finite_literals_in_a_raw_body(store_server: StoreProcess, index: di
         code, status, response = signed_post(store_server.endpoint, "PutVectors", body.encode())
         assert (code, status) == ("ValidationException", 400)
         assert response["Error"]["Message"].startswith("Invalid record for key 'k': ")
+    # An integer too long for any float, in a stored vector and in a query vector: a 400, not a 500.
+    huge = "1" + "0" * 400
+    address = f'"vectorBucketName": "{index["vectorBucketName"]}", "indexName": "{index["indexName"]}"'
+    for operation, body in (
+        ("PutVectors", f'{{{address}, "vectors": [{{"key": "k", "data": {{"float32": [{huge}, 1, 1, 1]}}}}]}}'),
+        ("QueryVectors", f'{{{address}, "topK": 1, "queryVector": {{"float32": [{huge}, 1, 1, 1]}}}}'),
+    ):
+        code, status, response = signed_post(store_server.endpoint, operation, body.encode())
+        assert (code, status) == ("ValidationException", 400), response
+        assert "outside the float32 range" in response["Error"]["Message"]
 
 
 def test_zero_vector_in_a_cosine_index(raw_s3v: Any, s3v: Any, bucket: str, index: dict[str, str]) -> None:

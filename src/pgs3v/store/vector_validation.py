@@ -37,7 +37,10 @@ def vector_array(values: list[float], dimension: int, what: str) -> npt.NDArray[
     if str in set(map(type, values)):
         # botocore sends non-finite floats as the strings "NaN", "Infinity" and "-Infinity".
         raise ValueError(f"{what} must contain only finite numbers (no NaN or Infinity)")
-    vector = np.asarray(values, dtype=np.float64)
+    try:
+        vector = np.asarray(values, dtype=np.float64)
+    except OverflowError:  # an integer written with hundreds of digits: beyond any float
+        raise ValueError(f"{what} has values outside the float32 range") from None
     if not np.all(np.isfinite(vector)):
         raise ValueError(f"{what} must contain only finite numbers (no NaN or Infinity)")
     with np.errstate(over="ignore"):  # overflow is what the next line looks for
