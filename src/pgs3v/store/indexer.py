@@ -115,6 +115,10 @@ class Indexer:
                     pass
                 self._errors[kind] = None
             except Exception as problem:  # the thread must survive any failure
+                if self._stopping.is_set():
+                    # The index is closing (or being deleted under a step that outlived the
+                    # stop's wait): its files may be gone, and nothing will be committed.
+                    return
                 self._errors[kind] = f"{type(problem).__name__}: {problem}"
                 _logger.exception("indexing (%s) failed; retrying in %s s", kind, _RETRY_SECONDS)
                 self._stopping.wait(_RETRY_SECONDS)
