@@ -46,8 +46,8 @@ ENGINE = IndexSettings(
 )
 
 
-class CrashError(Exception):
-    """Stands for the process dying at this point."""
+class CrashError(BaseException):
+    """Stands for the process dying at this point (not an Exception: no handler cleans up after it)."""
 
 
 def _vectors(seed: int, count: int) -> np.ndarray:

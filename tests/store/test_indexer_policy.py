@@ -105,3 +105,27 @@ def test_a_fold_commits_while_a_merge_is_still_building(tmp_path: Path, monkeypa
         assert [v.key for v in reopened.get(["v5", "v6", "v260"])] == ["v6", "v260"]
     finally:
         reopened.close()
+
+
+def test_a_failed_segment_write_leaves_no_files_and_loses_nothing(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), SETTINGS)
+
+    def write_then_fail(*args: Any, **kwargs: Any) -> None:
+        write_segment(*args, **kwargs)
+        raise OSError(28, "No space left on device")
+
+    try:
+        _put(index, 0, 80)
+        with monkeypatch.context() as patch:
+            patch.setattr(vector_index_module, "write_segment", write_then_fail)
+            with pytest.raises(OSError, match="No space left"):
+                index.fold()
+        # Each retry would otherwise leave a segment's worth of files behind.
+        assert list((tmp_path / "index" / "segments").iterdir()) == []
+        assert index.tail_rows == 80 and index.segment_states() == ()
+        assert index.fold()
+        assert [live.live_count for live in index.segment_states()] == [80]
+        assert len(index.get([f"v{i}" for i in range(80)])) == 80
+    finally:
+        index.close()

@@ -302,8 +302,15 @@ class VectorIndex:
         with self._lock:
             name = f"seg-{self._next_segment:08d}"
             self._next_segment += 1
-        write_segment(self._segments_dir / name, rows, self._build, approximate=approximate)
-        return Segment(self._segments_dir / name)
+        directory = self._segments_dir / name
+        try:
+            write_segment(directory, rows, self._build, approximate=approximate)
+            return Segment(directory)
+        except Exception:
+            # The step is retried under a new name: do not leave this one's files (a full disk
+            # would otherwise fill up further with every retry).
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
 
     def _commit(self) -> None:
         """Persist new deletion masks, then the manifest; then purge what it no longer needs."""
