@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+import pgs3v.store.indexer as indexer_module
 import pgs3v.store.vector_index as vector_index_module
 from pgs3v.store.index_settings import IndexSettings
 from pgs3v.store.indexer import merge_choice
@@ -127,5 +130,31 @@ def test_a_failed_segment_write_leaves_no_files_and_loses_nothing(tmp_path: Path
         assert index.fold()
         assert [live.live_count for live in index.segment_states()] == [80]
         assert len(index.get([f"v{i}" for i in range(80)])) == 80
+    finally:
+        index.close()
+
+
+@pytest.mark.parametrize("patience", [0.0, 3600.0])
+def test_under_steady_writes_a_plain_segment_is_indexed_once_it_has_waited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, patience: float
+) -> None:
+    monkeypatch.setattr(indexer_module, "_PLAIN_PATIENCE_SECONDS", patience)
+    # Writes never "pause" here (the idle time is an hour), as under a steady trickle.
+    settings = replace(SETTINGS, background=True, fold_idle_seconds=3600.0)
+    index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), settings)
+    try:
+        _put(index, 0, 150)  # over fold_rows: folded into one plain segment, alone in its tier
+        deadline = time.monotonic() + 60
+        while not index.segment_states() or index.tail_rows:
+            assert time.monotonic() < deadline, "the folder did not fold"
+            time.sleep(0.02)
+        if patience:
+            time.sleep(2.5)  # two of the merger's polls: it must leave the segment alone
+            assert [live.segment.ann is None for live in index.segment_states()] == [True]
+            return
+        while index.segment_states()[0].segment.ann is None:
+            assert time.monotonic() < deadline, "the merger did not index the waiting segment"
+            time.sleep(0.02)
+        assert [live.live_count for live in index.segment_states()] == [150]
     finally:
         index.close()

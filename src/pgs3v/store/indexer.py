@@ -10,8 +10,8 @@ Two daemon threads, so that a long merge never holds up the folds that keep the 
   builds the approximate indexes. It merges ``merge_width`` segments of the same size tier
   (tiers grow by that factor), smallest tier first, so there are O(log n) segments and each
   row is rewritten O(log n) times; rewrites a segment whose deleted share passes
-  ``max_deleted_share``; and once writes pause, merges the segments still without an index
-  into one that has it.
+  ``max_deleted_share``; and once writes pause (or a plain segment has waited 30 s for that),
+  merges the segments still without an index into one that has it.
 
 A step that fails is logged and retried later; queries and writes never depend on it.
 """
@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,9 @@ _RETRY_SECONDS = 5.0
 # A stop waits this long for a step in progress; a step cut short leaves only files that the
 # next start removes (nothing is committed without its manifest).
 _STOP_WAIT_SECONDS = 10.0
+# A plain segment large enough for an index waits for writes to pause, but no longer than this:
+# under a steady trickle of writes they never pause, and queries would scan it exactly for good.
+_PLAIN_PATIENCE_SECONDS = 30.0
 # Nice value of the merger thread (and of the build threads it starts): on a busy machine it
 # gets about a tenth of a core's share against a request thread, all of an idle one.
 _MERGER_NICENESS = 10
@@ -78,6 +82,7 @@ class Indexer:
         self._merge_wake = threading.Event()
         self._stopping = threading.Event()
         self._errors: dict[str, str | None] = {"fold": None, "merge": None}
+        self._plain_since: dict[str, float] = {}  # plain segments: when the merger first saw them
         self._threads = [
             threading.Thread(target=self._loop, args=("fold", self._fold_wake, self._fold_step, 0),
                              name="pgs3v-folder", daemon=True),
@@ -133,8 +138,15 @@ class Indexer:
         return False
 
     def _merge_step(self) -> bool:
-        paused = self._index.seconds_since_write >= self._settings.fold_idle_seconds
-        names = merge_choice(self._index.segment_states(), self._settings, writes_paused=paused)
+        segments = self._index.segment_states()
+        now = time.monotonic()
+        self._plain_since = {
+            live.segment.name: self._plain_since.get(live.segment.name, now)
+            for live in segments if live.segment.ann is None
+        }
+        waited = any(now - since >= _PLAIN_PATIENCE_SECONDS for since in self._plain_since.values())
+        paused = waited or self._index.seconds_since_write >= self._settings.fold_idle_seconds
+        names = merge_choice(segments, self._settings, writes_paused=paused)
         if names:
             self._index.merge(names)
             return True
