@@ -5,9 +5,10 @@
   match; an approximate index probed the usual way would most likely never reach it.
 - Otherwise: probe the approximate index with the allowed rows as a bitmap, so only matching
   codes compete for the candidate pool. A filter that keeps a share ``s`` of the rows pushes its
-  nearest matches about ``1/s`` times deeper into the ranking, so the probe count grows with
-  ``1/sqrt(s)``; if the pool still holds fewer rows than wanted, the probe widens until it does
-  or every list was read. Either way the candidates are re-ranked on the full-precision vectors.
+  nearest matches about ``1/s`` times deeper into the ranking, but the bitmap keeps the other
+  codes out of the pool, so a slowly growing probe count suffices (``s ** -0.15``, measured; see
+  :class:`SearchKnobs`); if the pool still holds fewer rows than wanted, the probe widens until
+  it does or every list was read. Either way the candidates are re-ranked on the full-precision vectors.
 
 The result is exact distances (float64), so merging segments and the unindexed tail is exact
 ranking over an approximate candidate set.
@@ -40,8 +41,10 @@ class SearchKnobs:
     rerank: int = 256
     # Below this many candidate rows an exact scan is cheaper than the index and always exact.
     exact_scan_floats: int = 1_500_000
-    # A filter keeping a share s of the rows multiplies the probes by s ** -widening.
-    widening: float = 0.25
+    # A filter keeping a share s of the rows multiplies the probes by s ** -widening. Measured
+    # on 1M x 768 (300 queries): 0.25 gave recall 0.992-1.0 at 50%-1% for 3.2x the probes at 1%
+    # (a faiss scan costs about 1 ms per 100 lists there); 0.15 gives 0.992-0.998 for 2.0x.
+    widening: float = 0.15
 
 
 @dataclass(frozen=True)
