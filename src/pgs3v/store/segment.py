@@ -215,13 +215,12 @@ class Segment:
         The first rows tell which case this is: if they were slow, the rest are requested all
         at once (MADV_WILLNEED), so the disk serves them concurrently.
         """
-        if len(rows) <= 2 * _PROBE_ROWS:
-            return np.asarray(self.vectors[rows])
-        began = time.perf_counter()
-        head = np.asarray(self.vectors[rows[:_PROBE_ROWS]])
-        if time.perf_counter() - began > _CACHED_PROBE_SECONDS:
-            _read_ahead(self.vectors, rows[_PROBE_ROWS:])
-        return np.concatenate([head, np.asarray(self.vectors[rows[_PROBE_ROWS:]])])
+        if len(rows) > 2 * _PROBE_ROWS:
+            began = time.perf_counter()
+            _probe = self.vectors[rows[:_PROBE_ROWS]]  # brings those pages in; read again below
+            if time.perf_counter() - began > _CACHED_PROBE_SECONDS:
+                _read_ahead(self.vectors, rows[_PROBE_ROWS:])
+        return np.asarray(self.vectors[rows])
 
     def key(self, row: int) -> str:
         """The key of ``row``."""
