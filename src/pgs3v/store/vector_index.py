@@ -359,14 +359,11 @@ class VectorIndex:
 
     def _remove_unreferenced(self) -> None:
         """At start: delete segments and deletion files the manifest does not name (interrupted steps)."""
-        referenced = {entry.name: entry.deleted for entry in self._manifest.segments}
+        referenced = {entry.name for entry in self._manifest.segments}
         for path in self._segments_dir.iterdir():
             if path.name not in referenced or not is_complete(path):
                 shutil.rmtree(path, ignore_errors=True)
-                continue
-            for file in path.iterdir():
-                if _DELETED_FILE.fullmatch(file.name) and file.name != referenced[path.name]:
-                    file.unlink(missing_ok=True)
+        self._remove_stale_masks(self._manifest)
 
     def close(self) -> None:
         """Stop the indexer and close the log; the index must not be used afterwards."""
