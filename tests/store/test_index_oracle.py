@@ -24,13 +24,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 import pgs3v.store.vector_index as vector_index_module
 from pgs3v.store import segment as segment_module
+from pgs3v.store.distances import exact_distances
 from pgs3v.store.filters import compile_filter
 from pgs3v.store.index_settings import IndexSettings
 from pgs3v.store.manifest import ManifestStore
 from pgs3v.store.mutations import DeleteBatch, PutBatch
 from pgs3v.store.segment_search import SearchKnobs
 from pgs3v.store.vector_index import VectorIndex
-from pgs3v.store.vector_table import exact_distances
 from pgs3v.store.wal import WriteAheadLog
 
 DIMENSION = 8

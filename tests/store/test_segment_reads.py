@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import pgs3v.store.segment as segment_module
+from pgs3v.store.distances import exact_distances
 from pgs3v.store.segment import Segment, SegmentBuild, SegmentRows, write_segment
+from pgs3v.store.segment_search import SearchKnobs, search_segment
 from pgs3v.store.vector_table import key_order
 
 
@@ -30,9 +32,9 @@ def test_read_rows_returns_the_rows_asked_for(tmp_path: Path, monkeypatch: pytes
                                               read_ahead: bool) -> None:
     # 3 rows per page at 1,300 floats: rows straddle pages, and neighbours share them.
     segment, vectors = _segment(tmp_path / "seg", 400, 1300)
-    if read_ahead:
-        # Every probe counts as slow: the read-ahead path runs whatever the page cache holds.
-        monkeypatch.setattr(segment_module, "_CACHED_PROBE_SECONDS", -1.0)
+    # Every probe counts as slow (or as fast): the path under test runs whatever the page cache
+    # holds and however busy the machine is.
+    monkeypatch.setattr(segment_module, "_CACHED_PROBE_SECONDS", -1.0 if read_ahead else 1e9)
     called: list[int] = []
     real = segment_module._read_ahead
 
@@ -49,3 +51,24 @@ def test_read_rows_returns_the_rows_asked_for(tmp_path: Path, monkeypatch: pytes
     edges = np.array([*range(0, 9), *range(391, 400)], dtype=np.int64)
     assert np.array_equal(segment.read_rows(edges), vectors[edges])
     assert bool(called) == read_ahead
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+@pytest.mark.parametrize("stored_norms", [True, False])
+def test_an_exact_scan_ranks_as_float64_does(tmp_path: Path, metric: str, stored_norms: bool) -> None:
+    # stored_norms=False: a segment written before norms.npy existed computes them when scanned.
+    segment_dir = tmp_path / "seg"
+    segment, vectors = _segment(segment_dir, 3000, 24)
+    if not stored_norms:
+        (segment_dir / "norms.npy").unlink()
+        segment = Segment(segment_dir)
+    segment.metric = metric
+    query = np.random.default_rng(3).standard_normal(24).astype(np.float32)
+    allowed = np.random.default_rng(4).random(3000) < 0.5
+    for mask in (None, allowed, allowed & (np.arange(3000) < 200)):
+        candidates = np.arange(3000) if mask is None else np.flatnonzero(mask)
+        hits = search_segment(segment, mask, len(candidates), query, 10, SearchKnobs())
+        exact = exact_distances(metric, query, vectors[candidates])
+        expected = candidates[np.lexsort((candidates, exact))[:10]]
+        assert hits.rows.tolist() == expected.tolist()
+        assert np.allclose(hits.distances, np.sort(exact)[:10])

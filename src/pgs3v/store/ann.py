@@ -20,6 +20,8 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
+from pgs3v.store.distances import exact_distances, unit_rows
+
 FloatArray = npt.NDArray[np.float32]
 RowArray = npt.NDArray[np.int64]
 
@@ -57,13 +59,9 @@ def default_probes(lists: int) -> int:
 
 def prepared(vectors: FloatArray, metric: str) -> FloatArray:
     """Vectors as the index sees them: unit length for cosine, unchanged for euclidean."""
-    block = np.ascontiguousarray(vectors, dtype=np.float32)
-    if metric != "cosine":
-        return block
-    norms = np.linalg.norm(block, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    unit: FloatArray = (block / norms).astype(np.float32)
-    return unit
+    if metric == "cosine":
+        return unit_rows(vectors)
+    return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
 def build_ann(vectors: FloatArray, metric: str, *, seed: int = 1234, threads: int = 0) -> faiss.Index:
@@ -170,22 +168,11 @@ def calibrate_probes(
                 candidates = ann_candidates(index, query, metric, pool + 1, probes)
                 candidates = candidates[candidates != own]
                 ordered = np.sort(candidates)
-                ranked = ordered[np.argsort(_distances(metric, query, np.asarray(vectors[ordered])))]
+                ranked = ordered[np.argsort(exact_distances(metric, query, vectors[ordered]))]
                 found += len(set(ranked[:top].tolist()) & set(expected.tolist()))
             if found >= wanted:
                 return Calibration(probes, pool)
     return Calibration(lists, rerank * _RERANK_GROWTH[-1])
-
-
-def _distances(metric: str, query: FloatArray, block: FloatArray) -> npt.NDArray[np.float64]:
-    block64, point = block.astype(np.float64), query.astype(np.float64)
-    if metric == "cosine":
-        norms = np.linalg.norm(block64, axis=1) * np.linalg.norm(point)
-        norms[norms == 0] = 1.0
-        result: npt.NDArray[np.float64] = 1.0 - (block64 @ point) / norms
-        return result
-    difference: npt.NDArray[np.float64] = np.linalg.norm(block64 - point, axis=1)
-    return difference
 
 
 def _exact_top(vectors: FloatArray, queries: FloatArray, own: RowArray, metric: str, top: int) -> list[RowArray]:

@@ -4,6 +4,8 @@ A segment directory holds:
 
 - ``vectors.npy``: the full-precision float32 vectors, memory-mapped, read only to re-rank or
   to scan the few rows a selective filter leaves;
+- ``norms.npy``: each row's L2 norm, so an exact scan is one matrix-vector product over the
+  mapped rows (segments written before it compute theirs when first scanned);
 - ``keys.bin`` + ``keys_offsets.npy`` and ``metadata.bin`` + ``metadata_offsets.npy``: each
   row's key and metadata (JSON), memory-mapped;
 - ``hash_high.npy``, ``hash_low.npy``, ``hash_rows.npy``: the rows sorted by their 128-bit key
@@ -34,6 +36,7 @@ import numpy.typing as npt
 import orjson
 
 from pgs3v.store.ann import build_ann, calibrate_probes, load_ann, save_ann
+from pgs3v.store.distances import row_norms
 from pgs3v.store.durable_files import fsync_directory, write_file_atomically
 from pgs3v.store.metadata_columns import MetadataColumns
 
@@ -97,6 +100,7 @@ def write_segment(directory: Path, rows: SegmentRows, build: SegmentBuild, *, ap
     directory.mkdir(parents=True)
     count = len(rows.keys)
     vectors = _write_vectors(directory / "vectors.npy", rows.vectors)
+    _save(directory / "norms.npy", row_norms(vectors))
     _write_blobs(directory, "keys", [key.encode("utf-8") for key in rows.keys])
     _write_blobs(directory, "metadata", [orjson.dumps(m) if m else b"" for m in rows.metadata])
     order = np.lexsort((rows.hash_low, rows.hash_high))
@@ -189,13 +193,17 @@ class Segment:
         self.dimension: int = descriptor["dimension"]
         self.metric: str = descriptor["metric"]
         self.vectors: FloatArray = _load(directory / "vectors.npy")
-        _expect_random_reads(self.vectors)
+        if descriptor["ann"]:
+            # Re-ranking reads scattered rows; a segment without an index is scanned whole,
+            # where the kernel's read-ahead is what makes a cold scan fast.
+            _expect_random_reads(self.vectors)
         self._keys = _load_bytes(directory / "keys.bin")
         self._key_offsets: RowArray = _load(directory / "keys_offsets.npy")
         self._metadata = _load_bytes(directory / "metadata.bin")
         self._metadata_offsets: RowArray = _load(directory / "metadata_offsets.npy")
         for mapped in (self._keys, self._key_offsets, self._metadata, self._metadata_offsets):
             _expect_random_reads(mapped)
+        self._norms: FloatArray | None = _load(directory / "norms.npy") if (directory / "norms.npy").is_file() else None
         self.hash_high: npt.NDArray[np.uint64] = _load(directory / "hash_high.npy")
         self.hash_low: npt.NDArray[np.uint64] = _load(directory / "hash_low.npy")
         self.hash_rows: RowArray = _load(directory / "hash_rows.npy")
@@ -205,6 +213,13 @@ class Segment:
         self.probes: int | None = descriptor.get("probes")
         # The calibrated re-rank pool: the knob's value unless that could not reach the target.
         self.rerank: int | None = descriptor.get("rerank")
+
+    @property
+    def norms(self) -> FloatArray:
+        """Each row's L2 norm (computed on first use for segments written without them)."""
+        if self._norms is None:
+            self._norms = row_norms(self.vectors)
+        return self._norms
 
     def read_rows(self, rows: RowArray) -> FloatArray:
         """The full vectors of ``rows`` (sorted ascending), read ahead in parallel when not cached.

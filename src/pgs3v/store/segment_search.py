@@ -23,8 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from pgs3v.store.ann import ann_candidates, ann_lists, default_probes
+from pgs3v.store.distances import exact_distances, nearest_exact
 from pgs3v.store.segment import Segment
-from pgs3v.store.vector_table import exact_distances
 
 FloatArray = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
@@ -64,8 +64,7 @@ def search_segment(
         return SegmentHits(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
     exact_rows = knobs.exact_scan_floats // max(segment.dimension, 1)
     if segment.ann is None or allowed_count <= max(exact_rows, wanted):
-        rows = np.arange(segment.rows, dtype=np.int64) if allowed is None else np.flatnonzero(allowed)
-        return _ranked(segment, rows, query, wanted)
+        return _scanned(segment, allowed, query, wanted)
     lists = ann_lists(segment.ann)
     probes = knobs.probes or segment.probes or default_probes(lists)
     share = allowed_count / segment.rows
@@ -85,26 +84,19 @@ def search_segment(
 
 
 def _ranked(segment: Segment, rows: RowArray, query: FloatArray, wanted: int) -> SegmentHits:
+    """Candidates from the approximate index, ranked on their full vectors."""
     if len(rows) == 0:
         return SegmentHits(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
     rows = np.sort(rows)  # sequential reads of the memory-mapped file
-    if len(rows) > 4 * wanted + 64:
-        # Many rows (an exact scan): a float32 pass picks a pool, float64 re-scores only that.
-        block = segment.read_rows(rows)
-        approximate = _approximate(segment.metric, query, block)
-        keep = np.argpartition(approximate, 2 * wanted + 16)[: 2 * wanted + 16]
-        rows = np.sort(rows[keep])
     distances = exact_distances(segment.metric, query, segment.read_rows(rows))
     order = np.lexsort((rows, distances))[:wanted]
     return SegmentHits(rows[order], distances[order])
 
 
-def _approximate(metric: str, query: FloatArray, block: FloatArray) -> FloatArray:
-    dots = block @ query
-    if metric == "cosine":
-        norms = np.linalg.norm(block, axis=1) * np.float32(np.linalg.norm(query))
-        norms[norms == 0] = 1.0
-        result: FloatArray = (np.float32(1.0) - dots / norms).astype(np.float32)
-        return result
-    squared: FloatArray = (np.einsum("ij,ij->i", block, block) - np.float32(2.0) * dots).astype(np.float32)
-    return squared
+def _scanned(segment: Segment, allowed: BoolArray | None, query: FloatArray, wanted: int) -> SegmentHits:
+    """Every allowed row scored exactly (no approximate index, or few rows left by a filter)."""
+    candidates = None if allowed is None else np.flatnonzero(allowed).astype(np.int64)
+    rows, distances = nearest_exact(
+        segment.metric, query, segment.vectors, segment.norms, candidates, segment.rows, wanted
+    )
+    return SegmentHits(rows, distances)

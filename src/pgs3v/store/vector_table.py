@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from pgs3v.store.distances import nearest_exact
 from pgs3v.store.metadata_columns import MetadataColumns
 from pgs3v.store.mutations import DeleteBatch, Mutation, PutBatch
 from pgs3v.store.segment import SegmentRows
@@ -239,57 +240,16 @@ class TableSnapshot:
 
     def nearest(self, vector: FloatArray, top: int, skip: int) -> list[Neighbour]:
         """The exact nearest live vectors ranked ``skip`` .. ``skip + top - 1``."""
-        rows, live, vectors, norms = self.rows, self.live, self.vectors, self.norms
-        keys, metadata = self.keys, self.metadata
-        candidates = np.flatnonzero(live)
-        wanted = skip + top
-        if len(candidates) == 0 or skip >= len(candidates):
+        candidates = np.flatnonzero(self.live)
+        if len(candidates) <= skip:
             return []
-        approximate = _approximate_distances(self.metric, vector, vectors, norms, candidates, rows)
-        # The matrix product in float32 can misorder near-ties (and, for euclidean, loses
-        # precision by cancellation), so a pool a little larger than needed is re-scored exactly.
-        pool_size = min(len(candidates), wanted * 2 + 16)
-        if pool_size < len(candidates):
-            pool = np.argpartition(approximate, pool_size - 1)[:pool_size]
-        else:
-            pool = np.arange(len(candidates))
-        pool_rows = candidates[pool]
-        exact = exact_distances(self.metric, vector, vectors[pool_rows])
-        order = np.lexsort((pool_rows, exact))[skip:wanted]
+        rows, distances = nearest_exact(
+            self.metric, vector, self.vectors, self.norms, candidates, self.rows, skip + top
+        )
         return [
-            Neighbour(keys[pool_rows[i]], float(exact[i]), metadata[pool_rows[i]]) for i in order
+            Neighbour(self.keys[row], float(distance), self.metadata[row])
+            for row, distance in zip(rows[skip:].tolist(), distances[skip:].tolist(), strict=True)
         ]
-
-
-def _approximate_distances(
-    metric: str, query: FloatArray, vectors: FloatArray, norms: FloatArray, candidates: npt.NDArray[np.intp], rows: int
-) -> FloatArray:
-    # Gathering the candidate rows costs a copy; when most rows qualify it is cheaper to
-    # score every row and pick the candidates afterwards.
-    if len(candidates) * 4 < rows:
-        dots = vectors[candidates] @ query
-        block_norms = norms[candidates]
-    else:
-        dots = (vectors[:rows] @ query)[candidates]
-        block_norms = norms[:rows][candidates]
-    query_norm = np.float32(np.linalg.norm(query))
-    if metric == "cosine":
-        result: FloatArray = (np.float32(1.0) - dots / (block_norms * query_norm)).astype(np.float32)
-        return result
-    squared = block_norms * block_norms - np.float32(2.0) * dots + query_norm * query_norm
-    return np.sqrt(np.maximum(squared, np.float32(0.0))).astype(np.float32)
-
-
-def exact_distances(metric: str, query: FloatArray, vectors: FloatArray) -> npt.NDArray[np.float64]:
-    """Distances computed in float64: 1 − cosine similarity, or plain L2."""
-    block = vectors.astype(np.float64)
-    point = query.astype(np.float64)
-    if metric == "cosine":
-        similarity = (block @ point) / (np.linalg.norm(block, axis=1) * np.linalg.norm(point))
-        result: npt.NDArray[np.float64] = 1.0 - similarity
-        return result
-    distances: npt.NDArray[np.float64] = np.linalg.norm(block - point, axis=1)
-    return distances
 
 
 def _grown(array: npt.NDArray[Any], capacity: int) -> npt.NDArray[Any]:

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pgs3v.bench.ann_data.dataset import AnnDataset, FloatMatrix, Mask, Metric
-from pgs3v.store.vector_table import exact_distances
+from pgs3v.store.distances import exact_distances
 
 FloatVector = npt.NDArray[np.float32]
 _NORM_CHUNK_ROWS = 1 << 16
