@@ -1,4 +1,4 @@
-"""The indexer's policy: plain folds, tiered merges, indexing once writes pause, folds during a merge."""
+"""The indexer's policy: indexed folds, tiered merges under a cap, settling, folds during a merge."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+import pgs3v.store.ann as ann_module
 import pgs3v.store.indexer as indexer_module
 import pgs3v.store.vector_index as vector_index_module
 from pgs3v.store.index_settings import IndexSettings
-from pgs3v.store.indexer import merge_choice
+from pgs3v.store.merge_policy import merge_choice, optimize_plan
 from pgs3v.store.mutations import DeleteBatch, PutBatch
 from pgs3v.store.segment import write_segment
 from pgs3v.store.vector_index import VectorIndex
@@ -34,35 +35,63 @@ def _names(index: VectorIndex) -> list[str]:
     return [live.segment.name for live in index.segment_states()]
 
 
-def test_folds_write_plain_segments_that_the_merger_indexes_once_writes_pause(tmp_path: Path) -> None:
+def test_folds_are_indexed_at_once_and_reuse_the_last_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    trainings: list[int] = []
+    real_train = ann_module.train_ann
+
+    def counted(vectors: Any, metric: str, **kwargs: Any) -> Any:
+        trainings.append(len(vectors))
+        return real_train(vectors, metric, **kwargs)
+
+    monkeypatch.setattr(ann_module, "train_ann", counted)
     index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), SETTINGS)
     try:
         for start in (0, 80, 160):
             _put(index, start, 80)
             index.fold()
-        assert all(live.segment.ann is None for live in index.segment_states())
-        # Three segments of one tier: merged (and indexed) whether or not writes flow.
-        assert merge_choice(index.segment_states(), SETTINGS, writes_paused=False) == _names(index)
+        # Each fold is large enough for an index and gets one; only the first trains.
+        assert [live.segment.ann is not None for live in index.segment_states()] == [True] * 3
+        assert trainings == [80]
+        # Three segments of one tier: merged (with a training of its own) whether or not writes flow.
+        assert merge_choice(index.segment_states(), SETTINGS, settle=False) == _names(index)
         index.merge(_names(index))
         [merged] = index.segment_states()
         assert merged.segment.ann is not None and merged.segment.rows == 240
+        assert trainings == [80, 240]
 
-        _put(index, 240, 70)
+        _put(index, 240, 20)
         index.fold()
-        plain = [live for live in index.segment_states() if live.segment.ann is None]
-        assert [live.segment.rows for live in plain] == [70]
-        # Large enough for an index, but alone in its tier: left alone while writes flow ...
-        assert merge_choice(index.segment_states(), SETTINGS, writes_paused=False) == []
-        # ... and indexed once they pause.
-        assert merge_choice(index.segment_states(), SETTINGS, writes_paused=True) == [plain[0].segment.name]
-        index.merge([plain[0].segment.name])
-        assert all(live.segment.ann is not None for live in index.segment_states())
-        assert merge_choice(index.segment_states(), SETTINGS, writes_paused=True) == []
+        # Too small for an index: scanned exactly.
+        assert [live.segment.ann is None for live in index.segment_states()] == [False, True]
+        assert trainings == [80, 240]
+        # Alone in their tiers: left alone while writes flow, settled into one once they pause.
+        assert merge_choice(index.segment_states(), SETTINGS, settle=False) == []
+        assert merge_choice(index.segment_states(), SETTINGS, settle=True) == _names(index)
+        index.merge(_names(index))
+        assert [live.live_count for live in index.segment_states()] == [260]
+        assert merge_choice(index.segment_states(), SETTINGS, settle=True) == []
+    finally:
+        index.close()
 
-        _put(index, 310, 20)
-        index.fold()
-        # Too small for an index: scanned exactly, never rewritten for nothing.
-        assert merge_choice(index.segment_states(), SETTINGS, writes_paused=True) == []
+
+def test_no_merge_builds_a_segment_above_the_cap(tmp_path: Path) -> None:
+    capped = replace(SETTINGS, max_segment_rows=200)
+    index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), capped)
+    try:
+        for start, count in ((0, 90), (90, 95), (185, 70)):
+            _put(index, start, count)
+            index.fold()
+        sizes = {live.segment.name: live.live_count for live in index.segment_states()}
+        # A full tier (90, 95, 70) would make 255 rows: not merged under a cap of 200.
+        assert merge_choice(index.segment_states(), capped, settle=False) == []
+        # Settling packs largest first: 95 + 90, then 70 alone (95 + 70 would pass the cap too).
+        chosen = merge_choice(index.segment_states(), capped, settle=True)
+        assert sorted(sizes[name] for name in chosen) == [90, 95]
+        assert optimize_plan(index.segment_states(), capped) == [chosen]
+        index.optimize()
+        assert sorted(live.live_count for live in index.segment_states()) == [70, 185]
+        assert merge_choice(index.segment_states(), capped, settle=True) == []
+        assert len(index.get([f"v{i}" for i in range(255)])) == 255
     finally:
         index.close()
 
@@ -71,17 +100,18 @@ def test_a_fold_commits_while_a_merge_is_still_building(tmp_path: Path, monkeypa
     index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), SETTINGS)
     building, release = threading.Event(), threading.Event()
 
-    def slow_when_approximate(*args: Any, approximate: bool) -> None:
-        if approximate:
+    def slow_when_training(*args: Any, trained: Any) -> Any:
+        # Only a merge trains by now (folds reuse the first fold's training).
+        if trained is None:
             building.set()
             assert release.wait(30)
-        write_segment(*args, approximate=approximate)
+        return write_segment(*args, trained=trained)
 
-    monkeypatch.setattr(vector_index_module, "write_segment", slow_when_approximate)
     try:
         for start in (0, 80, 160):
             _put(index, start, 80)
             index.fold()
+        monkeypatch.setattr(vector_index_module, "write_segment", slow_when_training)
         sources = _names(index)
         merger = threading.Thread(target=index.merge, args=(sources,))
         merger.start()
@@ -135,26 +165,27 @@ def test_a_failed_segment_write_leaves_no_files_and_loses_nothing(tmp_path: Path
 
 
 @pytest.mark.parametrize("patience", [0.0, 3600.0])
-def test_under_steady_writes_a_plain_segment_is_indexed_once_it_has_waited(
+def test_under_steady_writes_segments_settle_once_the_last_settle_is_long_enough_ago(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, patience: float
 ) -> None:
-    monkeypatch.setattr(indexer_module, "_PLAIN_PATIENCE_SECONDS", patience)
-    # Writes never "pause" here (the idle time is an hour), as under a steady trickle.
-    settings = replace(SETTINGS, background=True, fold_idle_seconds=3600.0)
+    monkeypatch.setattr(indexer_module, "_SETTLE_PATIENCE_SECONDS", patience)
+    # Writes never "pause" here (an hour of idle time), as under a steady trickle.
+    settings = replace(SETTINGS, background=True, fold_idle_seconds=3600.0, settle_seconds=3600.0)
     index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), settings)
     try:
-        _put(index, 0, 150)  # over fold_rows: folded into one plain segment, alone in its tier
         deadline = time.monotonic() + 60
-        while not index.segment_states() or index.tail_rows:
-            assert time.monotonic() < deadline, "the folder did not fold"
-            time.sleep(0.02)
+        for start in (0, 150):
+            _put(index, start, 150)  # over fold_rows: folded into a segment, alone in its tier
+            while len(index.segment_states()) <= start // 150 or index.tail_rows:
+                assert time.monotonic() < deadline, "the folder did not fold"
+                time.sleep(0.02)
         if patience:
-            time.sleep(2.5)  # two of the merger's polls: it must leave the segment alone
-            assert [live.segment.ann is None for live in index.segment_states()] == [True]
+            time.sleep(2.5)  # two of the merger's polls: it must leave the segments alone
+            assert [live.live_count for live in index.segment_states()] == [150, 150]
             return
-        while index.segment_states()[0].segment.ann is None:
-            assert time.monotonic() < deadline, "the merger did not index the waiting segment"
+        while len(index.segment_states()) > 1:
+            assert time.monotonic() < deadline, "the merger did not settle the segments"
             time.sleep(0.02)
-        assert [live.live_count for live in index.segment_states()] == [150]
+        assert [live.live_count for live in index.segment_states()] == [300]
     finally:
         index.close()

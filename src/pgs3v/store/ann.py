@@ -64,8 +64,33 @@ def prepared(vectors: FloatArray, metric: str) -> FloatArray:
     return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def build_ann(vectors: FloatArray, metric: str, *, seed: int = 1234, threads: int = 0) -> faiss.Index:
-    """Train the lists and codebooks on a sample of ``vectors`` and add every row (id = row number)."""
+def build_ann(
+    vectors: FloatArray, metric: str, *, seed: int = 1234, threads: int = 0, trained: faiss.Index | None = None
+) -> tuple[faiss.Index, faiss.Index]:
+    """An index over every row of ``vectors`` (id = row number), and the empty trained index it grew from.
+
+    ``trained`` (an empty index another segment of the same index was trained into) skips the
+    training: most of a small segment's build is k-means, and rows of one index share their
+    distribution, so its lists and codebooks serve the next segment as well. The calibration
+    that follows every build measures what they achieve on this segment's rows.
+    """
+    if threads:
+        # OpenMP's thread count is a per-thread setting: this affects only the calling (indexer)
+        # thread, so queries served by other threads keep running single-threaded.
+        faiss.omp_set_num_threads(threads)
+    if trained is None:
+        trained = train_ann(vectors, metric, seed=seed)
+    index = faiss.clone_index(trained)
+    rows = len(vectors)
+    chunk = 65536
+    for start in range(0, rows, chunk):
+        stop = min(rows, start + chunk)
+        index.add_with_ids(prepared(np.asarray(vectors[start:stop]), metric), np.arange(start, stop, dtype=np.int64))
+    return index, trained
+
+
+def train_ann(vectors: FloatArray, metric: str, *, seed: int = 1234) -> faiss.Index:
+    """An empty index whose lists and codebooks are trained on a sample of ``vectors``."""
     rows, dimension = vectors.shape
     layout = layout_for(rows, dimension)
     faiss_metric = faiss.METRIC_INNER_PRODUCT if metric == "cosine" else faiss.METRIC_L2
@@ -77,15 +102,7 @@ def build_ann(vectors: FloatArray, metric: str, *, seed: int = 1234, threads: in
     coder.pq.cp.min_points_per_centroid = 1
     sample_size = min(rows, layout.lists * _TRAINING_POINTS_PER_LIST)
     sample_rows = np.sort(np.random.default_rng(seed).choice(rows, sample_size, replace=False))
-    if threads:
-        # OpenMP's thread count is a per-thread setting: this affects only the calling (indexer)
-        # thread, so queries served by other threads keep running single-threaded.
-        faiss.omp_set_num_threads(threads)
     index.train(prepared(np.asarray(vectors[sample_rows]), metric))
-    chunk = 65536
-    for start in range(0, rows, chunk):
-        stop = min(rows, start + chunk)
-        index.add_with_ids(prepared(np.asarray(vectors[start:stop]), metric), np.arange(start, stop, dtype=np.int64))
     return index
 
 
@@ -107,11 +124,13 @@ def ann_lists(index: faiss.Index) -> int:
 def ann_candidates(
     index: faiss.Index, query: FloatArray, metric: str, count: int, probes: int,
     allowed: npt.NDArray[np.uint8] | None = None,
-) -> RowArray:
+) -> tuple[RowArray, FloatArray]:
     """Rows of the ``count`` best codes in the ``probes`` nearest lists (restricted to ``allowed``).
 
-    ``allowed`` is a little-endian bitmap (bit ``r % 8`` of byte ``r // 8`` set = row ``r`` may
-    be returned), as faiss's IDSelectorBitmap reads it.
+    Returned with their code-estimated distances, smaller = nearer (1 − similarity of unit
+    vectors for cosine, squared L2 otherwise), so candidates of several segments can compete
+    for one re-rank pool. ``allowed`` is a little-endian bitmap (bit ``r % 8`` of byte
+    ``r // 8`` set = row ``r`` may be returned), as faiss's IDSelectorBitmap reads it.
     """
     # One query uses one core: concurrent queries, not one query's probes, fill the machine.
     faiss.omp_set_num_threads(1)
@@ -123,9 +142,13 @@ def ann_candidates(
     parameters.nprobe = max(1, probes)
     if selector is not None:
         parameters.sel = selector
-    _, ids = index.search(point, count, params=parameters)
-    found: RowArray = ids[0]
-    return found[found >= 0]
+    scores, ids = index.search(point, count, params=parameters)
+    found = ids[0] >= 0
+    estimated: FloatArray = scores[0][found]
+    if metric == "cosine":
+        estimated = (np.float32(1.0) - estimated).astype(np.float32)
+    rows: RowArray = ids[0][found]
+    return rows, estimated
 
 
 # Probe counts tried by calibration, each about 1.5x the previous.
@@ -160,13 +183,17 @@ def calibrate_probes(
     queries = np.asarray(vectors[picks], dtype=np.float32)
     truth = _exact_top(vectors, queries, picks, metric, top)
     wanted = target * sum(len(e) for e in truth)
+    points = prepared(queries, metric)
     for growth in _RERANK_GROWTH:
         pool = rerank * growth
         for probes in (*(p for p in _PROBE_LADDER if p < lists), lists):
+            parameters = faiss.SearchParametersIVF()
+            parameters.nprobe = probes
+            # All sample queries in one call: calibration is part of every segment build.
+            _, ids = index.search(points, pool + 1, params=parameters)
             found = 0
-            for query, own, expected in zip(queries, picks, truth, strict=True):
-                candidates = ann_candidates(index, query, metric, pool + 1, probes)
-                candidates = candidates[candidates != own]
+            for candidates, query, own, expected in zip(ids, queries, picks, truth, strict=True):
+                candidates = candidates[(candidates >= 0) & (candidates != own)]
                 ordered = np.sort(candidates)
                 ranked = ordered[np.argsort(exact_distances(metric, query, vectors[ordered]))]
                 found += len(set(ranked[:top].tolist()) & set(expected.tolist()))

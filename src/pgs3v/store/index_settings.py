@@ -23,6 +23,11 @@ class IndexSettings:
     ann_min_floats: int = 4_000_000
     # This many segments of a similar size are merged into one (a tiered merge policy).
     merge_width: int = 4
+    # No merge builds a segment larger than this: it bounds a build's time and memory, and the
+    # filtered path's per-segment work, as an index grows. 2M x 768 builds in about 2.5 minutes.
+    max_segment_rows: int = 2_000_000
+    # Writes paused this long: the merger settles the segments into the fewest the cap allows.
+    settle_seconds: float = 5.0
     # A segment whose deleted share passes this is rewritten without its deleted rows.
     max_deleted_share: float = 0.3
     # Recall@10 that each segment's calibrated probe count reaches on its own sample rows.
@@ -41,6 +46,8 @@ def index_settings(limits: Limits) -> IndexSettings:
         fold_idle_seconds=limits.index_fold_idle_ms / 1000,
         ann_min_floats=limits.index_ann_min_floats,
         merge_width=max(2, limits.index_merge_width),
+        max_segment_rows=limits.index_max_segment_rows,
+        settle_seconds=limits.index_settle_ms / 1000,
         recall_target=min(limits.index_recall_target, 1000) / 1000,
         search=SearchKnobs(
             probes=limits.query_probes or None, rerank=limits.query_rerank,

@@ -4,14 +4,17 @@ Two daemon threads, so that a long merge never holds up the folds that keep the 
 
 - the *folder* writes the tail out as a new segment when it holds ``fold_rows`` rows, or when
   no write has come for ``fold_idle_seconds`` (so a quiet index ends up folded and its log
-  purged). A fold builds no approximate index: it must keep pace with ingest, and writing the
-  rows out costs about a tenth of indexing them;
+  purged). A fold large enough for an approximate index gets one at once, grown from the last
+  trained lists and codebooks (no training of its own), so no query ever scans a large
+  segment exactly;
 - the *merger*, at a lower CPU priority than requests so that ingest and queries come first,
-  builds the approximate indexes. It merges ``merge_width`` segments of the same size tier
-  (tiers grow by that factor), smallest tier first, so there are O(log n) segments and each
-  row is rewritten O(log n) times; rewrites a segment whose deleted share passes
-  ``max_deleted_share``; and once writes pause (or a plain segment has waited 30 s for that),
-  merges the segments still without an index into one that has it.
+  keeps the number of segments down, never building one above ``max_segment_rows``:
+  it merges ``merge_width`` segments of the same size tier (tiers grow by that factor),
+  smallest tier first, so there are O(log n) segments and each row is rewritten O(log n)
+  times; rewrites a segment whose deleted share passes ``max_deleted_share``; and *settles*:
+  once writes pause for ``settle_seconds`` (or, under a steady trickle, once the last settle is
+  long enough ago), it packs every segment below the cap into as few as the cap allows, which
+  is the layout an explicit optimize gives.
 
 A step that fails is logged and retried later; queries and writes never depend on it.
 """
@@ -19,16 +22,13 @@ A step that fails is logged and retried later; queries and writes never depend o
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pgs3v.store.index_settings import IndexSettings
-from pgs3v.store.segment import wants_ann
-from pgs3v.store.segment_set import LiveSegment
+from pgs3v.store.merge_policy import merge_choice, settle_choice
 
 if TYPE_CHECKING:
     from pgs3v.store.vector_index import VectorIndex
@@ -39,37 +39,14 @@ _RETRY_SECONDS = 5.0
 # A stop waits this long for a step in progress; a step cut short leaves only files that the
 # next start removes (nothing is committed without its manifest).
 _STOP_WAIT_SECONDS = 10.0
-# A plain segment large enough for an index waits for writes to pause, but no longer than this:
-# under a steady trickle of writes they never pause, and queries would scan it exactly for good.
-_PLAIN_PATIENCE_SECONDS = 30.0
+# Under a steady trickle of writes they never pause, so a settle also runs when the last one
+# ended this long ago, and at least this many times its own duration ago: settling then costs
+# at most a fifth of one core, however large the index.
+_SETTLE_PATIENCE_SECONDS = 60.0
+_SETTLE_COST_FACTOR = 4.0
 # Nice value of the merger thread (and of the build threads it starts): on a busy machine it
 # gets about a tenth of a core's share against a request thread, all of an idle one.
 _MERGER_NICENESS = 10
-
-
-def merge_choice(segments: Sequence[LiveSegment], settings: IndexSettings, *, writes_paused: bool) -> list[str]:
-    """The names of segments to merge now, or [] (see the module docstring)."""
-    for live in segments:
-        if live.deleted_count and live.deleted_count > settings.max_deleted_share * live.segment.rows:
-            return [live.segment.name]
-    tiers: dict[int, list[LiveSegment]] = {}
-    base = max(settings.fold_rows, 1)
-    for live in segments:
-        size = max(live.live_count, 1)
-        tier = 0 if size <= base else int(math.log(size / base, settings.merge_width)) + 1
-        tiers.setdefault(tier, []).append(live)
-    for tier in sorted(tiers):
-        group = tiers[tier]
-        if len(group) >= settings.merge_width:
-            group.sort(key=lambda live: live.live_count)
-            return [live.segment.name for live in group[: settings.merge_width]]
-    if writes_paused:
-        # Folds leave segments without an index; once the tiers are settled, index what is left.
-        plain = [live for live in segments if live.segment.ann is None]
-        rows = sum(live.live_count for live in plain)
-        if plain and wants_ann(rows, plain[0].segment.dimension, settings.ann_min_floats):
-            return [live.segment.name for live in plain]
-    return []
 
 
 class Indexer:
@@ -82,7 +59,8 @@ class Indexer:
         self._merge_wake = threading.Event()
         self._stopping = threading.Event()
         self._errors: dict[str, str | None] = {"fold": None, "merge": None}
-        self._plain_since: dict[str, float] = {}  # plain segments: when the merger first saw them
+        # When the last settle ended and how long it took (a start counts as one that took 0 s).
+        self._last_settle = (time.monotonic(), 0.0)
         self._threads = [
             threading.Thread(target=self._loop, args=("fold", self._fold_wake, self._fold_step, 0),
                              name="pgs3v-folder", daemon=True),
@@ -139,18 +117,24 @@ class Indexer:
 
     def _merge_step(self) -> bool:
         segments = self._index.segment_states()
-        now = time.monotonic()
-        self._plain_since = {
-            live.segment.name: self._plain_since.get(live.segment.name, now)
-            for live in segments if live.segment.ann is None
-        }
-        waited = any(now - since >= _PLAIN_PATIENCE_SECONDS for since in self._plain_since.values())
-        paused = waited or self._index.seconds_since_write >= self._settings.fold_idle_seconds
-        names = merge_choice(segments, self._settings, writes_paused=paused)
-        if names:
-            self._index.merge(names)
+        names = merge_choice(segments, self._settings, settle=False)
+        settling = not names and self._settle_due()
+        if settling:
+            names = settle_choice(segments, self._settings)
+        if not names:
+            return False
+        began = time.monotonic()
+        self._index.merge(names)
+        if settling:
+            ended = time.monotonic()
+            self._last_settle = (ended, ended - began)
+        return True
+
+    def _settle_due(self) -> bool:
+        if self._index.seconds_since_write >= self._settings.settle_seconds:
             return True
-        return False
+        ended, took = self._last_settle
+        return time.monotonic() - ended >= max(_SETTLE_PATIENCE_SECONDS, _SETTLE_COST_FACTOR * took)
 
 
 def _lower_priority(niceness: int) -> None:

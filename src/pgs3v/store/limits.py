@@ -58,6 +58,12 @@ class Limits:
         4_000_000, "Segments with fewer floats (rows × dimension) get no IVF-PQ index: an exact scan is as fast."
     )
     index_merge_width: int = _limit(4, "Segments of one size tier merged at a time (tiers grow by this factor).")
+    index_max_segment_rows: int = _limit(
+        2_000_000, "No merge builds a segment with more rows: bounds build time and memory as an index grows."
+    )
+    index_settle_ms: int = _limit(
+        5000, "Writes paused this long: segments are merged into the fewest the segment cap allows."
+    )
     index_recall_target: int = _limit(
         985, "Recall@10 (per mille) a segment's calibrated probe count reaches on its own sample rows."
     )

@@ -92,10 +92,15 @@ def wants_ann(rows: int, dimension: int, ann_min_floats: int) -> bool:
     return rows >= _MIN_ANN_ROWS and rows * dimension >= ann_min_floats
 
 
-def write_segment(directory: Path, rows: SegmentRows, build: SegmentBuild, *, approximate: bool = True) -> None:
+def write_segment(
+    directory: Path, rows: SegmentRows, build: SegmentBuild, *, approximate: bool = True,
+    trained: faiss.Index | None = None,
+) -> faiss.Index | None:
     """Write and fsync every file of a new segment in ``directory`` (which must not exist).
 
-    With ``approximate``, a segment large enough (:func:`wants_ann`) also gets its index.
+    With ``approximate``, a segment large enough (:func:`wants_ann`) also gets its index, grown
+    from ``trained`` when given (see :func:`build_ann`). Returns the empty trained index used,
+    for the next segment to reuse, or None when the segment has no index.
     """
     directory.mkdir(parents=True)
     count = len(rows.keys)
@@ -114,7 +119,7 @@ def write_segment(directory: Path, rows: SegmentRows, build: SegmentBuild, *, ap
     probes = rerank = None
     if has_ann:
         # Both read the file just written, so a merge never holds all its vectors in RAM at once.
-        index = build_ann(vectors, build.metric, threads=build.build_threads)
+        index, trained = build_ann(vectors, build.metric, threads=build.build_threads, trained=trained)
         calibration = calibrate_probes(index, vectors, build.metric, build.rerank, build.recall_target)
         probes, rerank = calibration.probes, calibration.rerank
         save_ann(index, directory / "ann.faiss")
@@ -124,6 +129,7 @@ def write_segment(directory: Path, rows: SegmentRows, build: SegmentBuild, *, ap
     fsync_directory(directory)
     write_file_atomically(directory / _DESCRIPTOR, orjson.dumps(descriptor))
     fsync_directory(directory.parent)
+    return trained if has_ann else None
 
 
 def _write_vectors(path: Path, source: RowVectors) -> FloatArray:

@@ -55,11 +55,21 @@ class SegmentHits:
     distances: npt.NDArray[np.float64]
 
 
-def search_segment(
+@dataclass(frozen=True)
+class SegmentCandidates:
+    """Rows a segment's approximate index proposed, with code-estimated distances, not yet re-ranked."""
+
+    rows: RowArray
+    estimated: FloatArray
+    # How many candidates this segment's calibration re-ranks to reach its recall target.
+    pool: int
+
+
+def plan_segment(
     segment: Segment, allowed: BoolArray | None, allowed_count: int, query: FloatArray, wanted: int,
     knobs: SearchKnobs,
-) -> SegmentHits:
-    """The ``wanted`` nearest rows among ``allowed`` (None: every row), nearest first."""
+) -> SegmentHits | SegmentCandidates:
+    """Exact hits (a scan) or approximate candidates for the ``wanted`` nearest rows among ``allowed``."""
     if allowed_count == 0 or wanted == 0:
         return SegmentHits(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
     exact_rows = knobs.exact_scan_floats // max(segment.dimension, 1)
@@ -75,15 +85,26 @@ def search_segment(
     needed = min(wanted, allowed_count)
     while True:
         probes = min(probes, lists)
-        rows = ann_candidates(segment.ann, query, segment.metric, pool, probes, bitmap)
+        rows, estimated = ann_candidates(segment.ann, query, segment.metric, pool, probes, bitmap)
         # Every list read: the pool holds all allowed rows it can, however few.
         if len(rows) >= needed or probes >= lists:
             break
         probes *= 4
-    return _ranked(segment, rows, query, wanted)
+    return SegmentCandidates(rows, estimated, pool)
 
 
-def _ranked(segment: Segment, rows: RowArray, query: FloatArray, wanted: int) -> SegmentHits:
+def search_segment(
+    segment: Segment, allowed: BoolArray | None, allowed_count: int, query: FloatArray, wanted: int,
+    knobs: SearchKnobs,
+) -> SegmentHits:
+    """The ``wanted`` nearest rows among ``allowed`` (None: every row) of one segment, nearest first."""
+    planned = plan_segment(segment, allowed, allowed_count, query, wanted, knobs)
+    if isinstance(planned, SegmentCandidates):
+        return reranked(segment, planned.rows, query, wanted)
+    return planned
+
+
+def reranked(segment: Segment, rows: RowArray, query: FloatArray, wanted: int) -> SegmentHits:
     """Candidates from the approximate index, ranked on their full vectors."""
     if len(rows) == 0:
         return SegmentHits(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))

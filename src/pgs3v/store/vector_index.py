@@ -31,9 +31,10 @@ from pgs3v.store.errors import ServiceUnavailableException
 from pgs3v.store.filters import CompiledFilter
 from pgs3v.store.index_settings import IndexSettings
 from pgs3v.store.manifest import Manifest, ManifestStore, SegmentEntry
+from pgs3v.store.merge_policy import optimize_plan
 from pgs3v.store.mutations import DeleteBatch, Mutation, decode_mutation, encode_mutation
 from pgs3v.store.native_memory import release_free_memory
-from pgs3v.store.segment import Segment, SegmentBuild, SegmentRows, is_complete, wants_ann, write_segment
+from pgs3v.store.segment import Segment, SegmentBuild, SegmentRows, is_complete, write_segment
 from pgs3v.store.segment_search import SearchKnobs
 from pgs3v.store.segment_set import (
     LiveSegment,
@@ -97,6 +98,9 @@ class VectorIndex:
         for _, record in self._log.replay(after_lsn=self._manifest.watermark_lsn):
             self._apply(decode_mutation(record))
         self._applied_lsn = self._log.last_lsn
+        # An empty index trained by the latest build (None until one trained; not kept across
+        # restarts): folds grow their index from it instead of training their own.
+        self._trained: Any = None
         self._indexer: Any = None
         if self.settings.background:
             from pgs3v.store.indexer import Indexer
@@ -247,9 +251,10 @@ class VectorIndex:
                     return False
                 watermark = self._applied_lsn
                 taken_rows, taken = self._tail.rows_before(end)
-            # No approximate index yet: a fold must keep up with ingest, so it only writes the
-            # rows out (about a tenth of the cost); merges build the index at low priority.
-            segment = self._write(taken, approximate=False) if taken.keys else None
+            # Indexed at once (a plain segment would be scanned whole by every query until a
+            # merge indexed it), but grown from the last trained lists and codebooks: training is
+            # most of a small build, and a fold must keep pace with ingest.
+            segment = self._write(taken, reuse_training=True) if taken.keys else None
             with self._lock:
                 if segment is not None:
                     dead = self._tail.dead_among(taken_rows)
@@ -270,7 +275,7 @@ class VectorIndex:
                 return
             kept = [np.flatnonzero(~live.deleted) for live in sources]
             rows = _merged_rows(sources, kept)
-            segment = self._write(rows, approximate=True) if rows.keys else None
+            segment = self._write(rows, reuse_training=False) if rows.keys else None
             del rows
             with self._lock:
                 # Writes during the merge killed rows in the sources' current masks.
@@ -285,32 +290,35 @@ class VectorIndex:
                 shutil.rmtree(live.segment.directory, ignore_errors=True)
 
     def optimize(self) -> None:
-        """Fold the tail and merge every segment into one (for benchmarks and tests)."""
+        """Fold the tail and merge the segments into the settled layout now (for benchmarks and tests).
+
+        That is the layout the merger reaches by itself once writes pause: the fewest segments
+        that ``max_segment_rows`` allows, each with its index, without deleted rows.
+        """
         # Both held throughout, so the background indexer can neither merge some of the
         # segments in between nor fold new ones beside the result.
         with self._merge_lock, self._fold_lock:
             self.fold()
-            segments = self._segments
-            unindexed = any(
-                live.segment.ann is None and wants_ann(live.live_count, self.dimension, self._build.ann_min_floats)
-                for live in segments
-            )
-            if len(segments) > 1 or unindexed or any(live.deleted_count for live in segments):
-                self.merge([live.segment.name for live in segments])
+            for names in optimize_plan(self._segments, self.settings):
+                self.merge(names)
 
-    def _write(self, rows: SegmentRows, *, approximate: bool) -> Segment:
+    def _write(self, rows: SegmentRows, *, reuse_training: bool) -> Segment:
         with self._lock:
             name = f"seg-{self._next_segment:08d}"
             self._next_segment += 1
         directory = self._segments_dir / name
         try:
-            write_segment(directory, rows, self._build, approximate=approximate)
-            return Segment(directory)
+            trained = write_segment(directory, rows, self._build, trained=self._trained if reuse_training else None)
         except Exception:
             # The step is retried under a new name: do not leave this one's files (a full disk
             # would otherwise fill up further with every retry).
             shutil.rmtree(directory, ignore_errors=True)
             raise
+        if trained is not None and (not reuse_training or self._trained is None):
+            # The newest training (a merge's sample is the largest and most recent) serves
+            # the folds that follow.
+            self._trained = trained
+        return Segment(directory)
 
     def _commit(self) -> None:
         """Persist new deletion masks, then the manifest; then purge what it no longer needs."""

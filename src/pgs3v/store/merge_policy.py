@@ -1,0 +1,80 @@
+"""Which segments the indexer merges, and when: a tiered policy under a size cap, then settling.
+
+See :mod:`pgs3v.store.indexer` for how the threads apply it; :meth:`VectorIndex.optimize` applies
+:func:`optimize_plan`, the same settled layout the merger reaches once writes pause.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from pgs3v.store.index_settings import IndexSettings
+from pgs3v.store.segment import wants_ann
+from pgs3v.store.segment_set import LiveSegment
+
+
+def merge_choice(segments: Sequence[LiveSegment], settings: IndexSettings, *, settle: bool) -> list[str]:
+    """The names of segments to merge now, or [] (see the module docstring)."""
+    for live in segments:
+        if live.deleted_count and live.deleted_count > settings.max_deleted_share * live.segment.rows:
+            return [live.segment.name]
+    tiers: dict[int, list[LiveSegment]] = {}
+    base = max(settings.fold_rows, 1)
+    for live in segments:
+        size = max(live.live_count, 1)
+        tier = 0 if size <= base else int(math.log(size / base, settings.merge_width)) + 1
+        tiers.setdefault(tier, []).append(live)
+    for tier in sorted(tiers):
+        group = sorted(tiers[tier], key=lambda live: live.live_count)[: settings.merge_width]
+        if len(group) >= settings.merge_width and sum(live.live_count for live in group) <= settings.max_segment_rows:
+            return [live.segment.name for live in group]
+    if settle:
+        return settle_choice(segments, settings)
+    return []
+
+
+def settle_choice(segments: Sequence[LiveSegment], settings: IndexSettings) -> list[str]:
+    """The first pack of segments worth merging into one of at most ``max_segment_rows``, or [].
+
+    Packs are filled largest segment first (first fit), so the result is the fewest segments
+    the cap allows. A lone segment is worth rewriting only to give it the index it lacks.
+    """
+    for pack in _packs(segments, settings.max_segment_rows):
+        rows = sum(member.live_count for member in pack)
+        indexable = wants_ann(rows, pack[0].segment.dimension, settings.ann_min_floats)
+        if len(pack) > 1:
+            return [member.segment.name for member in pack]
+        if len(pack) == 1 and pack[0].segment.ann is None and indexable:
+            return [pack[0].segment.name]
+    return []
+
+
+def optimize_plan(segments: Sequence[LiveSegment], settings: IndexSettings) -> list[list[str]]:
+    """Every merge that takes the segments to the settled layout, with no deleted rows left."""
+    plan = []
+    for pack in _packs(segments, settings.max_segment_rows, include_full=True):
+        rows = sum(member.live_count for member in pack)
+        lacks_index = any(
+            member.segment.ann is None for member in pack
+        ) and wants_ann(rows, pack[0].segment.dimension, settings.ann_min_floats)
+        if len(pack) > 1 or lacks_index or pack[0].deleted_count:
+            plan.append([member.segment.name for member in pack])
+    return plan
+
+
+def _packs(segments: Sequence[LiveSegment], cap: int, *, include_full: bool = False) -> list[list[LiveSegment]]:
+    """Segments packed largest first into groups of at most ``cap`` live rows (first fit)."""
+    packs: list[list[LiveSegment]] = []
+    for live in sorted(segments, key=lambda live: -live.live_count):
+        if live.live_count >= cap:
+            if include_full:
+                packs.append([live])
+            continue
+        for pack in packs:
+            if pack[0].live_count < cap and sum(member.live_count for member in pack) + live.live_count <= cap:
+                pack.append(live)
+                break
+        else:
+            packs.append([live])
+    return packs
