@@ -21,14 +21,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from pgs3v.bench.ann_baselines import NUMPY, PGVECTOR, PgvectorOptions, run_numpy, run_pgvector
 from pgs3v.bench.ann_data import SELECTIVITIES, Cache, load_dataset, load_ground_truth
-from pgs3v.bench.ann_plot import plot_recall_latency
-from pgs3v.bench.ann_store_run import HTTP, IN_PROCESS, Selectivity, StoreRunOptions, labelled, run_store
+from pgs3v.bench.ann_plot import plot_recall_latency, plot_settling
+from pgs3v.bench.ann_store_run import (
+    HTTP,
+    HTTP_OPTIMIZED,
+    IN_PROCESS,
+    Selectivity,
+    StoreRunOptions,
+    labelled,
+    run_store,
+)
 from pgs3v.bench.machine import machine_info
 from pgs3v.bench.measurements import BenchResult, Measurement, ratios_to
 
 SYSTEMS = {
     IN_PROCESS: "pgs3v's engine called in the benchmark process (segments + tail, default knobs)",
-    HTTP: "pgs3v store serve, QueryVectors over HTTP with a kept-alive connection (SigV4, JSON)",
+    HTTP: "pgs3v store serve, QueryVectors over HTTP with a kept-alive connection (SigV4, JSON), in the layout "
+          "the indexer settled into by itself after the load (no optimize call)",
+    HTTP_OPTIMIZED: "the same server and data after a Pgs3vOptimizeIndex call",
     NUMPY: "exact search with numpy, one query at a time, one BLAS thread",
     PGVECTOR: "pgvector 0.8.2 HNSW (m 16, ef_construction 64, iterative scan relaxed_order) in PostgreSQL 18, "
               "queried through psycopg",
@@ -118,7 +128,10 @@ def _point(measurements: list[Measurement], workload: str, system: str, top_k: i
 
 
 def write_plot(result: BenchResult, path: Path) -> Path:
-    """The recall/latency PNG of a finished run."""
+    """The recall/latency PNG of a finished run, and beside it (``-settling.png``) the timeline after the load."""
+    timelines = {name: notes["pgs3v"]["settling"] for name, notes in result.notes.items()
+                 if isinstance(notes, dict) and "settling" in notes.get("pgs3v", {})}
+    plot_settling(timelines, path.with_name(f"{path.stem}-settling.png"))
     return plot_recall_latency(result.notes["curves"], path)
 
 

@@ -6,9 +6,10 @@ JSON body naming the index as the API does: ``indexArn``, or ``vectorBucketName`
 them apart from any operation AWS may add.
 
 - ``Pgs3vDescribeIndexEngine``: how far indexing lags the log (unindexed rows, the indexed and
-  applied log positions), the segments, and the indexer's last error.
-- ``Pgs3vOptimizeIndex``: fold the unindexed rows and merge every segment into one, now; returns
-  when done, with the description. Benchmarks time the index build with it.
+  applied log positions), the segments, whether the layout is ``settled`` (nothing left to fold
+  or merge), and the indexer's last error.
+- ``Pgs3vOptimizeIndex``: fold the unindexed rows and settle the segments now (the layout the
+  indexer reaches by itself once writes pause); returns when done, with the description.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def describe_index_engine(state: StoreState, request: Any) -> Response:
 
 
 def optimize_index(state: StoreState, request: Any) -> Response:
-    """Fold and merge the index into one segment, then describe it."""
+    """Fold and settle the index now, then describe it."""
     record = state.index(_index_request(request))
     state.vectors_of(record).optimize()
     return describe_index_engine(state, request)

@@ -31,7 +31,7 @@ from pgs3v.store.errors import ServiceUnavailableException
 from pgs3v.store.filters import CompiledFilter
 from pgs3v.store.index_settings import IndexSettings
 from pgs3v.store.manifest import Manifest, ManifestStore, SegmentEntry
-from pgs3v.store.merge_policy import optimize_plan
+from pgs3v.store.merge_policy import merge_choice, optimize_plan
 from pgs3v.store.mutations import DeleteBatch, Mutation, decode_mutation, encode_mutation
 from pgs3v.store.native_memory import release_free_memory
 from pgs3v.store.segment import Segment, SegmentBuild, SegmentRows, is_complete, write_segment
@@ -214,6 +214,9 @@ class VectorIndex:
                 for s in segments
             ],
             "vectors": tail_live + sum(s.live_count for s in segments),
+            # Nothing left to fold or merge: the layout the indexer reaches once writes pause.
+            "settled": tail_rows == 0 and self._manifest.watermark_lsn == applied
+                       and not merge_choice(segments, self.settings, settle=True),
             "indexerError": self._indexer.last_error if self._indexer is not None else None,
         }
 
