@@ -15,7 +15,7 @@ import pgs3v.store.ann as ann_module
 import pgs3v.store.indexer as indexer_module
 import pgs3v.store.vector_index as vector_index_module
 from pgs3v.store.index_settings import IndexSettings
-from pgs3v.store.merge_policy import merge_choice, optimize_plan
+from pgs3v.store.merge_policy import merge_choice, optimize_plan, settle_choice
 from pgs3v.store.mutations import DeleteBatch, PutBatch
 from pgs3v.store.segment import write_segment
 from pgs3v.store.vector_index import VectorIndex
@@ -187,5 +187,43 @@ def test_under_steady_writes_segments_settle_once_the_last_settle_is_long_enough
             assert time.monotonic() < deadline, "the merger did not settle the segments"
             time.sleep(0.02)
         assert [live.live_count for live in index.segment_states()] == [300]
+    finally:
+        index.close()
+
+
+def test_a_partial_settle_merges_the_small_segments_before_rewriting_the_large_one(tmp_path: Path) -> None:
+    index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), SETTINGS)
+    try:
+        for start, count in ((0, 1000), (1000, 50), (1050, 40), (1090, 30)):
+            _put(index, start, count)
+            index.fold()
+        sizes = {live.segment.name: live.live_count for live in index.segment_states()}
+        # Writes keep coming: the three small ones (120 rows, under a quarter of 1,000) only.
+        chosen = settle_choice(index.segment_states(), SETTINGS, partial=True)
+        assert sorted(sizes[name] for name in chosen) == [30, 40, 50]
+        # Writes paused: everything into one.
+        assert sorted(settle_choice(index.segment_states(), SETTINGS)) == sorted(sizes)
+        index.merge(chosen)
+        for start in (1120, 1200):
+            _put(index, start, 80)
+            index.fold()
+        # 120 + 80 + 80 = 280 rows beside the 1,000: now worth rewriting the large one too.
+        assert len(settle_choice(index.segment_states(), SETTINGS, partial=True)) == 4
+    finally:
+        index.close()
+
+
+def test_under_a_trickle_that_never_pauses_the_tail_is_folded_once_it_is_old(tmp_path: Path) -> None:
+    settings = replace(SETTINGS, background=True, fold_idle_seconds=3600.0, fold_max_age_seconds=0.3)
+    index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), settings)
+    try:
+        deadline = time.monotonic() + 60
+        start = 0
+        while not index.segment_states():
+            assert time.monotonic() < deadline, "the folder did not fold an old tail"
+            _put(index, start, 1)  # one row at a time: the tail never fills, writes never pause
+            start += 1
+            time.sleep(0.05)
+        assert len(index.get([f"v{i}" for i in range(start)])) == start
     finally:
         index.close()

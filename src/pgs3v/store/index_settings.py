@@ -18,6 +18,8 @@ class IndexSettings:
     fold_rows: int = 32_768
     # A tail that has not grown for this long is folded even if small.
     fold_idle_seconds: float = 2.0
+    # A tail this old is folded even if writes keep coming (a trickle that never pauses).
+    fold_max_age_seconds: float = 10.0
     # Segments with fewer floats (rows × dimension) get no approximate index: scanning 16 MB
     # exactly takes about a millisecond, and small indexes then answer exactly.
     ann_min_floats: int = 4_000_000
@@ -44,6 +46,7 @@ def index_settings(limits: Limits) -> IndexSettings:
     return IndexSettings(
         fold_rows=limits.index_fold_rows,
         fold_idle_seconds=limits.index_fold_idle_ms / 1000,
+        fold_max_age_seconds=limits.index_fold_max_age_ms / 1000,
         ann_min_floats=limits.index_ann_min_floats,
         merge_width=max(2, limits.index_merge_width),
         max_segment_rows=limits.index_max_segment_rows,

@@ -12,9 +12,11 @@ Two daemon threads, so that a long merge never holds up the folds that keep the 
   it merges ``merge_width`` segments of the same size tier (tiers grow by that factor),
   smallest tier first, so there are O(log n) segments and each row is rewritten O(log n)
   times; rewrites a segment whose deleted share passes ``max_deleted_share``; and *settles*:
-  once writes pause for ``settle_seconds`` (or, under a steady trickle, once the last settle is
-  long enough ago), it packs every segment below the cap into as few as the cap allows, which
-  is the layout an explicit optimize gives.
+  once writes pause for ``settle_seconds``, it packs every segment below the cap into as few
+  as the cap allows, which is the layout an explicit optimize gives. Under a steady trickle,
+  where writes never pause, a fold also runs once the tail is ``fold_max_age_seconds`` old,
+  and a partial settle (the small segments into one, the large one only once they amount to a
+  quarter of it) runs once the last settle is long enough ago.
 
 A step that fails is logged and retried later; queries and writes never depend on it.
 """
@@ -22,6 +24,7 @@ A step that fails is logged and retried later; queries and writes never depend o
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -61,6 +64,8 @@ class Indexer:
         self._errors: dict[str, str | None] = {"fold": None, "merge": None}
         # When the last settle ended and how long it took (a start counts as one that took 0 s).
         self._last_settle = (time.monotonic(), 0.0)
+        self._last_full_fold = -math.inf  # when a fold last found the tail full (a bulk load)
+        self._tail_seen: float | None = None  # when the folder first saw the current tail
         self._threads = [
             threading.Thread(target=self._loop, args=("fold", self._fold_wake, self._fold_step, 0),
                              name="pgs3v-folder", daemon=True),
@@ -108,19 +113,34 @@ class Indexer:
 
     def _fold_step(self) -> bool:
         rows = self._index.tail_rows
+        now = time.monotonic()
+        if not rows:
+            self._tail_seen = None
+            return False
+        if self._tail_seen is None:
+            self._tail_seen = now
+        full = rows >= self._settings.fold_rows
         idle = self._index.seconds_since_write >= self._settings.fold_idle_seconds
-        if rows >= self._settings.fold_rows or (rows and idle):
-            self._index.fold()
-            self._merge_wake.set()
-            return True
-        return False
+        # Under a trickle that never pauses, the exactly scanned tail would otherwise grow
+        # until it is full, slowing every query a little more.
+        aged = now - self._tail_seen >= self._settings.fold_max_age_seconds
+        if not (full or idle or aged):
+            return False
+        self._index.fold()
+        self._tail_seen = None
+        if full:
+            self._last_full_fold = now
+        self._merge_wake.set()
+        return True
 
     def _merge_step(self) -> bool:
         segments = self._index.segment_states()
         names = merge_choice(segments, self._settings, settle=False)
-        settling = not names and self._settle_due()
-        if settling:
-            names = settle_choice(segments, self._settings)
+        settling = False
+        if not names and self._index.seconds_since_write >= self._settings.settle_seconds:
+            names, settling = settle_choice(segments, self._settings), True
+        elif not names and self._trickle_settle_due():
+            names, settling = settle_choice(segments, self._settings, partial=True), True
         if not names:
             return False
         began = time.monotonic()
@@ -130,11 +150,14 @@ class Indexer:
             self._last_settle = (ended, ended - began)
         return True
 
-    def _settle_due(self) -> bool:
-        if self._index.seconds_since_write >= self._settings.settle_seconds:
-            return True
+    def _trickle_settle_due(self) -> bool:
+        """Writes keep coming, but slowly (no fold of a full tail lately), and settling is cheap enough."""
+        now = time.monotonic()
         ended, took = self._last_settle
-        return time.monotonic() - ended >= max(_SETTLE_PATIENCE_SECONDS, _SETTLE_COST_FACTOR * took)
+        patient = now - ended >= max(_SETTLE_PATIENCE_SECONDS, _SETTLE_COST_FACTOR * took)
+        # A bulk load fills the tail every few seconds: its tier merges do the work, and a
+        # settle would only take CPU from the ingest.
+        return patient and now - self._last_full_fold >= _SETTLE_PATIENCE_SECONDS
 
 
 def _lower_priority(niceness: int) -> None:

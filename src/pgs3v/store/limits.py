@@ -54,6 +54,9 @@ class Limits:
         32_768, "Unindexed rows (the log's tail, scanned exactly in RAM) that start a fold into an indexed segment."
     )
     index_fold_idle_ms: int = _limit(2000, "A tail that has not grown for this long is folded even if small.")
+    index_fold_max_age_ms: int = _limit(
+        10_000, "A tail this old is folded even while writes keep coming (a steady trickle)."
+    )
     index_ann_min_floats: int = _limit(
         4_000_000, "Segments with fewer floats (rows × dimension) get no IVF-PQ index: an exact scan is as fast."
     )

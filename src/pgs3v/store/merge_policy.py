@@ -13,6 +13,10 @@ from pgs3v.store.index_settings import IndexSettings
 from pgs3v.store.segment import wants_ann
 from pgs3v.store.segment_set import LiveSegment
 
+# Under a trickle of writes, a large segment is rewritten once the smaller ones in its pack add
+# up to this share of it: a write amplification of about 1 / share.
+_PARTIAL_SHARE = 0.25
+
 
 def merge_choice(segments: Sequence[LiveSegment], settings: IndexSettings, *, settle: bool) -> list[str]:
     """The names of segments to merge now, or [] (see the module docstring)."""
@@ -34,18 +38,25 @@ def merge_choice(segments: Sequence[LiveSegment], settings: IndexSettings, *, se
     return []
 
 
-def settle_choice(segments: Sequence[LiveSegment], settings: IndexSettings) -> list[str]:
+def settle_choice(segments: Sequence[LiveSegment], settings: IndexSettings, *, partial: bool = False) -> list[str]:
     """The first pack of segments worth merging into one of at most ``max_segment_rows``, or [].
 
     Packs are filled largest segment first (first fit), so the result is the fewest segments
     the cap allows. A lone segment is worth rewriting only to give it the index it lacks.
+    ``partial`` (writes still coming): a pack's largest segment is rewritten only once the
+    others amount to ``_PARTIAL_SHARE`` of it; until then only the others are merged, so a
+    trickle of writes does not rewrite a large segment for a few new rows.
     """
     for pack in _packs(segments, settings.max_segment_rows):
         rows = sum(member.live_count for member in pack)
         indexable = wants_ann(rows, pack[0].segment.dimension, settings.ann_min_floats)
+        if partial and len(pack) > 1 and rows - pack[0].live_count < _PARTIAL_SHARE * pack[0].live_count:
+            pack = pack[1:]
+            if len(pack) < 2:
+                continue
         if len(pack) > 1:
             return [member.segment.name for member in pack]
-        if len(pack) == 1 and pack[0].segment.ann is None and indexable:
+        if pack[0].segment.ann is None and indexable:
             return [pack[0].segment.name]
     return []
 

@@ -209,6 +209,11 @@ class Segment:
         self._metadata_offsets: RowArray = _load(directory / "metadata_offsets.npy")
         for mapped in (self._keys, self._key_offsets, self._metadata, self._metadata_offsets):
             _expect_random_reads(mapped)
+        # Plain ndarray views of the same mappings: each result reads a key and its metadata by
+        # row, and numpy.memmap's per-index bookkeeping cost more than the reads themselves.
+        self._keys, self._metadata = self._keys.view(np.ndarray), self._metadata.view(np.ndarray)
+        self._key_offsets = self._key_offsets.view(np.ndarray)
+        self._metadata_offsets = self._metadata_offsets.view(np.ndarray)
         self._norms: FloatArray | None = _load(directory / "norms.npy") if (directory / "norms.npy").is_file() else None
         self.hash_high: npt.NDArray[np.uint64] = _load(directory / "hash_high.npy")
         self.hash_low: npt.NDArray[np.uint64] = _load(directory / "hash_low.npy")
@@ -246,14 +251,14 @@ class Segment:
     def key(self, row: int) -> str:
         """The key of ``row``."""
         start, stop = self._key_offsets[row], self._key_offsets[row + 1]
-        return bytes(self._keys[start:stop]).decode("utf-8")
+        return self._keys[start:stop].tobytes().decode("utf-8")
 
     def metadata(self, row: int) -> dict[str, Any] | None:
         """The metadata of ``row`` as it was written (None when it had none)."""
         start, stop = self._metadata_offsets[row], self._metadata_offsets[row + 1]
         if start == stop:
             return None
-        parsed: dict[str, Any] = orjson.loads(bytes(self._metadata[start:stop]))
+        parsed: dict[str, Any] = orjson.loads(self._metadata[start:stop].tobytes())
         return parsed
 
     def find(self, keys: Sequence[str], high: npt.NDArray[np.uint64], low: npt.NDArray[np.uint64]) -> RowArray:
