@@ -27,6 +27,7 @@ from pgs3v.demo.sql_demo import DemoReport, play
 from pgs3v.demo.step import StepResult, run_step
 from pgs3v.stack.lifecycle import down
 from pgs3v.stack.postgres import missing_packages
+from pgs3v.terminal import pgs3v_command
 
 
 @dataclass
@@ -73,8 +74,9 @@ def first_run(data_dir: Path) -> DemoRun:
 
 @pytest.fixture(scope="module")
 def second_run(first_run: DemoRun, data_dir: Path) -> str:
-    """The demo again on the same data directory, through the command line."""
-    result = CliRunner().invoke(main, ["demo", "--data-dir", str(data_dir)], env={"COLUMNS": "200"},
+    """The demo again on the same data directory, through the command line, its output captured (not a terminal)."""
+    # No COLUMNS: what a log or a pipe gets by default, which must not cut titles at 80 columns.
+    result = CliRunner().invoke(main, ["demo", "--data-dir", str(data_dir)], env={"COLUMNS": None},
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output
@@ -192,6 +194,7 @@ def test_the_reader_role_queries_but_cannot_write_or_read_credentials(first_run:
 def test_a_second_run_replaces_the_data_instead_of_adding_to_it(first_run: DemoRun, second_run: str) -> None:
     for scenario in statements.scenarios():
         assert scenario.title in second_run
+    assert "…" not in second_run  # nothing cut short
     assert "permission denied for function put_vector" in second_run
     with first_run.connect() as connection:
         counts = shop_tables.table_counts(connection)
@@ -203,5 +206,6 @@ def test_a_second_run_replaces_the_data_instead_of_adding_to_it(first_run: DemoR
 
 def test_it_ends_with_how_to_connect_and_stop(first_run: DemoRun, data_dir: Path) -> None:
     assert f"psql {first_run.report.connection['postgres_dsn']}" in first_run.output
-    assert f"pgs3v down --data-dir {data_dir}" in first_run.output
+    # The command as the user can paste it: .venv/bin/pgs3v from the project folder, if not on the PATH.
+    assert f"Stop:     {pgs3v_command()} down --data-dir {data_dir}" in first_run.output
     assert first_run.report.connection["postgres_dsn"].startswith("postgresql://")
