@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -34,3 +35,14 @@ def test_help_names_every_command_the_readme_uses() -> None:
     for option in ("--data-dir", "--host", "--port", "--limit"):
         assert option in serve
     assert "PGS3V_ACCESS_KEY_ID" in serve
+
+
+def test_the_readme_names_hybrid_query_sections_that_exist() -> None:
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    headings = {line.lstrip("#").strip() for line in (ROOT / "docs" / "hybrid-queries.md").read_text().splitlines()
+                if line.startswith("#")}
+    named = re.findall(r'"(\([a-z]\) [^"]+)"', readme)
+    assert len(named) == 2, named
+    for name in named:
+        assert name in headings, name
+

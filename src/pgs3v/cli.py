@@ -92,18 +92,18 @@ def store_credentials(data_dir: Path | None) -> None:
               help="Where the demo keeps its data [default: $PGS3V_DATA_DIR or ./.pgs3v].")
 def demo(data_dir: Path | None) -> None:
     """`up` + sample data (5,202 products, reviews, orders) + hybrid SQL queries with printed results."""
-    from rich.console import Console
     from rich.markup import escape
 
     from pgs3v.demo.sql_demo import run_demo
+    from pgs3v.terminal import output_console, pgs3v_command
 
-    console = Console()
+    console = output_console()
     directory = data_dir or default_data_dir()
     try:
         run_demo(directory, console)
     except Exception as problem:  # a failed step or a failed `up`: say which, then exit non-zero
-        console.print(f"[red]pgs3v demo failed:[/red] {escape(str(problem))}\n"
-                      f"Run `pgs3v doctor --data-dir {escape(str(directory))}`.")
+        doctor = f"{pgs3v_command()} doctor --data-dir {directory}"
+        console.print(f"[red]pgs3v demo failed:[/red] {escape(str(problem))}\nRun `{escape(doctor)}`.", soft_wrap=True)
         sys.exit(1)
 
 

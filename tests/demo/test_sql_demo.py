@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import shlex
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
@@ -27,6 +31,9 @@ from pgs3v.demo.sql_demo import DemoReport, play
 from pgs3v.demo.step import StepResult, run_step
 from pgs3v.stack.lifecycle import down
 from pgs3v.stack.postgres import missing_packages
+from pgs3v.terminal import pgs3v_command
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @dataclass
@@ -73,8 +80,9 @@ def first_run(data_dir: Path) -> DemoRun:
 
 @pytest.fixture(scope="module")
 def second_run(first_run: DemoRun, data_dir: Path) -> str:
-    """The demo again on the same data directory, through the command line."""
-    result = CliRunner().invoke(main, ["demo", "--data-dir", str(data_dir)], env={"COLUMNS": "200"},
+    """The demo again on the same data directory, through the command line, its output captured (not a terminal)."""
+    # No COLUMNS: what a log or a pipe gets by default, which must not cut titles at 80 columns.
+    result = CliRunner().invoke(main, ["demo", "--data-dir", str(data_dir)], env={"COLUMNS": None},
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output
@@ -192,6 +200,7 @@ def test_the_reader_role_queries_but_cannot_write_or_read_credentials(first_run:
 def test_a_second_run_replaces_the_data_instead_of_adding_to_it(first_run: DemoRun, second_run: str) -> None:
     for scenario in statements.scenarios():
         assert scenario.title in second_run
+    assert "…" not in second_run  # nothing cut short
     assert "permission denied for function put_vector" in second_run
     with first_run.connect() as connection:
         counts = shop_tables.table_counts(connection)
@@ -203,5 +212,52 @@ def test_a_second_run_replaces_the_data_instead_of_adding_to_it(first_run: DemoR
 
 def test_it_ends_with_how_to_connect_and_stop(first_run: DemoRun, data_dir: Path) -> None:
     assert f"psql {first_run.report.connection['postgres_dsn']}" in first_run.output
-    assert f"pgs3v down --data-dir {data_dir}" in first_run.output
+    # The command as the user can paste it: .venv/bin/pgs3v from the project folder, if not on the PATH.
+    assert f"Stop:     {pgs3v_command()} down --data-dir {data_dir}" in first_run.output
     assert first_run.report.connection["postgres_dsn"].startswith("postgresql://")
+
+
+def readme_block(language: str, containing: str) -> str:
+    """The one fenced block of the README in ``language`` that contains ``containing``."""
+    blocks = [block for block in re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.DOTALL)
+              if containing in block]
+    assert len(blocks) == 1, blocks
+    return str(blocks[0])
+
+
+def as_run_here(text: str, data_dir: Path) -> str:
+    """A README example with this test's data directory in place of the default ./.pgs3v."""
+    assert ".pgs3v/connection.json" in text
+    return text.replace(".pgs3v/connection.json", str(data_dir / "connection.json"))
+
+
+def test_the_readmes_boto3_example_queries_the_demos_index(first_run: DemoRun, data_dir: Path) -> None:
+    example = as_run_here(readme_block("python", "connection.json"), data_dir)
+    result = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5, result.stdout
+    distances = [float(line.split()[0]) for line in lines]
+    keys = [line.split()[1] for line in lines]
+    assert distances == sorted(distances)
+    with first_run.connect() as connection:
+        rows = connection.execute("SELECT sku, name, in_stock, price FROM shop.products WHERE sku = ANY(%s)",
+                                  (keys,)).fetchall()
+    products = {sku: (name, in_stock, price) for sku, name, in_stock, price in rows}
+    for key, line in zip(keys, lines, strict=True):
+        name, in_stock, price = products[key]
+        assert in_stock and price < 50, (key, in_stock, price)
+        assert line.endswith(f"  {name}")
+
+
+def test_the_readmes_psql_line_connects(first_run: DemoRun, data_dir: Path) -> None:
+    lines = [line for line in readme_block("bash", "connection.json").splitlines() if line.startswith("psql ")]
+    assert len(lines) == 1
+    command = as_run_here(lines[0], data_dir).replace(".venv/bin/python", shlex.quote(sys.executable))
+    # The README names the fallback for machines where psql is not on the PATH.
+    psql = shutil.which("psql") or "/usr/lib/postgresql/15/bin/psql"
+    command = shlex.quote(psql) + command.removeprefix("psql") + " -tAc 'SELECT count(*) FROM shop.products'"
+    result = subprocess.run(["bash", "-c", command], cwd=README.parent, capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(len(sample_data.load_products()))

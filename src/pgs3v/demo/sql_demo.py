@@ -38,6 +38,7 @@ from pgs3v.demo.presentation import milliseconds, print_heading, print_step
 from pgs3v.demo.statements import ANCHOR_SKU, Scenario, scenarios
 from pgs3v.demo.step import Connection, Step, StepResult, run_step
 from pgs3v.stack.lifecycle import up
+from pgs3v.terminal import pgs3v_command
 
 
 class DemoError(RuntimeError):
@@ -197,7 +198,9 @@ def print_next_steps(console: Console, data_dir: Path, report: DemoReport) -> No
     """How to connect, what to try, how to stop."""
     dsn = report.connection["postgres_dsn"]
     default = Path(os.environ.get("PGS3V_DATA_DIR", ".pgs3v")).resolve()
-    down = "pgs3v down" if data_dir.resolve() == default else f"pgs3v down --data-dir {shlex.quote(str(data_dir))}"
+    # As the user can paste it: scripts/demo.sh runs .venv/bin/pgs3v, which is not on the PATH.
+    pgs3v = shlex.quote(pgs3v_command())
+    down = f"{pgs3v} down" if data_dir.resolve() == default else f"{pgs3v} down --data-dir {shlex.quote(str(data_dir))}"
     example = (
         "SELECT p.sku, p.name, p.price, q.distance "
         f"FROM s3vectors.query_vectors('{catalog_index.BUCKET}', '{catalog_index.INDEX}', "
@@ -211,4 +214,5 @@ def print_next_steps(console: Console, data_dir: Path, report: DemoReport) -> No
                   f"tables in schema shop, vectors in {catalog_index.BUCKET}/{catalog_index.INDEX})")
     console.print(f"Try:      {escape(example)}", soft_wrap=True)
     console.print(f"Stop:     {escape(down)}", soft_wrap=True)
-    console.print("          (the data stays: `pgs3v up` or `pgs3v demo` start it again)")
+    console.print(f"          (the data stays: `{escape(pgs3v)} up` or `{escape(pgs3v)} demo` start it again)",
+                  soft_wrap=True)

@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from pgs3v.terminal import output_console, pgs3v_command
 
 DATA_DIR_HELP = "The stack's data directory [default: $PGS3V_DATA_DIR or ./.pgs3v]."
 
@@ -45,14 +46,15 @@ def register(main: click.Group) -> None:
         """
         from pgs3v.stack.lifecycle import up as start_stack
 
-        console = Console()
+        console = output_console()
         directory = resolve_data_dir(data_dir)
         try:
             start_stack(directory, console)
         except Exception as problem:
             # The same --data-dir, or doctor would look at another stack.
+            doctor = f"{pgs3v_command()} doctor --data-dir {directory}"
             console.print(f"[red]pgs3v up failed:[/red] {escape(str(problem))}\n"
-                          f"Run `pgs3v doctor --data-dir {escape(str(directory))}` for a diagnosis.")
+                          f"Run `{escape(doctor)}` for a diagnosis.", soft_wrap=True)
             sys.exit(1)
 
     @main.command()
@@ -62,7 +64,7 @@ def register(main: click.Group) -> None:
         from pgs3v.stack.lifecycle import down as stop_stack
         from pgs3v.stack.postgres import PostgresError
 
-        console = Console()
+        console = output_console()
         try:
             stop_stack(resolve_data_dir(data_dir), console)
         except PostgresError as problem:
@@ -81,7 +83,7 @@ def register(main: click.Group) -> None:
         directory = resolve_data_dir(data_dir)
         rows = stack_status(directory)
         if not rows:
-            click.echo(f"No stack in {directory}. Start one with: pgs3v up --data-dir {directory}")
+            click.echo(f"No stack in {directory}. Start one with: {pgs3v_command()} up --data-dir {directory}")
             sys.exit(1)
         table = Table(title=f"pgs3v stack in {directory.resolve()}")
         for column in ("component", "state", "where", "detail"):
@@ -89,7 +91,7 @@ def register(main: click.Group) -> None:
         for row in rows:
             table.add_row(row.name, "[green]running[/green]" if row.running else "[red]stopped[/red]",
                           row.where, row.detail)
-        Console().print(table)
+        output_console().print(table)
         sys.exit(0 if all(row.running for row in rows) else 3)
 
     @main.command()
@@ -106,7 +108,7 @@ def register(main: click.Group) -> None:
 
         findings = diagnose(resolve_data_dir(data_dir))
         # soft_wrap: a fix is a command to copy, so no line breaks inside it.
-        console = Console(soft_wrap=True)
+        console = output_console(soft_wrap=True)
         for finding in findings:
             mark = "[green]ok[/green]  " if finding.ok else "[red]FAIL[/red]"
             # escape: details quote error messages, whose brackets are not rich markup.

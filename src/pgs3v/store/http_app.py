@@ -1,6 +1,7 @@
 """The store's HTTP face: the S3 Vectors rest-json protocol on Starlette.
 
-``POST /<OperationName>`` with a JSON body, tagging on ``GET|POST|DELETE /tags/{resourceArn}``.
+``POST /<OperationName>`` with a JSON body, tagging on ``GET|POST|DELETE /tags/{resourceArn}``,
+and STS ``GetCallerIdentity`` on ``/`` (:mod:`pgs3v.store.sts`).
 This is the one place where errors become the wire shape (``x-amzn-ErrorType`` header and
 ``__type``/``message`` body, as botocore reads them). Operations run in worker threads, so the
 event loop keeps accepting requests while a write waits for its fsync. A PutVectors body's
@@ -23,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pgs3v.request_reading import RequestTooLarge, read_body, verify_signature
+from pgs3v.store import sts
 from pgs3v.store.errors import InternalServerException, S3VectorsError, ValidationException
 from pgs3v.store.put_body import read_put_vectors
 from pgs3v.store.service import VectorStore
@@ -116,11 +118,18 @@ def build_app(store: VectorStore, verifier: SigV4Verifier | None) -> Starlette:
             extra["tagKeys"] = parse_qs(request.scope.get("query_string", b"").decode("latin-1")).get("tagKeys", [])
         return await handle(request, _TAG_OPERATIONS[request.method], extra)
 
+    # STS GetCallerIdentity (Query protocol on "/", which the S3 Vectors API never uses): see sts.
+    sts_verifier = verifier.for_service(sts.SERVICE) if verifier is not None else None
+
+    async def sts_route(request: Request) -> Response:
+        return await sts.handle(request, sts_verifier, store.state.scope, store.limits.max_request_bytes)
+
     async def health(request: Request) -> Response:
         return _json_response(200, {"status": "ok"})
 
     routes = [
         Route("/_pgs3v/health", health, methods=["GET"]),
+        Route("/", sts_route, methods=["GET", "POST"]),
         Route("/tags/{resource:path}", tags_route, methods=["GET", "POST", "DELETE"]),
         Route("/{operation}", operation_route, methods=["POST"]),
     ]

@@ -82,6 +82,12 @@ class SigV4Verifier:
         self._max_skew = max_skew
         self._clock = clock or (lambda: datetime.now(UTC))
 
+    def for_service(self, service: str) -> SigV4Verifier:
+        """A verifier with the same keys and clock for requests signed for another service."""
+        # One server can answer several services (the store also answers STS GetCallerIdentity);
+        # each route checks the scope of its own service, so a signature cannot cross over.
+        return SigV4Verifier(self._secrets, service, self._max_skew, self._clock)
+
     def verify(self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], body: bytes) -> str:
         """Return the caller's access key id, or raise the 403 error AWS would send."""
         # Callers pass ASGI's raw_path and query_string and header values decoded as latin-1 (as
