@@ -149,8 +149,8 @@ def test_a_fresh_install_and_an_upgrade_from_0_1_0_end_in_the_same_catalog(
     # The upgrade changed definitions only: the same functions, owners, privileges and grants.
     assert [f[:1] + f[2:4] for f in after["functions"]] == [f[:1] + f[2:4] for f in before["functions"]]
     assert {k: v for k, v in after.items() if k != "functions"} == {k: v for k, v in before.items() if k != "functions"}
-    changed = {f[0] for f, g in zip(after["functions"], before["functions"], strict=True) if f != g}
-    assert {name.split("(")[0] for name in changed} == {
+    changed = {str(f[0]).split("(")[0] for f, g in zip(after["functions"], before["functions"], strict=True) if f != g}
+    assert changed == {
         "s3vectors.schema_version", "s3vectors.query_vectors", "s3vectors._paged_query_request",
         "s3vectors.query_vectors_paged"}  # the last for its comment
     for dsn in (upgraded, fresh):

@@ -136,6 +136,10 @@ def _resume(state: StoreState, purpose: str, request: Request) -> tuple[int, tup
     return int(token["n"]), (float(token["d"]), str(token["k"])), started
 
 
+# How much deeper than a page _page may search to settle a tie at its end.
+_WIDEST_TIE_SEARCH = 64
+
+
 def _page(
     data: VectorIndex, vector: npt.NDArray[np.float32], size: int, returned: int, row_filter: CompiledFilter | None,
     after: tuple[float, str] | None,
@@ -144,12 +148,14 @@ def _page(
     # The engine keeps its `asked` nearest whichever way a tie at that cut falls, then sorts them
     # by (distance, key); a page cut inside that tie could skip a key the next page's cursor then
     # passes. So ask deeper until the page ends before the cut's distance, or the matches run out.
-    asked = size + 1
+    # Bounded: a tie among thousands of identical vectors costs a few searches, then keeps the
+    # engine's order.
+    asked, widest = size + 1, _WIDEST_TIE_SEARCH * (size + 1)
     while True:
         found = data.query(vector, asked, returned, row_filter, after=after)
-        if len(found) < asked or found[size - 1].distance < found[-1].distance:
+        if len(found) < asked or found[size - 1].distance < found[-1].distance or asked >= widest:
             return found[: size + 1]
-        asked *= 2
+        asked *= 4
 
 
 def query_vectors(state: StoreState, request: Request) -> Response:
