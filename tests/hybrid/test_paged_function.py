@@ -9,9 +9,11 @@ import numpy as np
 import psycopg
 import pytest
 
+from pgs3v.store.limits import Limits
 from tests.hybrid.conftest import Catalog, Connection, invocations
 
 FULL = 5202  # products in the sample catalog
+PAGE = Limits().query_page_size  # the store's QueryVectors page; query_vectors_paged's top_k no longer sets it
 WALK = "SELECT key, distance, metadata, rank FROM s3vectors.query_vectors_paged(%s, %s, %s::real[], {}) AS q"
 SELECT_LIST = "SELECT (s3vectors.query_vectors_paged(%s, %s, %s::real[], {})).*"
 
@@ -36,7 +38,7 @@ def test_the_full_walk_is_the_exact_ranking(db: Connection, catalog: Catalog) ->
     exact = np.sort(catalog.search.distances(catalog.queries[0][1]))
     assert np.allclose([r[1] for r in rows], exact, atol=1e-5)
     assert all(r[2] is None for r in rows)  # no metadata unless asked
-    assert calls == math.ceil(FULL / 100)
+    assert calls == math.ceil(FULL / PAGE)
 
 
 def test_max_depth_caps_rows_and_calls(db: Connection, catalog: Catalog) -> None:
@@ -44,24 +46,28 @@ def test_max_depth_caps_rows_and_calls(db: Connection, catalog: Catalog) -> None
     rows, calls = counted(db, WALK.format("top_k => 100, max_depth => 250"), arguments(catalog, 1))
     assert (len(rows), calls) == (250, 3)
     assert rows == full[:250]
-    # topK is never more than max_depth: one small page.
+    # topK is max_depth: the store ends the walk there, one small page here.
     rows, calls = counted(db, WALK.format("top_k => 100, max_depth => 30"), arguments(catalog, 1))
     assert (len(rows), calls) == (30, 1)
     assert rows == full[:30]
 
 
 def test_a_limit_stops_the_walk_in_a_select_list(db: Connection, catalog: Catalog) -> None:
-    query = f"SELECT * FROM ({SELECT_LIST.format('top_k => 50, max_depth => 10000')}) AS q LIMIT 150"
+    query = f"SELECT * FROM ({SELECT_LIST.format('max_depth => 10000')}) AS q LIMIT 150"
     rows, calls = counted(db, query, arguments(catalog, 2))
     assert [r[3] for r in rows] == list(range(1, 151))
-    assert calls == 3  # pages of 50: the LIMIT is met on the third
+    assert calls == 2  # pages of 100: the LIMIT is met on the second
+    # top_k, 0.1.0's page size, is accepted and changes nothing.
+    same = counted(db, f"SELECT * FROM ({SELECT_LIST.format('top_k => 50, max_depth => 10000')}) AS q LIMIT 150",
+                   arguments(catalog, 2))
+    assert same == (rows, 2)
 
 
 def test_in_from_every_page_up_to_max_depth_is_fetched(db: Connection, catalog: Catalog) -> None:
     # PostgreSQL collects a function's rows in FROM before using any: same rows, every page.
     rows, calls = counted(db, WALK.format("top_k => 100, max_depth => 10000") + " LIMIT 150", arguments(catalog, 2))
     assert len(rows) == 150
-    assert calls == math.ceil(FULL / 100)
+    assert calls == math.ceil(FULL / PAGE)
     bounded, calls = counted(db, WALK.format("top_k => 100, max_depth => 400") + " LIMIT 150", arguments(catalog, 2))
     assert bounded == rows and calls == 4
 
@@ -75,7 +81,7 @@ def test_filter_and_metadata_pass_through(db: Connection, catalog: Catalog) -> N
     assert all(r[2]["tenant"] == "acme-retail" and "product_id" in r[2] for r in rows)
     exact = catalog.search.top_k(catalog.queries[3][1], acme, len(acme))
     assert np.allclose([r[1] for r in rows], exact.distances, atol=1e-5)
-    assert calls == math.ceil(len(acme) / 100)
+    assert calls == math.ceil(len(acme) / PAGE)
     no_distance = db.execute(WALK.format("max_depth => 5, return_distance => false, "
                                          "filter => '{\"tenant\": \"acme-retail\"}'"), arguments(catalog, 3)).fetchall()
     assert [r[0] for r in no_distance] == [r[0] for r in rows[:5]]
@@ -85,7 +91,9 @@ def test_filter_and_metadata_pass_through(db: Connection, catalog: Catalog) -> N
 @pytest.mark.parametrize(("options", "message"), [
     ("max_depth => 0", "max_depth must be at least 1, got 0"),
     ("max_depth => NULL", "max_depth must be at least 1, got NULL"),
-    ("top_k => 0", "top_k must be at least 1, got 0"),
+    # max_depth is the request's topK: past the service's limit, the service refuses it.
+    ("max_depth => 10001", "1 validation error detected. Value at '/topK' failed to satisfy constraint: "
+                           "Member must be between 1 and 10000, inclusive"),
 ])
 def test_bad_sizes_are_refused(db: Connection, catalog: Catalog, options: str, message: str) -> None:
     with pytest.raises(psycopg.Error) as raised:
@@ -155,10 +163,10 @@ def test_a_subquery_argument_walks_once_per_column_and_a_whole_row_once(db: Conn
     per_column = f"SELECT q.key, q.distance FROM (SELECT ({walk}).*) AS q LIMIT 120"
     whole_row = f"SELECT (w.hit).key, (w.hit).distance FROM (SELECT {walk} AS hit) AS w LIMIT 120"
     rows, calls = counted(db, per_column, (bucket, index))
-    assert (len(rows), calls) == (120, 4 * 3)  # a walk of 3 pages for each of the 4 columns
+    assert (len(rows), calls) == (120, 4 * 2)  # a walk of 2 pages for each of the 4 columns
     same, calls = counted(db, whole_row, (bucket, index))
-    assert (same, calls) == (rows, 3)
+    assert (same, calls) == (rows, 2)
     lateral = ("SELECT q.key, q.distance FROM products AS anchor CROSS JOIN LATERAL "
                "(SELECT (s3vectors.query_vectors_paged(%s, %s, anchor.embedding, top_k => 50, max_depth => 10000)).*)"
                " AS q WHERE anchor.sku = 'KIT-DOX-00098' LIMIT 120")
-    assert counted(db, lateral, (bucket, index)) == (rows, 3)
+    assert counted(db, lateral, (bucket, index)) == (rows, 2)

@@ -129,6 +129,19 @@ def test_query_vectors_nearest_first_with_distance_and_optional_metadata(
     assert error.sqlstate == "22023" and str(error).startswith("ValidationException:")
 
 
+def test_query_vectors_returns_every_page_of_top_k(db: Connection, index: tuple[str, str]) -> None:
+    # topK is the total; the service pages it (100 a page on the store) and the function reads them all.
+    db.execute("SELECT s3vectors.put_vectors(%s, %s, %s::text[], %s::real[][])",
+               (*index, [f"v{i:03d}" for i in range(260)], [[1.0, i / 100, 0.0] for i in range(260)]))
+    rows = db.execute("SELECT key, distance FROM s3vectors.query_vectors(%s, %s, '{1,0,0}'::real[], 230)",
+                      index).fetchall()
+    assert [r[0] for r in rows] == [f"v{i:03d}" for i in range(230)]
+    assert [r[1] for r in rows] == sorted(r[1] for r in rows)
+    fewer = db.execute("SELECT count(*) FROM s3vectors.query_vectors(%s, %s, '{1,0,0}'::real[], 1000, "
+                       "filter => '{\"price\": {\"$exists\": false}}')", index).fetchone()
+    assert fewer == (260,)
+
+
 def test_rows_join_with_ordinary_tables(db: Connection, index: tuple[str, str]) -> None:
     table = unique("products").replace("-", "_")
     db.execute(f"CREATE TABLE {table} (sku text PRIMARY KEY, name text, price numeric, embedding real[])")
@@ -211,4 +224,4 @@ def test_put_vectors_checks_its_arrays(db: Connection, index: tuple[str, str]) -
 
 def test_function_name_and_version(db: Connection) -> None:
     assert scalar(db, "SELECT s3vectors.function_name()") == "pgs3v-bridge"
-    assert scalar(db, "SELECT s3vectors.schema_version()") == "0.1.0"
+    assert scalar(db, "SELECT s3vectors.schema_version()") == "0.2.0"

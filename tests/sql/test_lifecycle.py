@@ -72,9 +72,9 @@ def test_install_twice_upgrade_and_uninstall_everything(cluster: PostgresCluster
 
     report = install_schema(first, function_endpoint="http://127.0.0.1:9", access_key_id="AKID",
                             secret_access_key="secret")
-    assert report.scripts_run == ["aws_lambda_shim--1.0.sql", "pgs3v--0.1.0.sql"]
+    assert report.scripts_run == ["aws_lambda_shim--1.0.sql", "pgs3v--0.1.0.sql", "pgs3v--0.1.0--0.2.0.sql"]
     assert (report.schema_version, report.lambda_provider, report.shim_configured) == (
-        "0.1.0", "aws_lambda_shim 1.0", True)
+        "0.2.0", "aws_lambda_shim 1.0", True)
     again = install_schema(first)
     assert again.scripts_run == [] and again.shim_configured
     with psycopg.connect(first) as conn:
@@ -84,18 +84,19 @@ def test_install_twice_upgrade_and_uninstall_everything(cluster: PostgresCluster
     # An upgrade script is found and applied in order; going back is refused.
     scripts = tmp_path / "sql"
     shutil.copytree(sql_directory(), scripts)
-    (scripts / "pgs3v--0.1.0--0.1.1.sql").write_text(
+    (scripts / "pgs3v--0.2.0--0.2.1.sql").write_text(
         "BEGIN;\nSET LOCAL ROLE pgs3v_owner;\n"
         "CREATE OR REPLACE FUNCTION s3vectors.schema_version() RETURNS text LANGUAGE sql IMMUTABLE "
-        "SET search_path = pg_catalog, pg_temp AS $$ SELECT '0.1.1'::text $$;\nCOMMIT;\n")
+        "SET search_path = pg_catalog, pg_temp AS $$ SELECT '0.2.1'::text $$;\nCOMMIT;\n")
     upgraded = install_schema(first, scripts_directory=scripts, function_name="pgs3v-bridge-prod")
-    assert upgraded.scripts_run == ["pgs3v--0.1.0--0.1.1.sql"] and installed_version(first) == "0.1.1"
+    assert upgraded.scripts_run == ["pgs3v--0.2.0--0.2.1.sql"] and installed_version(first) == "0.2.1"
     with psycopg.connect(first) as conn:
         assert conn.execute("SELECT s3vectors.function_name()").fetchone() == ("pgs3v-bridge-prod",)
-    with pytest.raises(SchemaError, match=re.escape("newer than 0.1.0")):
+    with pytest.raises(SchemaError, match=re.escape("newer than 0.2.0")):
         install_schema(first)
     fresh = install_schema(second, scripts_directory=scripts)
-    assert fresh.scripts_run == ["aws_lambda_shim--1.0.sql", "pgs3v--0.1.0.sql", "pgs3v--0.1.0--0.1.1.sql"]
+    assert fresh.scripts_run == ["aws_lambda_shim--1.0.sql", "pgs3v--0.1.0.sql", "pgs3v--0.1.0--0.2.0.sql",
+                                 "pgs3v--0.2.0--0.2.1.sql"]
 
     # Removing it from one database keeps the roles the other still uses...
     report_second = uninstall_schema(second)
@@ -109,6 +110,51 @@ def test_install_twice_upgrade_and_uninstall_everything(cluster: PostgresCluster
     assert leftovers(second) == {}
     assert installed_version(first) is None
     uninstall_schema(first)  # harmless when there is nothing to remove
+
+
+def catalog(dsn: str) -> dict[str, list[tuple[str | None, ...]]]:
+    """What schema s3vectors is: each function's definition, owner, privileges and comment; the grants."""
+    queries = {
+        "functions": "SELECT p.oid::regprocedure::text, pg_get_functiondef(p.oid), pg_get_userbyid(p.proowner), "
+                     "p.proacl::text, obj_description(p.oid, 'pg_proc') FROM pg_proc AS p "
+                     "WHERE p.pronamespace = 's3vectors'::regnamespace ORDER BY 1",
+        "relations": "SELECT c.oid::regclass::text, c.relkind::text, pg_get_userbyid(c.relowner), c.relacl::text "
+                     "FROM pg_class AS c WHERE c.relnamespace = 's3vectors'::regnamespace ORDER BY 1",
+        "types": "SELECT t.oid::regtype::text, pg_get_userbyid(t.typowner), t.typacl::text FROM pg_type AS t "
+                 "WHERE t.typnamespace = 's3vectors'::regnamespace ORDER BY 1",
+        "schemas": "SELECT nspname::text, pg_get_userbyid(nspowner), nspacl::text FROM pg_namespace "
+                   "WHERE nspname IN ('s3vectors', 'aws_lambda', 'aws_commons') ORDER BY 1",
+        "memberships": "SELECT r.rolname::text, m.rolname::text FROM pg_auth_members AS a "
+                       "JOIN pg_roles AS r ON r.oid = a.roleid JOIN pg_roles AS m ON m.oid = a.member "
+                       "WHERE r.rolname LIKE 'pgs3v%%' AND m.rolname LIKE 'pgs3v%%' ORDER BY 1, 2",
+    }
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return {what: [tuple(row) for row in conn.execute(query)] for what, query in queries.items()}
+
+
+def test_a_fresh_install_and_an_upgrade_from_0_1_0_end_in_the_same_catalog(
+        cluster: PostgresCluster, tmp_path: Path) -> None:
+    released = tmp_path / "0.1.0"
+    released.mkdir()
+    for script in ("aws_lambda_shim--1.0.sql", "pgs3v--0.1.0.sql"):
+        shutil.copy(sql_directory() / script, released / script)
+    upgraded = fresh_database(cluster, "lifecycle_upgraded")
+    assert install_schema(upgraded, scripts_directory=released).schema_version == "0.1.0"
+    before = catalog(upgraded)
+    assert install_schema(upgraded).scripts_run == ["pgs3v--0.1.0--0.2.0.sql"]
+    fresh = fresh_database(cluster, "lifecycle_fresh")
+    install_schema(fresh)
+    after = catalog(upgraded)
+    assert after == catalog(fresh)
+    # The upgrade changed definitions only: the same functions, owners, privileges and grants.
+    assert [f[:1] + f[2:4] for f in after["functions"]] == [f[:1] + f[2:4] for f in before["functions"]]
+    assert {k: v for k, v in after.items() if k != "functions"} == {k: v for k, v in before.items() if k != "functions"}
+    changed = {str(f[0]).split("(")[0] for f, g in zip(after["functions"], before["functions"], strict=True) if f != g}
+    assert changed == {
+        "s3vectors.schema_version", "s3vectors.query_vectors", "s3vectors._paged_query_request",
+        "s3vectors.query_vectors_paged"}  # the last for its comment
+    for dsn in (upgraded, fresh):
+        uninstall_schema(dsn)
 
 
 def test_roles_stay_while_user_objects_depend_on_them(cluster: PostgresCluster) -> None:
@@ -130,14 +176,21 @@ def test_roles_stay_while_user_objects_depend_on_them(cluster: PostgresCluster) 
 def test_the_scripts_work_with_plain_psql(cluster: PostgresCluster) -> None:
     dsn = fresh_database(cluster, "lifecycle_psql")
     directory = sql_directory()
-    for _ in range(2):  # and running them again is harmless
-        for script in ("aws_lambda_shim--1.0.sql", "pgs3v--0.1.0.sql"):
-            result = subprocess.run(
-                [str(BIN_DIR / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", str(directory / script)],
-                capture_output=True, text=True, check=False,
-            )
-            assert result.returncode == 0, result.stderr
-    assert installed_version(dsn) == "0.1.0"
+    def psql(script: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN_DIR / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", str(directory / script)],
+            capture_output=True, text=True, check=False,
+        )
+
+    for script in ("aws_lambda_shim--1.0.sql", "pgs3v--0.1.0.sql", "pgs3v--0.1.0.sql", "pgs3v--0.1.0--0.2.0.sql",
+                   "aws_lambda_shim--1.0.sql", "pgs3v--0.1.0--0.2.0.sql"):  # running one again is harmless
+        result = psql(script)
+        assert result.returncode == 0, result.stderr
+    assert installed_version(dsn) == "0.2.0"
+    # 0.1.0's script does not go back over 0.2.0.
+    result = psql("pgs3v--0.1.0.sql")
+    assert result.returncode != 0 and "pgs3v 0.2.0 is installed here; this file installs 0.1.0" in result.stderr
+    assert installed_version(dsn) == "0.2.0"
     assert uninstall_schema(dsn).kept_roles == {}
 
 
@@ -167,8 +220,8 @@ def test_cli_install_and_uninstall(cluster: PostgresCluster) -> None:
                                      "--timeout", "2"], env={"PGS3V_ACCESS_KEY_ID": "AKID",
                                                              "PGS3V_SECRET_ACCESS_KEY": "secret"})
     assert installed.exit_code == 0, installed.output
-    assert "pgs3v schema 0.1.0 via aws_lambda_shim 1.0; ran aws_lambda_shim--1.0.sql, pgs3v--0.1.0.sql" in (
-        installed.output)
+    assert ("pgs3v schema 0.2.0 via aws_lambda_shim 1.0; ran aws_lambda_shim--1.0.sql, pgs3v--0.1.0.sql, "
+            "pgs3v--0.1.0--0.2.0.sql") in installed.output
     with psycopg.connect(dsn) as conn:
         row = conn.execute("SELECT access_key_id, timeout_seconds FROM aws_lambda_shim.configuration()").fetchone()
         assert shim_endpoint(conn) == "http://127.0.0.1:9"

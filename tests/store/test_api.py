@@ -123,13 +123,14 @@ def test_query_cosine_distance_and_filters(s3v: Any, index: dict[str, str]) -> N
     assert [v["key"] for v in recent["vectors"]] == ["same", "opposite"]
 
 
-def test_query_pages_with_next_token(s3v: Any, index: dict[str, str]) -> None:
+def test_query_paginator_stops_at_top_k(s3v: Any, index: dict[str, str]) -> None:
+    # topK is the total, not a page size (more in test_query_paging.py).
     vectors = [{"key": f"p{i}", "data": {"float32": [1.0, i / 10, 0, 0]}} for i in range(25)]
     s3v.put_vectors(**index, vectors=vectors)
     pages = list(s3v.get_paginator("query_vectors").paginate(
         **index, topK=10, queryVector={"float32": [1, 0, 0, 0]}, returnDistance=True))
     keys = [v["key"] for page in pages for v in page["vectors"]]
-    assert keys == [f"p{i}" for i in range(25)]
+    assert keys == [f"p{i}" for i in range(10)]
 
 
 def test_list_vectors_pages_and_segments_partition_keys(s3v: Any, index: dict[str, str]) -> None:

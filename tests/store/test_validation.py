@@ -159,11 +159,11 @@ def test_enums_list_the_allowed_set(raw_s3v: Any, bucket: str, member: str, valu
     assert_single_field(response, f"/{member}", shape_error(f"/{member}", f"satisfy enum value set: {allowed}"))
 
 
-@pytest.mark.parametrize("top_k", [0, 101])
-def test_top_k_outside_1_to_100(raw_s3v: Any, s3v: Any, index: dict[str, str], top_k: int) -> None:
+@pytest.mark.parametrize("top_k", [0, 10_001])
+def test_top_k_outside_1_to_10000(raw_s3v: Any, s3v: Any, index: dict[str, str], top_k: int) -> None:
     response = invalid(raw_s3v.query_vectors, **index, topK=top_k, queryVector=Q)
-    assert_single_field(response, "/topK", shape_error("/topK", "be between 1 and 100, inclusive"))
-    s3v.query_vectors(**index, topK=100, queryVector=Q)
+    assert_single_field(response, "/topK", shape_error("/topK", "be between 1 and 10000, inclusive"))
+    s3v.query_vectors(**index, topK=10_000, queryVector=Q)
 
 
 @pytest.mark.parametrize(("operation", "member", "most"), [
@@ -272,8 +272,9 @@ def test_request_payload_over_20_mib(store_server: StoreProcess, s3v: Any, index
 
 
 def test_limits_can_be_raised_by_configuration(tmp_path: Path, raw_s3v: Any, index: dict[str, str]) -> None:
-    invalid(raw_s3v.query_vectors, **index, topK=300, queryVector=Q)
-    server = StoreProcess(tmp_path / "raised", extra_args=("--limit", "max_top_k=500")).start()
+    invalid(raw_s3v.query_vectors, **index, topK=10_001, queryVector=Q)
+    server = StoreProcess(tmp_path / "raised", extra_args=(
+        "--limit", "max_top_k=12000", "--limit", "query_page_size=300")).start()
     try:
         raised = client(server.endpoint, validate=False)
         raised.create_vector_bucket(vectorBucketName="raised")
@@ -281,10 +282,11 @@ def test_limits_can_be_raised_by_configuration(tmp_path: Path, raw_s3v: Any, ind
         raised.create_index(**target, dataType="float32", dimension=2, distanceMetric="euclidean")
         line = [{"key": f"v{i}", "data": {"float32": [float(i), 0.0]}} for i in range(400)]
         raised.put_vectors(**target, vectors=line)
-        found = raised.query_vectors(**target, topK=300, queryVector={"float32": [0.0, 0.0]})["vectors"]
-        assert [v["key"] for v in found] == [f"v{i}" for i in range(300)]
-        response = invalid(raised.query_vectors, **target, topK=501, queryVector={"float32": [0.0, 0.0]})
-        assert_single_field(response, "/topK", shape_error("/topK", "be between 1 and 500, inclusive"))
+        found = raised.query_vectors(**target, topK=11_000, queryVector={"float32": [0.0, 0.0]})
+        assert [v["key"] for v in found["vectors"]] == [f"v{i}" for i in range(300)]  # one raised page
+        assert "nextToken" in found
+        response = invalid(raised.query_vectors, **target, topK=12_001, queryVector={"float32": [0.0, 0.0]})
+        assert_single_field(response, "/topK", shape_error("/topK", "be between 1 and 12000, inclusive"))
     finally:
         server.stop()
 

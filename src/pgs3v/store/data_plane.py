@@ -6,14 +6,16 @@ import hashlib
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 
 from pgs3v.store.catalog import IndexRecord
 from pgs3v.store.errors import INDEX_NOT_FOUND, NotFoundException, ValidationException
-from pgs3v.store.filters import compile_filter
+from pgs3v.store.filters import CompiledFilter, compile_filter
 from pgs3v.store.mutations import DeleteBatch, Mutation
 from pgs3v.store.state import StoreState
-from pgs3v.store.vector_table import StoredVector
+from pgs3v.store.vector_index import VectorIndex
+from pgs3v.store.vector_table import Neighbour, StoredVector
 from pgs3v.store.vector_validation import put_batch, vector_array
 from pgs3v.store.wal import WalClosedError
 
@@ -106,14 +108,58 @@ def list_vectors(state: StoreState, request: Request) -> Response:
     return response
 
 
+# The fields AWS says a nextToken belongs to: "Continue making QueryVectors requests with the same
+# queryVector, topK, filter, and queryMode parameters" (user guide, Querying vectors). returnMetadata,
+# returnDistance and returnScores are not among them: they shape each page, not the ranking.
+_TOKEN_BOUND_FIELDS = ("queryVector", "queryTexts", "topK", "filter", "queryMode")
+
+
 def _query_fingerprint(request: Request) -> str:
-    # Binds a nextToken to the query that produced it, so it cannot page another query.
-    fields = {k: request.get(k) for k in ("queryVector", "filter", "topK")}
+    fields = {name: request.get(name) for name in _TOKEN_BOUND_FIELDS}
     return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()[:24]
 
 
+def _resume(state: StoreState, purpose: str, request: Request) -> tuple[int, tuple[float, str] | None, float]:
+    # (results returned so far, the last one's distance and key, when the query's first page ran).
+    if not request.get("nextToken"):
+        return 0, None, state.clock()
+    token = state.tokens.decode(purpose, request["nextToken"])
+    if token.get("q") != _query_fingerprint(request):
+        raise ValidationException.for_field(
+            "/nextToken", "The provided token belongs to a different query: send the same queryVector, topK, "
+            "filter and queryMode as the request that returned it")
+    started = float(token["t"])
+    # Counted from the first page, not the last, as AWS counts "after the query is executed".
+    if state.clock() > started + 60 * state.limits.query_token_minutes:
+        raise ValidationException.for_field(
+            "/nextToken", "The provided token has expired: send the query again without a nextToken")
+    return int(token["n"]), (float(token["d"]), str(token["k"])), started
+
+
+# How much deeper than a page _page may search to settle a tie at its end.
+_WIDEST_TIE_SEARCH = 64
+
+
+def _page(
+    data: VectorIndex, vector: npt.NDArray[np.float32], size: int, returned: int, row_filter: CompiledFilter | None,
+    after: tuple[float, str] | None,
+) -> list[Neighbour]:
+    """The next ``size`` results beyond the cursor, and one more when there is one."""
+    # The engine keeps its `asked` nearest whichever way a tie at that cut falls, then sorts them
+    # by (distance, key); a page cut inside that tie could skip a key the next page's cursor then
+    # passes. So ask deeper until the page ends before the cut's distance, or the matches run out.
+    # Bounded: a tie among thousands of identical vectors costs a few searches, then keeps the
+    # engine's order.
+    asked, widest = size + 1, _WIDEST_TIE_SEARCH * (size + 1)
+    while True:
+        found = data.query(vector, asked, returned, row_filter, after=after)
+        if len(found) < asked or found[size - 1].distance < found[-1].distance or asked >= widest:
+            return found[: size + 1]
+        asked *= 4
+
+
 def query_vectors(state: StoreState, request: Request) -> Response:
-    """QueryVectors: exact nearest neighbours among the vectors that match the filter."""
+    """QueryVectors: the topK nearest vectors that match the filter, a page at a time."""
     index = state.index(request)
     if request.get("queryTexts"):
         raise ValidationException.for_field(
@@ -135,23 +181,18 @@ def query_vectors(state: StoreState, request: Request) -> Response:
             max_depth=state.limits.max_filter_depth,
         )
     top = request["topK"]
-    fingerprint = _query_fingerprint(request)
     purpose = f"QueryVectors/{state.index_arn(index)}"
-    skip, after = 0, None
-    if request.get("nextToken"):
-        token = state.tokens.decode(purpose, request["nextToken"])
-        if token.get("q") != fingerprint:
-            raise ValidationException.for_field("/nextToken", "The provided token belongs to a different query")
-        skip = int(token["skip"])
-        if "k" in token:
-            after = (float(token["d"]), str(token["k"]))
-    depth = min(top, max(state.limits.max_query_depth - skip, 0))
-    # Pages continue from the last result (a cursor), so none repeats a vector of an earlier one.
-    neighbours = state.vectors_of(index).query(vector, depth + 1, skip, row_filter, after=after) if depth else []
+    returned, after, started = _resume(state, purpose, request)
+    # topK is the total over all pages (AWS: "When topK exceeds the page size, results are returned
+    # across multiple pages"); a token is issued only while fewer than topK have been returned.
+    size = min(state.limits.query_page_size, top - returned)
+    # Pages continue from the last result (a cursor), so none repeats a vector of an earlier one;
+    # the one extra neighbour tells whether another page exists.
+    neighbours = _page(state.vectors_of(index), vector, size, returned, row_filter, after)
     return_distance = bool(request.get("returnDistance"))
     return_metadata = bool(request.get("returnMetadata"))
     results = []
-    for neighbour in neighbours[:depth]:
+    for neighbour in neighbours[:size]:
         item: dict[str, Any] = {"key": neighbour.key}
         if return_distance:
             item["distance"] = neighbour.distance
@@ -161,8 +202,9 @@ def query_vectors(state: StoreState, request: Request) -> Response:
             item["scores"] = {"vectorDistance": neighbour.distance}
         results.append(item)
     response: Response = {"vectors": results, "distanceMetric": index.distance_metric}
-    if len(neighbours) > depth:
-        last = neighbours[depth - 1]
-        cursor = {"skip": skip + depth, "q": fingerprint, "d": last.distance, "k": last.key}
+    if returned + size < top and len(neighbours) > size:
+        last = neighbours[size - 1]
+        cursor = {"q": _query_fingerprint(request), "n": returned + size, "d": last.distance, "k": last.key,
+                  "t": started}
         response["nextToken"] = state.tokens.encode(purpose, cursor)
     return response

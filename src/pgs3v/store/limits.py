@@ -1,8 +1,8 @@
 """Every service limit in one table.
 
 The defaults are the documented limits of the GA Amazon S3 Vectors service. A self-hosted
-store may raise them: ``pgs3v store serve --limit max_top_k=1000`` or the environment variable
-``PGS3V_LIMIT_MAX_TOP_K=1000``. The table drives validation, the CLI help and docs/limits.md
+store may raise them: ``pgs3v store serve --limit max_top_k=20000`` or the environment variable
+``PGS3V_LIMIT_MAX_TOP_K=20000``. The table drives validation, the CLI help and docs/limits.md
 (a test fails when a limit is undocumented).
 """
 
@@ -23,7 +23,12 @@ class Limits:
     """The limits in force for one store (the table itself); build with :func:`load_limits`."""
 
     max_dimension: int = _limit(4096, "Largest vector dimension an index may have (smallest is 1).")
-    max_top_k: int = _limit(100, "Largest topK of a QueryVectors call.")
+    # AWS raised topK from 100 to 10,000 on 2026-06-16, returned "across multiple pages" linked by
+    # nextToken. It publishes no page size; 100 keeps every query of the old limit one page.
+    max_top_k: int = _limit(10_000, "Largest topK of a QueryVectors call: the total, across its pages.")
+    query_page_size: int = _limit(100, "Most results in one QueryVectors page; a larger topK continues by nextToken.")
+    # AWS: tokens "remain valid for several minutes after the query is executed"; no number given.
+    query_token_minutes: int = _limit(5, "Minutes a QueryVectors nextToken stays valid after the query's first page.")
     max_put_vectors: int = _limit(500, "Most vectors in one PutVectors call.")
     max_delete_vectors: int = _limit(500, "Most keys in one DeleteVectors call.")
     max_get_vectors: int = _limit(100, "Most keys in one GetVectors call.")
@@ -42,7 +47,6 @@ class Limits:
     max_buckets: int = _limit(10_000, "Most vector buckets in one store.")
     max_tags: int = _limit(50, "Most tags on one resource.")
     max_filter_depth: int = _limit(32, "Deepest nesting of $and/$or in a filter (guards the server's stack).")
-    max_query_depth: int = _limit(10_000, "Deepest rank a QueryVectors nextToken can page to.")
     max_write_requests_per_second: int = _limit(
         0, "PutVectors + DeleteVectors calls per second per index before 429 (0 = off; AWS: 1000)."
     )

@@ -2,7 +2,8 @@
 
 A token records where the previous page ended (a name, a key hash or a rank), never a row
 number, so it stays valid while other clients write. It is signed with a per-store secret so a
-forged or altered token is a ValidationException rather than a surprise.
+forged or altered token is a ValidationException rather than a surprise. A QueryVectors token also
+records when its query's first page ran, so that it expires as AWS's do (data_plane checks both).
 """
 
 from __future__ import annotations
