@@ -195,6 +195,31 @@ def test_take_then_append_matches_oracle(
     _check(documents, columns, all_rows)  # and the original is untouched
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    stores=st.lists(st.lists(st.lists(rows, max_size=20), max_size=3), min_size=1, max_size=4),
+    documents=filter_lists,
+    later=st.lists(rows, max_size=8),
+    data=st.data(),
+)
+def test_concatenated_stores_match_oracle(
+    stores: list[list[list[Row]]], documents: list[dict[str, Any]], later: list[Row], data: st.DataObject
+) -> None:
+    # As a merge builds them: each source store's kept rows (a take), then the parts end to end.
+    parts, expected = [], []
+    for batches in stores:
+        rows_of_store = [row for batch in batches for row in batch]
+        kept = data.draw(st.lists(st.sampled_from(range(len(rows_of_store))), unique=True).map(sorted)) \
+            if rows_of_store else []
+        parts.append(_load(batches).take(np.array(kept, dtype=np.int64)))
+        expected += [rows_of_store[i] for i in kept]
+    merged = MetadataColumns.concatenated(parts)
+    assert merged.row_count == len(expected)
+    _check(documents, merged, expected)
+    merged.append(later)  # the merged store keeps working as a store of its own
+    _check(documents, merged, expected + later)
+
+
 def test_empty_filter_matches_every_row() -> None:
     columns = _load([[{"a": "x"}, None, {}]])
     assert compile_({}).evaluate(columns).tolist() == [True, True, True]

@@ -9,7 +9,8 @@ import pytest
 
 import pgs3v.store.segment as segment_module
 from pgs3v.store.distances import exact_distances
-from pgs3v.store.segment import Segment, SegmentBuild, SegmentRows, write_segment
+from pgs3v.store.segment import Segment, SegmentBuild, write_segment
+from pgs3v.store.segment_rows import SegmentRows
 from pgs3v.store.segment_search import SearchKnobs, search_segment
 from pgs3v.store.vector_table import key_order
 
@@ -20,7 +21,7 @@ def _segment(directory: Path, rows: int, dimension: int) -> tuple[Segment, np.nd
     hashes = [key_order(key) for key in keys]
     write_segment(
         directory,
-        SegmentRows(keys, vectors, [None] * rows, np.array([h for h, _ in hashes], dtype=np.uint64),
+        SegmentRows.encoded(keys, vectors, [None] * rows, np.array([h for h, _ in hashes], dtype=np.uint64),
                     np.array([low for _, low in hashes], dtype=np.uint64)),
         SegmentBuild("cosine", frozenset(), ann_min_floats=10**9),
     )

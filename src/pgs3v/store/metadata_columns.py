@@ -268,6 +268,41 @@ class _KeyColumn:
         return out
 
 
+    @staticmethod
+    def concatenated(pieces: Sequence[tuple[int, _KeyColumn]]) -> _KeyColumn:
+        """One key's columns from several stores, each placed at its first row (offsets ascending)."""
+        first_offset, first = pieces[0]
+        out = _KeyColumn(base=first_offset + first.base)
+        for offset, column in pieces:
+            # Each piece's strings get the codes of the merged dictionary.
+            remap = np.empty(len(column.codes) + 1, dtype=np.int32)
+            remap[-1] = -1  # "no string" stays -1 (read through index -1)
+            for value, code in column.codes.items():
+                remap[code] = out.codes.setdefault(value, len(out.codes))
+            start = offset + column.base - out.base
+            for name in _ROW_FIELDS:
+                target, source = getattr(out, name), getattr(column, name)
+                target.pad_to(start)
+                if source.blank:
+                    target.pad_to(start + len(source))
+                elif name == "string":
+                    target.extend(remap[source.view()])
+                else:
+                    target.extend(source.view())
+            if len(column.elem_row):
+                out.elem_row.extend(column.elem_row.view() + offset)
+                for name in _ELEMENT_FIELDS:
+                    target, source = getattr(out, name), getattr(column, name)
+                    target.pad_to(len(out.elem_row) - len(source))
+                    if source.blank:
+                        target.pad_to(len(out.elem_row))
+                    elif name == "elem_string":
+                        target.extend(remap[source.view()])
+                    else:
+                        target.extend(source.view())
+        return out
+
+
 def _isin(array: npt.NDArray[Any], wanted: Sequence[Any]) -> BoolArray:
     """``np.isin``, but a few plain comparisons when there are few values (several times faster)."""
     if len(wanted) > 8:
@@ -343,6 +378,23 @@ class MetadataColumns:
             taken = column.take(index, order, sorted_rows)
             if taken is not None:
                 out._columns[key] = taken
+        return out
+
+    @staticmethod
+    def concatenated(parts: Sequence[MetadataColumns]) -> MetadataColumns:
+        """One store holding the rows of ``parts`` one after the other, built column by column.
+
+        A merge of segments uses this instead of appending every row's metadata again: it costs
+        numpy copies per key and part, not Python work per row.
+        """
+        out = MetadataColumns()
+        offsets = np.cumsum([0, *(part._n for part in parts)])
+        keys = list(dict.fromkeys(key for part in parts for key in part._columns))
+        for key in keys:
+            pieces = [(int(offset), part._columns[key]) for offset, part in zip(offsets, parts, strict=False)
+                      if key in part._columns]
+            out._columns[key] = _KeyColumn.concatenated(pieces)
+        out._n = int(offsets[-1])
         return out
 
     # Queries: each returns a bool mask of length row_count and never loops over rows.

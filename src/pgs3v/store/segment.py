@@ -28,7 +28,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import faiss
 import numpy as np
@@ -39,9 +39,12 @@ from pgs3v.store.ann import build_ann, calibrate_probes, load_ann, save_ann
 from pgs3v.store.distances import row_norms
 from pgs3v.store.durable_files import fsync_directory, write_file_atomically
 from pgs3v.store.metadata_columns import MetadataColumns
+from pgs3v.store.segment_rows import Blobs, RowVectors, SegmentRows
 
 FloatArray = npt.NDArray[np.float32]
 RowArray = npt.NDArray[np.int64]
+ByteArray = npt.NDArray[np.uint8]
+BlobSource = tuple[ByteArray, RowArray, RowArray]  # (bytes, offsets, rows), as Blobs.gathered reads it
 
 _FORMAT = 1
 _DESCRIPTOR = "segment.json"
@@ -50,26 +53,6 @@ _MIN_ANN_ROWS = 32
 # the file is not cached and the rest are read ahead concurrently.
 _PROBE_ROWS = 8
 _CACHED_PROBE_SECONDS = 0.00025
-
-
-class RowVectors(Protocol):
-    """Vectors that can be read a slice of rows at a time (an array, or rows of other segments)."""
-
-    @property
-    def shape(self) -> tuple[int, ...]: ...
-
-    def __getitem__(self, rows: slice, /) -> Any: ...
-
-
-@dataclass(frozen=True)
-class SegmentRows:
-    """The rows to write into a new segment (each key once)."""
-
-    keys: list[str]
-    vectors: RowVectors
-    metadata: list[dict[str, Any] | None]
-    hash_high: npt.NDArray[np.uint64]
-    hash_low: npt.NDArray[np.uint64]
 
 
 @dataclass(frozen=True)
@@ -103,18 +86,16 @@ def write_segment(
     for the next segment to reuse, or None when the segment has no index.
     """
     directory.mkdir(parents=True)
-    count = len(rows.keys)
+    count = len(rows)
     vectors = _write_vectors(directory / "vectors.npy", rows.vectors)
     _save(directory / "norms.npy", row_norms(vectors))
-    _write_blobs(directory, "keys", [key.encode("utf-8") for key in rows.keys])
-    _write_blobs(directory, "metadata", [orjson.dumps(m) if m else b"" for m in rows.metadata])
+    _write_blobs(directory, "keys", rows.keys)
+    _write_blobs(directory, "metadata", rows.metadata)
     order = np.lexsort((rows.hash_low, rows.hash_high))
     _save(directory / "hash_high.npy", rows.hash_high[order])
     _save(directory / "hash_low.npy", rows.hash_low[order])
     _save(directory / "hash_rows.npy", order.astype(np.int64))
-    columns = MetadataColumns()
-    columns.append([_filterable(m, build.non_filterable_keys) for m in rows.metadata])
-    _write_durably(directory / "columns.pickle", pickle.dumps(columns, protocol=pickle.HIGHEST_PROTOCOL))
+    _write_durably(directory / "columns.pickle", pickle.dumps(rows.columns, protocol=pickle.HIGHEST_PROTOCOL))
     has_ann = approximate and wants_ann(count, int(rows.vectors.shape[1]), build.ann_min_floats)
     probes = rerank = None
     if has_ann:
@@ -146,17 +127,9 @@ def _write_vectors(path: Path, source: RowVectors) -> FloatArray:
     return written
 
 
-def _filterable(metadata: dict[str, Any] | None, hidden: frozenset[str]) -> dict[str, Any] | None:
-    if not metadata or not hidden:
-        return metadata
-    return {k: v for k, v in metadata.items() if k not in hidden}
-
-
-def _write_blobs(directory: Path, name: str, items: Sequence[bytes]) -> None:
-    offsets = np.zeros(len(items) + 1, dtype=np.int64)
-    np.cumsum([len(item) for item in items], out=offsets[1:])
-    _write_durably(directory / f"{name}.bin", b"".join(items))
-    _save(directory / f"{name}_offsets.npy", offsets)
+def _write_blobs(directory: Path, name: str, blobs: Blobs) -> None:
+    _write_durably(directory / f"{name}.bin", blobs.data.tobytes())
+    _save(directory / f"{name}_offsets.npy", blobs.offsets)
 
 
 def _save(path: Path, array: npt.NDArray[Any]) -> None:
@@ -247,6 +220,10 @@ class Segment:
             if time.perf_counter() - began > _CACHED_PROBE_SECONDS:
                 _read_ahead(self.vectors, rows[_PROBE_ROWS:])
         return np.asarray(self.vectors[rows])
+
+    def blobs(self, rows: RowArray) -> tuple[BlobSource, BlobSource]:
+        """Where the keys and the metadata of ``rows`` lie, as :meth:`Blobs.gathered` takes them."""
+        return (self._keys, self._key_offsets, rows), (self._metadata, self._metadata_offsets, rows)
 
     def key(self, row: int) -> str:
         """The key of ``row``."""

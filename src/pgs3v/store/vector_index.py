@@ -32,9 +32,11 @@ from pgs3v.store.filters import CompiledFilter
 from pgs3v.store.index_settings import IndexSettings
 from pgs3v.store.manifest import Manifest, ManifestStore, SegmentEntry
 from pgs3v.store.merge_policy import merge_choice, optimize_plan
+from pgs3v.store.metadata_columns import MetadataColumns
 from pgs3v.store.mutations import DeleteBatch, Mutation, decode_mutation, encode_mutation
 from pgs3v.store.native_memory import release_free_memory
-from pgs3v.store.segment import Segment, SegmentBuild, SegmentRows, is_complete, write_segment
+from pgs3v.store.segment import Segment, SegmentBuild, is_complete, write_segment
+from pgs3v.store.segment_rows import Blobs, GatheredVectors, SegmentRows
 from pgs3v.store.segment_search import SearchKnobs
 from pgs3v.store.segment_set import (
     LiveSegment,
@@ -257,7 +259,7 @@ class VectorIndex:
             # Indexed at once (a plain segment would be scanned whole by every query until a
             # merge indexed it), but grown from the last trained lists and codebooks: training is
             # most of a small build, and a fold must keep pace with ingest.
-            segment = self._write(taken, reuse_training=True) if taken.keys else None
+            segment = self._write(taken, reuse_training=True) if len(taken) else None
             with self._lock:
                 if segment is not None:
                     dead = self._tail.dead_among(taken_rows)
@@ -278,7 +280,7 @@ class VectorIndex:
                 return
             kept = [np.flatnonzero(~live.deleted) for live in sources]
             rows = _merged_rows(sources, kept)
-            segment = self._write(rows, reuse_training=False) if rows.keys else None
+            segment = self._write(rows, reuse_training=False) if len(rows) else None
             del rows
             with self._lock:
                 # Writes during the merge killed rows in the sources' current masks.
@@ -402,44 +404,21 @@ def _save_mask(path: Path, deleted: npt.NDArray[np.bool_]) -> None:
 
 
 def _merged_rows(sources: Sequence[LiveSegment], kept: Sequence[npt.NDArray[np.int64]]) -> SegmentRows:
-    keys: list[str] = []
-    metadata: list[dict[str, Any] | None] = []
-    highs, lows = [], []
+    """The kept rows of ``sources``, one after the other, gathered without decoding any row."""
+    key_sources, metadata_sources, highs, lows = [], [], [], []
     for live, rows in zip(sources, kept, strict=True):
         segment = live.segment
-        keys.extend(segment.key(int(row)) for row in rows)
-        metadata.extend(segment.metadata(int(row)) for row in rows)
+        keys, metadata = segment.blobs(rows)
+        key_sources.append(keys)
+        metadata_sources.append(metadata)
         high = np.empty(segment.rows, dtype=np.uint64)
         low = np.empty(segment.rows, dtype=np.uint64)
         high[segment.hash_rows] = segment.hash_high
         low[segment.hash_rows] = segment.hash_low
         highs.append(high[rows])
         lows.append(low[rows])
+    columns = MetadataColumns.concatenated([live.segment.columns.take(rows) for live, rows in zip(sources, kept,
+                                                                                                 strict=True)])
     vectors = GatheredVectors([live.segment.vectors for live in sources], kept, sources[0].segment.dimension)
-    return SegmentRows(keys, vectors, metadata, np.concatenate(highs), np.concatenate(lows))
-
-
-class GatheredVectors:
-    """The kept rows of several segments, one after the other, read lazily a slice at a time."""
-
-    def __init__(self, arrays: Sequence[npt.NDArray[np.float32]], rows: Sequence[npt.NDArray[np.int64]],
-                 dimension: int) -> None:
-        self._arrays, self._rows = list(arrays), list(rows)
-        self._starts = np.cumsum([0, *(len(r) for r in rows)])
-        self._dimension = dimension
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """(rows, dimension)."""
-        return int(self._starts[-1]), self._dimension
-
-    def __getitem__(self, wanted: slice) -> npt.NDArray[np.float32]:
-        start, stop, _ = wanted.indices(int(self._starts[-1]))
-        parts = []
-        for array, rows, first in zip(self._arrays, self._rows, self._starts[:-1], strict=True):
-            low, high = max(start - first, 0), min(stop - first, len(rows))
-            if low < high:
-                parts.append(np.asarray(array[rows[low:high]], dtype=np.float32))
-        if not parts:
-            return np.empty((0, self._dimension), dtype=np.float32)
-        return np.concatenate(parts)
+    return SegmentRows(Blobs.gathered(key_sources), Blobs.gathered(metadata_sources), columns, vectors,
+                       np.concatenate(highs), np.concatenate(lows))

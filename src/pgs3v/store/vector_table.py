@@ -20,7 +20,7 @@ import numpy.typing as npt
 from pgs3v.store.distances import nearest_exact
 from pgs3v.store.metadata_columns import MetadataColumns
 from pgs3v.store.mutations import DeleteBatch, Mutation, PutBatch
-from pgs3v.store.segment import SegmentRows
+from pgs3v.store.segment_rows import SegmentRows
 
 FloatArray = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
@@ -140,12 +140,11 @@ class VectorTable:
         """The live rows among the first ``end``: their row numbers, and their contents for a segment."""
         with self._lock:
             live = np.flatnonzero(self._alive[:end])
-            return live, SegmentRows(
-                keys=[self._keys[i] for i in live],
-                vectors=self._vectors[live].copy(),
-                metadata=[self._metadata[i] for i in live],
-                hash_high=self._hash_high[live].copy(),
-                hash_low=self._hash_low[live].copy(),
+            return live, SegmentRows.encoded(
+                [self._keys[i] for i in live], self._vectors[live].copy(), [self._metadata[i] for i in live],
+                self._hash_high[live].copy(), self._hash_low[live].copy(),
+                # The tail's columns already hold the filterable metadata of its rows.
+                columns=self._columns.take(live),
             )
 
     def dead_among(self, rows: npt.NDArray[np.intp]) -> BoolArray:
