@@ -39,7 +39,8 @@ SYSTEMS = {
     HTTP: "pgs3v store serve, QueryVectors over HTTP with a kept-alive connection (SigV4, JSON), in the layout "
           "the indexer settled into by itself after the load (no optimize call)",
     HTTP_OPTIMIZED: "the same server and data after a Pgs3vOptimizeIndex call",
-    NUMPY: "exact search with numpy, one query at a time, one BLAS thread",
+    NUMPY: "exact search with numpy (the store's exact scan: one matrix-vector product, a float64 re-rank of a "
+           "small pool), one query at a time, numpy's default BLAS threads",
     PGVECTOR: "pgvector 0.8.2 HNSW (m 16, ef_construction 64, iterative scan relaxed_order) in PostgreSQL 18, "
               "queried through psycopg",
 }
