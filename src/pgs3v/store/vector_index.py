@@ -96,6 +96,7 @@ class VectorIndex:
         self._commit_lock = threading.Lock()
         self._folded_lsn = self._manifest.watermark_lsn
         self._last_write = time.monotonic()
+        self._writes_in_flight = 0
         self._log = WriteAheadLog(directory / "wal")
         for _, record in self._log.replay(after_lsn=self._manifest.watermark_lsn):
             self._apply(decode_mutation(record))
@@ -113,18 +114,24 @@ class VectorIndex:
 
     def write(self, mutation: Mutation) -> None:
         """Make a validated batch durable, then visible; returns once both are true."""
-        lsn = self._log.append(encode_mutation(mutation))
-        with self._applied:
-            ready = self._applied.wait_for(lambda: self._applied_lsn >= lsn - 1, timeout=_APPLY_WAIT_SECONDS)
-            if not ready:
-                raise ServiceUnavailableException("The index is not accepting writes; retry the request")
-            try:
-                self._apply(mutation)
-            finally:
-                # Later writers must not stall behind a batch that failed to apply.
-                self._applied_lsn = lsn
-                self._applied.notify_all()
-        self._last_write = time.monotonic()
+        with self._lock:
+            self._writes_in_flight += 1
+        try:
+            lsn = self._log.append(encode_mutation(mutation))
+            with self._applied:
+                ready = self._applied.wait_for(lambda: self._applied_lsn >= lsn - 1, timeout=_APPLY_WAIT_SECONDS)
+                if not ready:
+                    raise ServiceUnavailableException("The index is not accepting writes; retry the request")
+                try:
+                    self._apply(mutation)
+                finally:
+                    # Later writers must not stall behind a batch that failed to apply.
+                    self._applied_lsn = lsn
+                    self._applied.notify_all()
+        finally:
+            with self._lock:
+                self._writes_in_flight -= 1
+                self._last_write = time.monotonic()
         if self._indexer is not None:
             self._indexer.wake()
 
@@ -224,7 +231,11 @@ class VectorIndex:
 
     @property
     def seconds_since_write(self) -> float:
-        """Time since the last write was applied (or since the index was opened)."""
+        """Time since the last write was applied (or since the index was opened); 0 while one is in flight."""
+        # A write stalled on a slow fsync is not a pause: settling then would rebuild segments
+        # in the middle of a bulk load.
+        if self._writes_in_flight:
+            return 0.0
         return time.monotonic() - self._last_write
 
     @property
