@@ -37,7 +37,7 @@ import orjson
 
 from pgs3v.store.ann import build_ann, calibrate_probes, load_ann, save_ann
 from pgs3v.store.distances import row_norms
-from pgs3v.store.durable_files import fsync_directory, write_file_atomically
+from pgs3v.store.durable_files import SyncedFile, fsync_directory, write_file_atomically
 from pgs3v.store.metadata_columns import MetadataColumns
 from pgs3v.store.segment_rows import Blobs, RowVectors, SegmentRows
 
@@ -116,34 +116,31 @@ def write_segment(
 def _write_vectors(path: Path, source: RowVectors) -> FloatArray:
     """Copy ``source`` into a new .npy file chunk by chunk; return the file memory-mapped."""
     rows, dimension = source.shape
-    target = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, dimension))
-    chunk = max(1, (64 << 20) // (4 * max(dimension, 1)))
-    for start in range(0, rows, chunk):
-        target[start : start + chunk] = source[start : start + chunk]
-    target.flush()
-    _fsync_file(path)
-    del target
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False,
+              "shape": (rows, dimension)}
+    chunk = max(1, (16 << 20) // (4 * max(dimension, 1)))
+    with SyncedFile(path) as file:
+        np.lib.format.write_array_header_1_0(file, header)
+        for start in range(0, rows, chunk):
+            block = np.ascontiguousarray(source[start : start + chunk], dtype="<f4")
+            file.write(block.data)
     written: FloatArray = np.load(path, mmap_mode="r")
     return written
 
 
 def _write_blobs(directory: Path, name: str, blobs: Blobs) -> None:
-    _write_durably(directory / f"{name}.bin", blobs.data.tobytes())
+    _write_durably(directory / f"{name}.bin", blobs.data)
     _save(directory / f"{name}_offsets.npy", blobs.offsets)
 
 
 def _save(path: Path, array: npt.NDArray[Any]) -> None:
-    with open(path, "wb") as file:
+    with SyncedFile(path) as file:
         np.save(file, array, allow_pickle=False)
-        file.flush()
-        os.fsync(file.fileno())
 
 
-def _write_durably(path: Path, data: bytes) -> None:
-    with open(path, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
+def _write_durably(path: Path, data: bytes | npt.NDArray[np.uint8]) -> None:
+    with SyncedFile(path) as file:
+        file.write(data if isinstance(data, bytes) else data.data)
 
 
 def _fsync_file(path: Path) -> None:
