@@ -72,6 +72,9 @@ def test_the_run_measures_ingest_build_storage_memory_throughput_and_a_cold_quer
         assert engine["vectors"] == ROWS and engine["unindexedRows"] == 0 and engine["settled"]
         assert [s["approximate"] for s in engine["segments"]] == [True]
     assert (directory / "ann-settling.png").read_bytes().startswith(b"\x89PNG")
+    # The request path's split: the engine alone, the service call, HTTP.
+    for workload in (NAME, f"{NAME} filter 50%"):
+        assert _figure(document, workload, "pgs3v-service", "p50_ms") > 0
     curves = document["notes"]["curves"][NAME]
     assert len(curves["pgs3v in-process (probes)"]) >= 3 and len(curves["pgvector-hnsw via psycopg (ef_search)"]) == 4
     assert len(curves["pgs3v-http (defaults)"]) == 1

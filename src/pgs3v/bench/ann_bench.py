@@ -26,6 +26,7 @@ from pgs3v.bench.ann_store_run import (
     HTTP,
     HTTP_OPTIMIZED,
     IN_PROCESS,
+    SERVICE,
     Selectivity,
     StoreRunOptions,
     labelled,
@@ -39,6 +40,9 @@ SYSTEMS = {
     HTTP: "pgs3v store serve, QueryVectors over HTTP with a kept-alive connection (SigV4, JSON), in the layout "
           "the indexer settled into by itself after the load (no optimize call)",
     HTTP_OPTIMIZED: "the same server and data after a Pgs3vOptimizeIndex call",
+    SERVICE: "the store's service call in the benchmark process (validation against the model, the operation, "
+             "the response document; no HTTP, no SigV4, no thread hop): with pgs3v and pgs3v-http, the split "
+             "of the request path",
     NUMPY: "exact search with numpy (the store's exact scan: one matrix-vector product, a float64 re-rank of a "
            "small pool), one query at a time, numpy's default BLAS threads",
     PGVECTOR: "pgvector 0.8.2 HNSW (m 16, ef_construction 64, iterative scan relaxed_order) in PostgreSQL 18, "

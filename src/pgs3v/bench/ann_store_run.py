@@ -48,6 +48,7 @@ Progress = Callable[[str, int, int], None]
 BUCKET, INDEX = "bench", "ann"
 HTTP, IN_PROCESS = "pgs3v-http", "pgs3v"
 HTTP_OPTIMIZED = "pgs3v-http-optimized"
+SERVICE = "pgs3v-service"
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,19 @@ def _in_process(
                             truth.recall(selectivity, found, options.top_k), "ratio"))
             result.measurements.append(Measurement(label, IN_PROCESS, "short_answers",
                                                    _short(found, truth, selectivity, options.top_k), "count"))
+        # The request path without HTTP: the service call (validation against the model, the
+        # operation, the response document) on the request the HTTP client sends, decoded.
+        def service_query(vector: np.ndarray, top: int, selectivity: Selectivity) -> list[int]:
+            request = orjson.loads(_query_body(vector, top, selectivity))
+            return [int(item["key"][1:]) for item in store.call("QueryVectors", request)["vectors"]]
+
+        # Unfiltered, and the loosest filter (which most of the model's filter checks see).
+        filtered = [s for s in options.selectivities if s is not None][:1]
+        for selectivity in (None, *filtered):
+            label = workload_name(dataset, selectivity)
+            durations, _ = _timed(dataset, selectivity, options.top_k, service_query, progress,
+                                  f"service calls, {label}")
+            result.measurements += latency_measurements(label, SERVICE, durations)
         for probes in options.probe_sweep:
             knobs = SearchKnobs(probes=probes, rerank=defaults.rerank, exact_scan_floats=defaults.exact_scan_floats,
                                 widening=defaults.widening)
@@ -270,13 +284,17 @@ def _http_workloads(
                                    _short(found, truth, selectivity, options.top_k), "count"))
 
 
+def _query_body(vector: np.ndarray, top: int, selectivity: Selectivity) -> bytes:
+    request: dict[str, Any] = {"vectorBucketName": BUCKET, "indexName": INDEX, "topK": top,
+                               "queryVector": {"float32": vector}}
+    if selectivity is not None:
+        request["filter"] = selectivity_filter(selectivity)
+    return orjson.dumps(request, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
 def _http_query(transport: JsonTransport) -> QueryFunction:
     def run(vector: np.ndarray, top: int, selectivity: Selectivity) -> list[int]:
-        request: dict[str, Any] = {"vectorBucketName": BUCKET, "indexName": INDEX, "topK": top,
-                                   "queryVector": {"float32": vector}}
-        if selectivity is not None:
-            request["filter"] = selectivity_filter(selectivity)
-        answer = transport.call_body("QueryVectors", orjson.dumps(request, option=orjson.OPT_SERIALIZE_NUMPY))
+        answer = transport.call_body("QueryVectors", _query_body(vector, top, selectivity))
         return [int(item["key"][1:]) for item in answer["vectors"]]
     return run
 
