@@ -60,6 +60,9 @@ if shim is None:
     LOG_TYPES = ("None", "Tail")
     MAX_CLIENT_CONTEXT = 3583  # bytes of base64, Lambda's limit
     MAX_HEAD = 64 * 1024  # bytes of status line and headers accepted in an answer
+    # Bytes of body accepted: well above Lambda's 6 MB response limit, and a bound on what a
+    # broken host's Content-Length can make the backend allocate.
+    MAX_BODY = 32 * 1024 * 1024
     # Errors of a kept-alive connection the server closed while idle: safe to retry once on a
     # fresh one, because the request never reached a live server.
     STALE_CONNECTION = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
@@ -175,6 +178,8 @@ if shim is None:
                     while self.line():  # trailers, up to the empty line
                         pass
                     return bytes(body)
+                if len(body) + size > MAX_BODY:
+                    raise ProtocolError(f"an answer over {MAX_BODY} bytes")
                 body += self.exactly(size)
                 if self.exactly(2) != b"\r\n":
                     raise ProtocolError("chunk not followed by CRLF")
@@ -186,6 +191,8 @@ if shim is None:
                     data, self.buffer = bytes(self.buffer), bytearray()
                     return data
                 self.buffer += data
+                if len(self.buffer) > MAX_BODY:
+                    raise ProtocolError(f"an answer over {MAX_BODY} bytes")
 
         def read(self):
             """(status, headers, body, will_close)."""
@@ -204,6 +211,8 @@ if shim is None:
                     length = int(headers["content-length"])
                 except ValueError:
                     raise ProtocolError(f"bad Content-Length {headers['content-length'][:40]!r}") from None
+                if not 0 <= length <= MAX_BODY:
+                    raise ProtocolError(f"Content-Length {length} is not between 0 and {MAX_BODY}")
                 body = self.exactly(length)
             else:
                 body, will_close = self.until_closed(), True
