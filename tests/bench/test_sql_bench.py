@@ -25,7 +25,13 @@ from pgs3v.bench.host_functions import canned_query_answer
 from pgs3v.bench.lean_store_client import LeanStoreClient
 from pgs3v.bench.measurements import write_json
 from pgs3v.bench.report import print_report
-from pgs3v.bench.sql_bench import TARGET_ADDED_P50_MS, SqlBenchParameters, query_vectors, run_sql_bench
+from pgs3v.bench.sql_bench import (
+    FIRST_CALL_WORKLOAD,
+    TARGET_ADDED_P50_MS,
+    SqlBenchParameters,
+    query_vectors,
+    run_sql_bench,
+)
 from pgs3v.bench.sql_systems import (
     DIRECT,
     DIRECT_WIRE,
@@ -40,7 +46,7 @@ from pgs3v.bench.sql_systems import (
 from pgs3v.stack.postgres import missing_packages
 from tests.support import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, StoreProcess, error_of
 
-TINY = SqlBenchParameters(queries=12, top_k=5, rounds=3, products=600, seed=3, warmup_queries=2)
+TINY = SqlBenchParameters(queries=12, top_k=5, rounds=3, products=600, seed=3, warmup_queries=2, new_sessions=3)
 LATENCY = ("p50_ms", "p95_ms", "p99_ms", "mean_ms", "calls")
 ANSWERING = (LEAN_CLIENT, LAMBDA, SQL, SQL_BINARY, SQL_LEAN)
 
@@ -97,7 +103,8 @@ def test_every_path_finds_the_keys_of_the_direct_call(tiny_run: tuple[dict[str, 
 def test_the_json_says_how_it_ran_and_the_verdict(tiny_run: tuple[dict[str, Any], str]) -> None:
     document, report = tiny_run
     assert document["benchmark"] == "sql"
-    assert document["command"] == "pgs3v bench sql --queries 12 --top-k 5 --rounds 3 --products 600 --seed 3"
+    assert document["command"] == ("pgs3v bench sql --queries 12 --top-k 5 --rounds 3 --products 600 --seed 3 "
+                                   "--new-sessions 3")
     notes = document["notes"]
     target = notes["target"]
     assert target["limit_added_p50_ms"] == TARGET_ADDED_P50_MS
@@ -108,6 +115,22 @@ def test_the_json_says_how_it_ran_and_the_verdict(tiny_run: tuple[dict[str, Any]
     assert notes["server_exit_code"] in (0, -15) and notes["function_host_exit_code"] in (0, -15)
     assert not Path(notes["data_dir"]).exists()  # removed without --keep-data
     assert "p50 added" in report and SQL_LEAN in report and "warning" not in report
+
+
+def test_the_first_call_in_new_sessions_is_timed_next_to_the_second(tiny_run: tuple[dict[str, Any], str]) -> None:
+    document, report = tiny_run
+    found = figures(document)
+    assert {(FIRST_CALL_WORKLOAD, SQL, metric) for metric in LATENCY} <= set(found)
+    assert found[(FIRST_CALL_WORKLOAD, SQL, "calls")] == TINY.new_sessions
+    # The first call of each new session finds the direct call's keys for the same query.
+    assert found[(FIRST_CALL_WORKLOAD, SQL, "same_keys_as_direct")] == 1.0
+    first = document["notes"]["first_call"]
+    assert first["sessions"] == TINY.new_sessions
+    assert first["first_call_p50_ms"] == pytest.approx(found[(FIRST_CALL_WORKLOAD, SQL, "p50_ms")])
+    assert first["second_call_p50_ms"] > 0 and first["connect_p50_ms"] > 0
+    assert first["first_over_second_p50"] == pytest.approx(first["first_call_p50_ms"] / first["second_call_p50_ms"])
+    assert first["statement"].startswith("SELECT q.key, p.name, q.distance")
+    assert FIRST_CALL_WORKLOAD in report and "first_calls_s" in document["notes"]["phases_s"]
 
 
 def test_the_ann_benchmark_options_belong_before_no_subcommand() -> None:
@@ -122,6 +145,7 @@ def test_the_ann_benchmark_options_belong_before_no_subcommand() -> None:
     assert "--vectors: option(s) of the ANN benchmark" in outcome.output
     assert "sql" in runner.invoke(main, ["bench", "--help"]).output
     assert "--rounds" in runner.invoke(main, ["bench", "sql", "--help"]).output
+    assert "--new-sessions" in runner.invoke(main, ["bench", "sql", "--help"]).output
 
 
 def test_query_vectors_are_seeded_unit_float32_lists() -> None:

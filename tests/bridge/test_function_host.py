@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -11,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials as BotocoreCredentials
 from botocore.exceptions import ClientError
 
 from pgs3v.bridge.process import FunctionHostProcess
@@ -181,3 +185,37 @@ def test_stopping_the_host_lets_running_event_invocations_finish(store_server: S
     finally:
         host.stop()  # SIGTERM right away: the host drains acknowledged Event invocations before exiting
     assert marker.read_text() == "done"
+
+
+def raw_exchange(function_host: FunctionHostProcess, head: bytes, body: bytes) -> tuple[bytes, bytes]:
+    """(the interim 100 Continue answer, the final answer) of a request sent with Expect: 100-continue."""
+    with socket.create_connection(("127.0.0.1", function_host.port), timeout=10) as sock:
+        sock.sendall(head)
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            interim += sock.recv(65536)
+        sock.sendall(body)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += sock.recv(65536)
+        length = int(answer.lower().partition(b"content-length: ")[2].partition(b"\r\n")[0])
+        while len(answer.partition(b"\r\n\r\n")[2]) < length:
+            answer += sock.recv(65536)
+    return interim, answer
+
+
+def test_expect_100_continue_is_answered_before_the_body_is_sent(function_host: FunctionHostProcess) -> None:
+    # The host holds each response head back to send it with the body (one write); an interim
+    # 100 Continue must still go out at once, or the client would wait for it before sending.
+    url = f"{function_host.endpoint}/2015-03-31/functions/echo/invocations"
+    body = b'{"hello": "continue"}'
+    signed = AWSRequest("POST", url, data=body, headers={"Expect": "100-continue"})
+    SigV4Auth(BotocoreCredentials(CREDENTIALS.access_key_id, CREDENTIALS.secret_access_key), "lambda",
+              "us-east-1").add_auth(signed)
+    lines = ["POST /2015-03-31/functions/echo/invocations HTTP/1.1", f"Host: 127.0.0.1:{function_host.port}",
+             f"Content-Length: {len(body)}", *(f"{name}: {value}" for name, value in signed.headers.items())]
+    interim, answer = raw_exchange(function_host, ("\r\n".join(lines) + "\r\n\r\n").encode(), body)
+    assert interim.startswith(b"HTTP/1.1 100 Continue\r\n")
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert json.loads(payload) == {"hello": "continue"}

@@ -53,7 +53,15 @@ def test_the_zip_runs_the_handler_with_only_the_standard_library_besides(tmp_pat
         "from pgs3v.bridge.handler import handler\n"
         f"made = handler({{'operation': 'CreateVectorBucket', 'request': {{'vectorBucketName': {bucket!r}}}}}, None)\n"
         f"got = handler({{'operation': 'GetVectorBucket', 'request': {{'vectorBucketName': {bucket!r}}}}}, None)\n"
-        "print(json.dumps({'made': made, 'got': got, 'modules': sorted(sys.modules)}))\n"
+        # PutVectors and QueryVectors go through the JSON transport, on the standard library's json here.
+        f"index = {{'vectorBucketName': {bucket!r}, 'indexName': 'idx'}}\n"
+        "handler({'operation': 'CreateIndex', 'request': {**index, 'dataType': 'float32', 'dimension': 2, "
+        "'distanceMetric': 'euclidean'}}, None)\n"
+        "handler({'operation': 'PutVectors', 'request': {**index, 'vectors': [{'key': 'k', "
+        "'data': {'float32': [0.5, 1.0]}}]}}, None)\n"
+        "found = handler({'operation': 'QueryVectors', 'request': {**index, 'topK': 1, "
+        "'queryVector': {'float32': [0.5, 1.0]}}}, None)\n"
+        "print(json.dumps({'made': made, 'got': got, 'found': found, 'modules': sorted(sys.modules)}))\n"
     )
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -69,4 +77,5 @@ def test_the_zip_runs_the_handler_with_only_the_standard_library_besides(tmp_pat
     answer = json.loads(done.stdout)
     assert "vectorBucketArn" in answer["made"]["response"]
     assert answer["got"]["response"]["vectorBucket"]["vectorBucketName"] == bucket
+    assert [v["key"] for v in answer["found"]["response"]["vectors"]] == ["k"]
     assert not [name for name in answer["modules"] if name.split(".")[0] in HEAVY]

@@ -72,9 +72,10 @@ def test_install_twice_upgrade_and_uninstall_everything(cluster: PostgresCluster
 
     report = install_schema(first, function_endpoint="http://127.0.0.1:9", access_key_id="AKID",
                             secret_access_key="secret")
-    assert report.scripts_run == ["aws_lambda_shim--1.0.sql", "pgs3v--0.1.0.sql", "pgs3v--0.1.0--0.2.0.sql"]
+    assert report.scripts_run == ["aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql",
+                                  "pgs3v--0.1.0--0.2.0.sql"]
     assert (report.schema_version, report.lambda_provider, report.shim_configured) == (
-        "0.2.0", "aws_lambda_shim 1.0", True)
+        "0.2.0", "aws_lambda_shim 1.1", True)
     again = install_schema(first)
     assert again.scripts_run == [] and again.shim_configured
     with psycopg.connect(first) as conn:
@@ -95,8 +96,8 @@ def test_install_twice_upgrade_and_uninstall_everything(cluster: PostgresCluster
     with pytest.raises(SchemaError, match=re.escape("newer than 0.2.0")):
         install_schema(first)
     fresh = install_schema(second, scripts_directory=scripts)
-    assert fresh.scripts_run == ["aws_lambda_shim--1.0.sql", "pgs3v--0.1.0.sql", "pgs3v--0.1.0--0.2.0.sql",
-                                 "pgs3v--0.2.0--0.2.1.sql"]
+    assert fresh.scripts_run == ["aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql",
+                                 "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.2.1.sql"]
 
     # Removing it from one database keeps the roles the other still uses...
     report_second = uninstall_schema(second)
@@ -141,7 +142,7 @@ def test_a_fresh_install_and_an_upgrade_from_0_1_0_end_in_the_same_catalog(
     upgraded = fresh_database(cluster, "lifecycle_upgraded")
     assert install_schema(upgraded, scripts_directory=released).schema_version == "0.1.0"
     before = catalog(upgraded)
-    assert install_schema(upgraded).scripts_run == ["pgs3v--0.1.0--0.2.0.sql"]
+    assert install_schema(upgraded).scripts_run == ["aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0--0.2.0.sql"]
     fresh = fresh_database(cluster, "lifecycle_fresh")
     install_schema(fresh)
     after = catalog(upgraded)
@@ -182,8 +183,9 @@ def test_the_scripts_work_with_plain_psql(cluster: PostgresCluster) -> None:
             capture_output=True, text=True, check=False,
         )
 
-    for script in ("aws_lambda_shim--1.0.sql", "pgs3v--0.1.0.sql", "pgs3v--0.1.0.sql", "pgs3v--0.1.0--0.2.0.sql",
-                   "aws_lambda_shim--1.0.sql", "pgs3v--0.1.0--0.2.0.sql"):  # running one again is harmless
+    for script in ("aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql", "pgs3v--0.1.0.sql",
+                   "pgs3v--0.1.0--0.2.0.sql", "aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql",
+                   "pgs3v--0.1.0--0.2.0.sql"):  # running one again is harmless
         result = psql(script)
         assert result.returncode == 0, result.stderr
     assert installed_version(dsn) == "0.2.0"
@@ -220,8 +222,8 @@ def test_cli_install_and_uninstall(cluster: PostgresCluster) -> None:
                                      "--timeout", "2"], env={"PGS3V_ACCESS_KEY_ID": "AKID",
                                                              "PGS3V_SECRET_ACCESS_KEY": "secret"})
     assert installed.exit_code == 0, installed.output
-    assert ("pgs3v schema 0.2.0 via aws_lambda_shim 1.0; ran aws_lambda_shim--1.0.sql, pgs3v--0.1.0.sql, "
-            "pgs3v--0.1.0--0.2.0.sql") in installed.output
+    assert ("pgs3v schema 0.2.0 via aws_lambda_shim 1.1; ran aws_lambda_shim--1.0.sql, aws_lambda_shim--1.0--1.1.sql, "
+            "pgs3v--0.1.0.sql, pgs3v--0.1.0--0.2.0.sql") in installed.output
     with psycopg.connect(dsn) as conn:
         row = conn.execute("SELECT access_key_id, timeout_seconds FROM aws_lambda_shim.configuration()").fetchone()
         assert shim_endpoint(conn) == "http://127.0.0.1:9"

@@ -166,12 +166,14 @@ def _command_line(ctx: click.Context) -> str:
 @click.option("--products", default=None, type=click.IntRange(min=1),
               help="Load only the first N products of the sample catalog [default: all 5,202].")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the query vectors.")
+@click.option("--new-sessions", default=50, show_default=True, type=click.IntRange(min=1),
+              help="New PostgreSQL sessions whose first call is timed.")
 @click.option("--output-json", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the figures [default: bench-results/sql-<timestamp>.json].")
 @click.option("--keep-data", is_flag=True, help="Keep the temporary directory (cluster, store data, logs).")
 def bench_sql(
-    queries: int, top_k: int, rounds: int, products: int | None, seed: int, output_json: Path | None,
-    keep_data: bool,
+    queries: int, top_k: int, rounds: int, products: int | None, seed: int, new_sessions: int,
+    output_json: Path | None, keep_data: bool,
 ) -> None:
     """Measure what the SQL round trip adds to a direct store call, in one run.
 
@@ -182,8 +184,8 @@ def bench_sql(
     (s3vectors.query_vectors joined with products, via psycopg, the vector sent as text and in
     binary), aws_lambda.invoke of a no-op function alone, and the profile paths (a lean store
     client, and the SQL through a bridge built on it). Prints p50/p95/p99 and the milliseconds
-    each path adds at p50, checks the target (the SQL path adds at most 3 ms), and writes every
-    figure to a JSON file.
+    each path adds at p50, checks the target (the SQL path adds at most 3 ms), times the SQL
+    statement's first call in new sessions, and writes every figure to a JSON file.
     """
     from pgs3v.bench.measurements import write_json
     from pgs3v.bench.report import print_report
@@ -192,7 +194,7 @@ def bench_sql(
 
     console = _console()
     parameters = SqlBenchParameters(queries=queries, top_k=top_k, rounds=rounds, products=products, seed=seed,
-                                    keep_data=keep_data)
+                                    keep_data=keep_data, new_sessions=new_sessions)
     try:
         result = run_sql_bench(parameters, console)
     except StackError as problem:
@@ -206,6 +208,12 @@ def bench_sql(
         f"{verdict} ({target['sql_added_p50_ms']:+.2f} ms; vector in binary "
         f"{target['sql_binary_param_added_p50_ms']:+.2f} ms; through the lean-client bridge "
         f"{target['sql_lean_bridge_added_p50_ms']:+.2f} ms)"
+    )
+    first = result.notes["first_call"]
+    console.print(
+        f"First call in a new session: p50 {first['first_call_p50_ms']:.2f} ms over {first['sessions']} sessions "
+        f"(the second call in the same sessions: p50 {first['second_call_p50_ms']:.2f} ms; connecting: p50 "
+        f"{first['connect_p50_ms']:.2f} ms)"
     )
     if keep_data:
         console.print(f"Data and logs kept in {result.notes['data_dir']}")

@@ -6,7 +6,10 @@ load the sample catalog (real sentence embeddings, 384 dimensions) into an index
 in interleaved blocks (each round runs one block of queries on every path, the order rotating
 from round to round), so spells of load on a shared machine fall on all paths alike. Each path
 must find the same keys as the direct call. Figures: p50/p95/p99 per path, and how many
-milliseconds each adds at p50 over the direct call.
+milliseconds each adds at p50 over the direct call. Then the first call in a new session: the
+SQL statement's first call in each of ``new_sessions`` fresh connections (PL/Python starting,
+the shim's imports, PL/pgSQL compiling, a new connection to the function host), next to the
+second call in the same sessions.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from pgs3v.bench.wire_clock import WireClock
 from pgs3v.sample_data import FloatMatrix, Product, load_product_embeddings, load_products
 
 WORKLOAD = "query"
+FIRST_CALL_WORKLOAD = "first-call"
 BASELINE = paths.DIRECT
 # Issue 3, point 9: the SQL path may add at most this much at p50 over the direct call.
 TARGET_ADDED_P50_MS = 3.0
@@ -65,12 +69,13 @@ class SqlBenchParameters:
     seed: int = 0
     keep_data: bool = False
     warmup_queries: int = 20  # per path, untimed: connections, prepared statements, first-call costs
+    new_sessions: int = 50  # new PostgreSQL sessions whose first call is timed
 
     def command(self) -> str:
         """The command line that reproduces this run."""
         products = f" --products {self.products}" if self.products is not None else ""
         return (f"pgs3v bench sql --queries {self.queries} --top-k {self.top_k} --rounds {self.rounds}"
-                f"{products} --seed {self.seed}")
+                f"{products} --seed {self.seed} --new-sessions {self.new_sessions}")
 
 
 @dataclass
@@ -80,6 +85,16 @@ class _Timings:
     durations_ns: dict[str, list[int]] = field(default_factory=dict)
     keys: dict[str, dict[int, list[str]]] = field(default_factory=dict)
     round_p50_ms: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass
+class _FirstCalls:
+    """Per new session: connecting, the first call, the second call, and whether the first found the right keys."""
+
+    connect_ns: list[int] = field(default_factory=list)
+    first_ns: list[int] = field(default_factory=list)
+    second_ns: list[int] = field(default_factory=list)
+    same_keys: list[bool] = field(default_factory=list)
 
 
 def run_sql_bench(parameters: SqlBenchParameters, console: Console) -> BenchResult:
@@ -112,6 +127,9 @@ def run_sql_bench(parameters: SqlBenchParameters, console: Console) -> BenchResu
                 _load(stack, products, embeddings)
             with phase(phases, "queries_s"):
                 timings = _time_paths(stack, queries, parameters, console)
+            with phase(phases, "first_calls_s"), console.status(
+                    f"Timing the first call in {parameters.new_sessions} new sessions"):
+                first_calls = _time_first_calls(stack, queries, parameters, timings.keys[BASELINE])
         result.notes["server_exit_code"] = stack.store.exit_code
         result.notes["function_host_exit_code"] = stack.host.exit_code
     finally:
@@ -119,7 +137,9 @@ def run_sql_bench(parameters: SqlBenchParameters, console: Console) -> BenchResu
             shutil.rmtree(root, ignore_errors=True)
     result.measurements += _measurements(timings)
     result.ratios = ratios_to(BASELINE, result.measurements)
+    result.measurements += _first_call_measurements(first_calls)
     result.notes.update(_notes(result, timings, len(products), embeddings.shape[1], phases))
+    result.notes["first_call"] = _first_call_notes(first_calls)
     return result
 
 
@@ -205,6 +225,41 @@ def _time_block(
         if values:
             timings.durations_ns[system] += values
             timings.round_p50_ms[system].append(float(np.percentile(values, 50)) / 1e6)
+
+
+def _time_first_calls(
+    stack: SqlBenchStack, queries: list[list[float]], parameters: SqlBenchParameters, expected: dict[int, list[str]]
+) -> _FirstCalls:
+    """The SQL statement's first and second call in each of ``new_sessions`` new connections."""
+    target = paths.Target(_BUCKET, _INDEX, parameters.top_k)
+    calls = _FirstCalls()
+    for number in range(parameters.new_sessions):
+        first_query, second_query = number % len(queries), (number + 1) % len(queries)
+        began = time.perf_counter_ns()
+        with psycopg.connect(stack.dsn(MAIN_DATABASE), autocommit=True) as conn:
+            calls.connect_ns.append(time.perf_counter_ns() - began)
+            run = paths.sql_join(conn, target)
+            first = run(queries[first_query])
+            calls.second_ns.append(run(queries[second_query]).elapsed_ns)
+        calls.first_ns.append(first.elapsed_ns)
+        calls.same_keys.append(first.keys is not None and set(first.keys) == set(expected[first_query]))
+    return calls
+
+
+def _first_call_measurements(calls: _FirstCalls) -> list[Measurement]:
+    """The first call's latency over the new sessions, and whether it found the direct call's keys."""
+    return [*latency_measurements(FIRST_CALL_WORKLOAD, paths.SQL, calls.first_ns),
+            Measurement(FIRST_CALL_WORKLOAD, paths.SQL, "same_keys_as_direct", float(np.mean(calls.same_keys)),
+                        "fraction")]
+
+
+def _first_call_notes(calls: _FirstCalls) -> dict[str, Any]:
+    """The first call against the second in the same sessions, and what connecting took."""
+    first, second, connect = (float(np.percentile(values, 50)) / 1e6
+                              for values in (calls.first_ns, calls.second_ns, calls.connect_ns))
+    return {"sessions": len(calls.first_ns), "first_call_p50_ms": first, "second_call_p50_ms": second,
+            "first_over_second_p50": first / second, "connect_p50_ms": connect,
+            "statement": paths.SQL_JOIN.strip()}
 
 
 def _measurements(timings: _Timings) -> list[Measurement]:

@@ -12,6 +12,7 @@ import uvicorn
 
 from pgs3v.bridge.function_host import build_app
 from pgs3v.bridge.functions import BRIDGE_FUNCTION, BRIDGE_HANDLER, FunctionRegistry, FunctionSpec, load_handler
+from pgs3v.bridge.http_protocol import OneWriteHttpToolsProtocol
 from pgs3v.bridge.settings import STORE_ENDPOINT
 from pgs3v.store.credentials import ACCESS_KEY_ENV, CREDENTIALS_FILE, SECRET_KEY_ENV, Credentials
 from pgs3v.store.credentials import load_or_create_credentials as _load_store_credentials
@@ -99,10 +100,10 @@ def serve(options: HostOptions, environ: Mapping[str, str] | None = None) -> Non
         if options.verify_signatures else None
     )
     app = build_app(registry, verifier, concurrency=options.concurrency)
-    # uvloop + httptools on asyncio transports set TCP_NODELAY on accepted sockets: a small
-    # response never waits ~40 ms for the client's delayed ACK (Nagle).
+    # uvloop sets TCP_NODELAY on accepted sockets: a small response never waits ~40 ms for the
+    # client's delayed ACK (Nagle). The protocol writes each response's head and body at once.
     config = uvicorn.Config(
-        app, host=options.host, port=options.port, loop="uvloop", http="httptools",
+        app, host=options.host, port=options.port, loop="uvloop", http=OneWriteHttpToolsProtocol,
         log_level="warning", access_log=False, timeout_keep_alive=75,
     )
     print(
