@@ -49,26 +49,30 @@ def test_folds_are_indexed_at_once_and_reuse_the_last_training(tmp_path: Path, m
         for start in (0, 80, 160):
             _put(index, start, 80)
             index.fold()
-        # Each fold is large enough for an index and gets one; only the first trains.
+        # Each fold is large enough for an index and gets one; only the first trains (2 lists).
         assert [live.segment.ann is not None for live in index.segment_states()] == [True] * 3
         assert trainings == [80]
-        # Three segments of one tier: merged (with a training of its own) whether or not writes flow.
+        # Three segments of one tier: merged whether or not writes flow. 240 rows want 6 lists,
+        # within 4x of the training's 2: reused.
         assert merge_choice(index.segment_states(), SETTINGS, settle=False) == _names(index)
         index.merge(_names(index))
         [merged] = index.segment_states()
         assert merged.segment.ann is not None and merged.segment.rows == 240
-        assert trainings == [80, 240]
+        assert trainings == [80]
 
         _put(index, 240, 20)
         index.fold()
         # Too small for an index: scanned exactly.
         assert [live.segment.ann is None for live in index.segment_states()] == [False, True]
-        assert trainings == [80, 240]
+        _put(index, 260, 200)
+        index.fold()
         # Alone in their tiers: left alone while writes flow, settled into one once they pause.
         assert merge_choice(index.segment_states(), SETTINGS, settle=False) == []
-        assert merge_choice(index.segment_states(), SETTINGS, settle=True) == _names(index)
+        assert sorted(merge_choice(index.segment_states(), SETTINGS, settle=True)) == _names(index)
         index.merge(_names(index))
-        assert [live.live_count for live in index.segment_states()] == [260]
+        assert [live.live_count for live in index.segment_states()] == [460]
+        # 460 rows want 11 lists, beyond 4x the training's: this merge trained anew.
+        assert trainings == [80, 460]
         assert merge_choice(index.segment_states(), SETTINGS, settle=True) == []
     finally:
         index.close()
@@ -100,18 +104,17 @@ def test_a_fold_commits_while_a_merge_is_still_building(tmp_path: Path, monkeypa
     index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), SETTINGS)
     building, release = threading.Event(), threading.Event()
 
-    def slow_when_training(*args: Any, trained: Any) -> Any:
-        # Only a merge trains by now (folds reuse the first fold's training).
-        if trained is None:
+    def slow_when_merging(directory: Path, rows: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(rows) == 240:  # the merge of the three folds below
             building.set()
             assert release.wait(30)
-        return write_segment(*args, trained=trained)
+        return write_segment(directory, rows, *args, **kwargs)
 
     try:
         for start in (0, 80, 160):
             _put(index, start, 80)
             index.fold()
-        monkeypatch.setattr(vector_index_module, "write_segment", slow_when_training)
+        monkeypatch.setattr(vector_index_module, "write_segment", slow_when_merging)
         sources = _names(index)
         merger = threading.Thread(target=index.merge, args=(sources,))
         merger.start()

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from pgs3v.store.ann import ann_lists, layout_for
 from pgs3v.store.durable_files import fsync_directory
 from pgs3v.store.errors import ServiceUnavailableException
 from pgs3v.store.filters import CompiledFilter
@@ -56,6 +57,9 @@ _logger = logging.getLogger(__name__)
 # thread, so this bound is only reached if that thread died, and then failing beats hanging.
 _APPLY_WAIT_SECONDS = 60.0
 _DELETED_FILE = re.compile(r"deleted-\d{20}\.npy")
+# A training (lists and codebooks) is reused for segments whose ideal list count is at most this
+# many times its own.
+_RETRAIN_GROWTH = 4
 
 
 def _hashes(keys: Sequence[str]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
@@ -268,9 +272,8 @@ class VectorIndex:
                 watermark = self._applied_lsn
                 taken_rows, taken = self._tail.rows_before(end)
             # Indexed at once (a plain segment would be scanned whole by every query until a
-            # merge indexed it), but grown from the last trained lists and codebooks: training is
-            # most of a small build, and a fold must keep pace with ingest.
-            segment = self._write(taken, reuse_training=True) if len(taken) else None
+            # merge indexed it), grown from the last trained lists and codebooks (see _write).
+            segment = self._write(taken) if len(taken) else None
             with self._lock:
                 if segment is not None:
                     dead = self._tail.dead_among(taken_rows)
@@ -291,7 +294,7 @@ class VectorIndex:
                 return
             kept = [np.flatnonzero(~live.deleted) for live in sources]
             rows = _merged_rows(sources, kept)
-            segment = self._write(rows, reuse_training=False) if len(rows) else None
+            segment = self._write(rows) if len(rows) else None
             del rows
             with self._lock:
                 # Writes during the merge killed rows in the sources' current masks.
@@ -318,21 +321,27 @@ class VectorIndex:
             for names in optimize_plan(self._segments, self.settings):
                 self.merge(names)
 
-    def _write(self, rows: SegmentRows, *, reuse_training: bool) -> Segment:
+    def _write(self, rows: SegmentRows) -> Segment:
         with self._lock:
             name = f"seg-{self._next_segment:08d}"
             self._next_segment += 1
         directory = self._segments_dir / name
+        # Training (k-means over a sample) is most of a build: 30-60 s of a core for a 528k x 768
+        # merge. Rows of one index share their distribution, so the last training serves every
+        # segment up to 16x the size it was made for (lists up to 4x longer than ideal, which
+        # calibration answers with a few more probes); a larger one trains anew, so an index
+        # trains a handful of times in its life, not at every merge.
+        template = self._trained
+        if template is not None and ann_lists(template) * _RETRAIN_GROWTH < layout_for(len(rows), self.dimension).lists:
+            template = None
         try:
-            trained = write_segment(directory, rows, self._build, trained=self._trained if reuse_training else None)
+            trained = write_segment(directory, rows, self._build, trained=template)
         except Exception:
             # The step is retried under a new name: do not leave this one's files (a full disk
             # would otherwise fill up further with every retry).
             shutil.rmtree(directory, ignore_errors=True)
             raise
-        if trained is not None and (not reuse_training or self._trained is None):
-            # The newest training (a merge's sample is the largest and most recent) serves
-            # the folds that follow.
+        if trained is not None and template is None:
             self._trained = trained
         return Segment(directory)
 
