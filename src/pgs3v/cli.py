@@ -66,6 +66,9 @@ def store_serve(data_dir: Path | None, host: str, port: int, region: str, limits
     # small machine BLAS threads spinning after each product slow every other request down.
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
+    # An index build's OpenMP threads sleep at their barriers instead of spinning: on a busy
+    # machine a spinning thread holds a core that a request (or the other build thread) needs.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from pgs3v.store.server import ServeOptions, serve
 
     try:
