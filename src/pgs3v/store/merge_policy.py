@@ -48,16 +48,13 @@ def settle_choice(segments: Sequence[LiveSegment], settings: IndexSettings, *, p
     trickle of writes does not rewrite a large segment for a few new rows.
     """
     for pack in _packs(segments, settings.max_segment_rows):
-        rows = sum(member.live_count for member in pack)
-        indexable = wants_ann(rows, pack[0].segment.dimension, settings.ann_min_floats)
-        if partial and len(pack) > 1 and rows - pack[0].live_count < _PARTIAL_SHARE * pack[0].live_count:
+        others = sum(member.live_count for member in pack[1:])
+        if partial and len(pack) > 1 and others < _PARTIAL_SHARE * pack[0].live_count:
             pack = pack[1:]
             if len(pack) < 2:
                 continue
-        if len(pack) > 1:
+        if len(pack) > 1 or _lacks_index(pack, settings):
             return [member.segment.name for member in pack]
-        if pack[0].segment.ann is None and indexable:
-            return [pack[0].segment.name]
     return []
 
 
@@ -65,13 +62,16 @@ def optimize_plan(segments: Sequence[LiveSegment], settings: IndexSettings) -> l
     """Every merge that takes the segments to the settled layout, with no deleted rows left."""
     plan = []
     for pack in _packs(segments, settings.max_segment_rows, include_full=True):
-        rows = sum(member.live_count for member in pack)
-        lacks_index = any(
-            member.segment.ann is None for member in pack
-        ) and wants_ann(rows, pack[0].segment.dimension, settings.ann_min_floats)
-        if len(pack) > 1 or lacks_index or pack[0].deleted_count:
+        if len(pack) > 1 or _lacks_index(pack, settings) or pack[0].deleted_count:
             plan.append([member.segment.name for member in pack])
     return plan
+
+
+def _lacks_index(pack: Sequence[LiveSegment], settings: IndexSettings) -> bool:
+    """Merged, the pack would get an index that one of its segments does not have."""
+    rows = sum(member.live_count for member in pack)
+    return any(member.segment.ann is None for member in pack) and wants_ann(
+        rows, pack[0].segment.dimension, settings.ann_min_floats)
 
 
 def _packs(segments: Sequence[LiveSegment], cap: int, *, include_full: bool = False) -> list[list[LiveSegment]]:

@@ -106,8 +106,8 @@ class VectorIndex:
         for _, record in self._log.replay(after_lsn=self._manifest.watermark_lsn):
             self._apply(decode_mutation(record))
         self._applied_lsn = self._log.last_lsn
-        # An empty index trained by the latest build (None until one trained; not kept across
-        # restarts): folds grow their index from it instead of training their own.
+        # An empty index trained by the latest build that trained (None until one did; not kept
+        # across restarts): later folds and merges grow their index from it (see _write).
         self._trained: Any = None
         self._indexer: Any = None
         if self.settings.background:
