@@ -39,10 +39,6 @@ log = logging.getLogger("pgs3v.store")
 _TAG_OPERATIONS = {"GET": "ListTagsForResource", "POST": "TagResource", "DELETE": "UntagResource"}
 # anyio's default thread limit, which served every operation until the store had its own pool.
 _WORKER_THREADS = 40
-
-
-
-
 _JSON = b"application/json"
 
 
