@@ -12,8 +12,8 @@ import uvicorn
 
 from pgs3v.bridge.function_host import build_app
 from pgs3v.bridge.functions import BRIDGE_FUNCTION, BRIDGE_HANDLER, FunctionRegistry, FunctionSpec, load_handler
-from pgs3v.bridge.http_protocol import OneWriteHttpToolsProtocol
 from pgs3v.bridge.settings import STORE_ENDPOINT
+from pgs3v.http_protocol import OneWriteHttpToolsProtocol
 from pgs3v.store.credentials import ACCESS_KEY_ENV, CREDENTIALS_FILE, SECRET_KEY_ENV, Credentials
 from pgs3v.store.credentials import load_or_create_credentials as _load_store_credentials
 from pgs3v.store.sigv4 import SigV4Verifier

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
+from pgs3v.http_protocol import OneWriteHttpToolsProtocol
 from pgs3v.store.arns import ArnScope
 from pgs3v.store.credentials import Credentials, load_or_create_credentials
 from pgs3v.store.http_app import build_app
@@ -61,9 +62,10 @@ def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | No
     verifier = SigV4Verifier({credentials.access_key_id: credentials.secret_access_key})
     app = build_app(store, verifier)
     # uvloop + httptools on asyncio transports, which set TCP_NODELAY on accepted sockets, so
-    # a response never waits for a delayed ACK (Nagle), see the README's latency note.
+    # a response never waits for a delayed ACK (Nagle), see the README's latency note; each
+    # response in one write, so the caller is woken once per answer (see http_protocol).
     config = uvicorn.Config(
-        app, host=options.host, port=options.port, loop="uvloop", http="httptools",
+        app, host=options.host, port=options.port, loop="uvloop", http=OneWriteHttpToolsProtocol,
         log_level="warning", access_log=False, timeout_keep_alive=75,
     )
     print(

@@ -1,11 +1,13 @@
-"""The function host's HTTP protocol: uvicorn's httptools protocol, each response in one write.
+"""Our servers' HTTP protocol (store and function host): uvicorn's httptools, each response in one write.
 
 uvicorn writes a response's status line and headers as soon as the app starts the response, and
 the body in a second write once the app sends it (Starlette's middlewares run in between). With
-TCP_NODELAY each write is its own segment, so the caller (the shim in a PostgreSQL backend) is
-woken for the headers, finds no body, and sleeps again until the second segment comes. Here the
-head is held back and written together with the first piece of the body: one segment, one
-wake-up. Informational answers (100 Continue) and writes that already carry a body go out at once.
+TCP_NODELAY each write is its own segment, so the caller (the shim in a PostgreSQL backend calling
+the function host, the bridge's JSON transport calling the store) is woken for the headers, finds
+no body, and sleeps again until the second segment comes. Here the head is held back and written
+together with the first piece of the body: one segment, one wake-up. Informational answers
+(100 Continue) and writes that already carry a body go out at once, and a response that ends
+without a body write (uvicorn writes none for HEAD) sends its head when it completes.
 """
 
 from __future__ import annotations
@@ -39,10 +41,11 @@ class HeadHoldingTransport:
 
     def close(self) -> None:
         """Send a held head, then close."""
-        self._flush()
+        self.flush()
         self._transport.close()
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Send a held head now."""
         if self._head is not None:
             head, self._head = self._head, None
             self._transport.write(head)
@@ -56,4 +59,10 @@ class OneWriteHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Serve the connection through a transport that writes each response at once."""
-        super().connection_made(HeadHoldingTransport(transport))  # type: ignore[arg-type]
+        self._holding = HeadHoldingTransport(transport)
+        super().connection_made(self._holding)  # type: ignore[arg-type]
+
+    def on_response_complete(self) -> None:
+        """Send a head still held (a HEAD answer has no body to carry it), then go on as uvicorn does."""
+        self._holding.flush()
+        super().on_response_complete()

@@ -1,0 +1,158 @@
+"""The store's request path over HTTP: one write per answer, the same headers on every route.
+
+``POST /<Operation>`` is served by the store's own small ASGI app, every other route by
+Starlette; these pin that a caller cannot tell the two apart, and that each answer reaches the
+caller in one write (the head held back for the body, see ``pgs3v.http_protocol``).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from typing import Any
+from urllib.parse import quote
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from pgs3v.http_protocol import HeadHoldingTransport
+from tests.support import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, StoreProcess
+
+_PER_ANSWER = {"x-amzn-requestid", "content-length", "content-type", "date", "server"}
+
+
+def _signed_request(store_server: StoreProcess, operation: str, body: bytes) -> bytes:
+    request = AWSRequest(method="POST", url=f"{store_server.endpoint}/{operation}", data=body,
+                         headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), "s3vectors", REGION).add_auth(request)
+    headers = dict(request.prepare().headers)
+    lines = [f"POST /{operation} HTTP/1.1", f"Host: 127.0.0.1:{store_server.port}",
+             *(f"{name}: {value}" for name, value in headers.items() if name.lower() != "host")]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def _first_read(store_server: StoreProcess, request: bytes) -> bytes:
+    """What one read of the socket returns after sending ``request``."""
+    with socket.create_connection(("127.0.0.1", store_server.port), timeout=60) as sock:
+        sock.sendall(request)
+        return sock.recv(1 << 20)
+
+
+def _complete(answer: bytes) -> bool:
+    head, separator, body = answer.partition(b"\r\n\r\n")
+    length = int(head.lower().partition(b"content-length: ")[2].partition(b"\r\n")[0])
+    return bool(separator) and len(body) == length
+
+
+def _exchange(store_server: StoreProcess, method: str, path: str,
+              body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", store_server.port, timeout=60)
+    try:
+        connection.request(method, path, body=body or None)
+        reply = connection.getresponse()
+        return reply.status, {name.lower(): value for name, value in reply.getheaders()}, reply.read()
+    finally:
+        connection.close()
+
+
+def test_an_answer_arrives_in_one_write(store_server: StoreProcess) -> None:
+    # Head and body in one segment: the first read already holds the whole answer.
+    answer = _first_read(store_server, _signed_request(store_server, "ListVectorBuckets", b"{}"))
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert _complete(answer)
+    assert "vectorBuckets" in json.loads(answer.partition(b"\r\n\r\n")[2])
+
+
+def test_an_error_arrives_in_one_write(store_server: StoreProcess) -> None:
+    unsigned = (f"POST /ListVectorBuckets HTTP/1.1\r\nHost: 127.0.0.1:{store_server.port}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}").encode()
+    answer = _first_read(store_server, unsigned)
+    assert answer.startswith(b"HTTP/1.1 403 ")
+    assert _complete(answer)
+
+
+def test_operation_and_starlette_routes_answer_errors_alike(store_server: StoreProcess) -> None:
+    arn = quote("arn:aws:s3vectors:us-east-1:000000000000:bucket/b1", safe="")
+    answers = [_exchange(store_server, "POST", "/ListVectorBuckets", b"{}"),  # the operation route
+               _exchange(store_server, "GET", f"/tags/{arn}")]  # through Starlette
+    for status, headers, body in answers:
+        assert status == 403
+        assert set(headers) == _PER_ANSWER | {"x-amzn-errortype"}
+        assert headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+        assert headers["content-type"] == "application/json"
+        assert int(headers["content-length"]) == len(body)
+        assert len(headers["x-amzn-requestid"]) == 32
+        assert json.loads(body) == {"__type": "MissingAuthenticationTokenException",
+                                    "message": "Missing Authentication Token"}
+    assert answers[0][1]["x-amzn-requestid"] != answers[1][1]["x-amzn-requestid"]
+
+
+def test_health_answers_with_the_same_headers(store_server: StoreProcess) -> None:
+    status, headers, body = _exchange(store_server, "GET", "/_pgs3v/health")
+    assert (status, json.loads(body)) == (200, {"status": "ok"})
+    assert set(headers) == _PER_ANSWER
+
+
+def test_a_head_request_is_answered_and_the_connection_goes_on(store_server: StoreProcess) -> None:
+    # uvicorn writes no body for HEAD, so the held head must go out when the answer completes.
+    connection = http.client.HTTPConnection("127.0.0.1", store_server.port, timeout=60)
+    try:
+        connection.request("HEAD", "/_pgs3v/health")
+        reply = connection.getresponse()
+        assert (reply.status, reply.read()) == (200, b"")
+        connection.request("GET", "/_pgs3v/health")
+        assert json.loads(connection.getresponse().read()) == {"status": "ok"}
+    finally:
+        connection.close()
+
+
+def test_other_methods_and_paths_are_left_to_starlette(store_server: StoreProcess) -> None:
+    status, headers, _ = _exchange(store_server, "GET", "/ListVectorBuckets")
+    assert (status, headers["allow"]) == (405, "POST")
+    status, headers, _ = _exchange(store_server, "POST", "/ListVectorBuckets/", b"{}")
+    assert (status, headers["location"]) == (307, f"http://127.0.0.1:{store_server.port}/ListVectorBuckets")
+    status, _, _ = _exchange(store_server, "POST", "/a/b", b"{}")
+    assert status == 404
+
+
+class _RecordingTransport:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_extra_info(self, name: str) -> Any:
+        return ("127.0.0.1", 1) if name == "peername" else None
+
+
+def _holding() -> tuple[HeadHoldingTransport, _RecordingTransport]:
+    recording = _RecordingTransport()
+    return HeadHoldingTransport(recording), recording  # type: ignore[arg-type]
+
+
+def test_a_head_is_sent_with_the_body_that_follows() -> None:
+    holding, recording = _holding()
+    holding.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+    assert recording.writes == []
+    holding.write(b"{}")
+    assert recording.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"]
+
+
+def test_continue_goes_out_at_once_and_a_held_head_on_flush_or_close() -> None:
+    holding, recording = _holding()
+    holding.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    assert recording.writes == [b"HTTP/1.1 100 Continue\r\n\r\n"]
+    holding.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+    holding.flush()
+    assert recording.writes[-1] == b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
+    holding.write(b"HTTP/1.1 500 Internal Server Error\r\n\r\n")
+    holding.close()
+    assert recording.writes[-1] == b"HTTP/1.1 500 Internal Server Error\r\n\r\n" and recording.closed
+    assert holding.get_extra_info("peername") == ("127.0.0.1", 1)
