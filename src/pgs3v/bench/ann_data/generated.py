@@ -182,5 +182,7 @@ class GeneratedMatrix:
             return np.empty((0, self._dimension), dtype=np.float32)
         count = -(-self._rows // self.chunk_rows)
         numbers = np.unique(np.linspace(0, max(count - 1, 0), min(chunks, count)).round().astype(np.int64))
-        parts = [self.chunk(int(n))[:rows_per_chunk] for n in numbers] + [self.row_range(self._rows - 1, self._rows)]
+        # Copies, not views: a view would keep its whole chunk alive past the cache's four.
+        parts = [self.chunk(int(n))[:rows_per_chunk].copy() for n in numbers]
+        parts.append(self.row_range(self._rows - 1, self._rows).copy())
         return np.concatenate(parts)
