@@ -174,3 +174,12 @@ def test_the_blockwise_exact_scan_finds_what_the_whole_scan_finds(metric: str) -
             expected = whole.search(query, 10, mask)
             assert neighbours.rows.tolist() == expected.rows.tolist()
             assert np.allclose(neighbours.distances, expected.distances)
+
+
+def test_the_whole_exact_index_takes_a_small_generated_set_and_refuses_a_huge_one() -> None:
+    memory = synthetic_in_memory(3000, 4, seed=2, parameters=SMALL)
+    made = synthetic_generated(3000, 4, seed=2, parameters=SMALL)
+    for query in made.queries:
+        assert ExactIndex(made).search(query, 10).rows.tolist() == ExactIndex(memory).search(query, 10).rows.tolist()
+    with pytest.raises(MemoryError, match="slices"):
+        ExactIndex(synthetic_generated(10_000_000, 2, seed=1, parameters=SyntheticParameters()))

@@ -48,8 +48,10 @@ class ExactIndex:
 
     def __init__(self, dataset: AnnDataset) -> None:
         self.metric: Metric = dataset.metric
-        self._vectors = dataset.vectors
-        self._norms = row_norms(dataset.vectors)
+        # Each query reads every row: generated rows are made once here (np.asarray refuses a huge
+        # set with a clear error; BlockExactSearch is for those).
+        self._vectors = np.asarray(dataset.vectors) if isinstance(dataset.vectors, GeneratedMatrix) else dataset.vectors
+        self._norms = row_norms(self._vectors)
 
     def search(self, query: FloatVector, k: int, mask: Mask | None = None) -> Neighbours:
         """The ``k`` rows nearest to ``query`` (among the rows ``mask`` allows), nearest first."""
