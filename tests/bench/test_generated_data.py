@@ -183,3 +183,14 @@ def test_the_whole_exact_index_takes_a_small_generated_set_and_refuses_a_huge_on
         assert ExactIndex(made).search(query, 10).rows.tolist() == ExactIndex(memory).search(query, 10).rows.tolist()
     with pytest.raises(MemoryError, match="slices"):
         ExactIndex(synthetic_generated(10_000_000, 2, seed=1, parameters=SyntheticParameters()))
+
+
+def test_the_difficulty_report_samples_generated_rows_as_it_samples_the_array() -> None:
+    pytest.importorskip("faiss", reason="the difficulty report needs faiss-cpu")
+    from pgs3v.bench.ann_data.difficulty import difficulty_report
+
+    parameters = SyntheticParameters(dimension=64)
+    for rows, sample in ((SPANNING, 5000), (3000, 100_000)):  # a sample of rows; every row
+        made = difficulty_report(synthetic_generated(rows, 30, parameters=parameters), sample_rows=sample, nprobes=(1,))
+        kept = difficulty_report(synthetic_in_memory(rows, 30, parameters=parameters), sample_rows=sample, nprobes=(1,))
+        assert made == kept
