@@ -83,3 +83,33 @@ def test_the_run_measures_ingest_build_storage_memory_throughput_and_a_cold_quer
     assert "recall" in report and "warning" not in report
     assert document["command"].startswith("pgs3v bench --vectors 3000 --dimension 32")
     assert not list(directory.glob("pgs3v-ann-bench-*"))  # the work directory is removed
+
+
+def test_the_run_on_rows_generated_on_demand_stores_no_copy_and_labels_its_numpy_scan(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "generated.json"
+    outcome = CliRunner().invoke(main, [
+        "bench", "--vectors", str(ROWS), "--dimension", "32", "--queries", "20", "--numpy-queries", "10",
+        "--generate-data", "--no-pgvector", "--no-cold",
+        "--cache-dir", str(tmp_path / "cache"), "--work-dir", str(tmp_path), "--output-json", str(output),
+        "--limit", "index_ann_min_floats=16000", "--limit", "index_fold_rows=1000",
+    ], catch_exceptions=False)
+    assert outcome.exit_code == 0, outcome.output
+    document = json.loads(output.read_text())
+    assert document["parameters"]["generate_data"] is True
+    notes = document["notes"][NAME]
+    assert notes["vectors_source"].startswith("generated on demand")
+    assert notes["numpy_exact"]["mode"] == "blocks" and notes["numpy_exact"]["rows_scanned"] == ROWS
+    assert any(c.startswith(f"numpy-exact on {NAME}: the rows are generated") for c in document["notes"]["caveats"])
+    assert "note: numpy-exact on" in outcome.output and "warning" not in outcome.output
+    assert document["notes"]["bench_process_peak_rss_bytes"] > 0
+    for workload in (NAME, f"{NAME} filter 1%"):
+        assert _figure(document, workload, "numpy-exact", "recall_at_10") == 1.0
+        assert _figure(document, workload, "numpy-exact", "p50_ms") > 0
+        assert _figure(document, workload, "pgs3v-http", "short_answers") == 0
+    assert _figure(document, NAME, "pgs3v-http", "vectors_per_s") > 0
+    assert notes["pgs3v"]["engine"]["vectors"] == ROWS
+    # The cache holds the exact answers, never the rows.
+    cached = [path.name for path in (tmp_path / "cache").rglob("*") if path.is_file()]
+    assert cached and all(name.startswith("ground-truth-") for name in cached)

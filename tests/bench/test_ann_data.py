@@ -126,7 +126,7 @@ def test_synthetic_data_is_seeded_shaped_and_unit_length() -> None:
     assert not np.array_equal(first.vectors, other.vectors)
     assert np.allclose(np.linalg.norm(first.vectors, axis=1), 1.0, atol=1e-5)
     # Queries are fresh draws, not stored rows.
-    assert (first.queries @ first.vectors.T).max() < 0.9999
+    assert (first.queries @ np.asarray(first.vectors).T).max() < 0.9999
 
 
 def test_a_larger_synthetic_set_extends_a_smaller_one() -> None:
@@ -193,7 +193,7 @@ def test_ground_truth_matches_brute_force_filtered_or_not(metric: str) -> None:
 
 def test_ground_truth_settles_ties_beyond_its_pool_by_row() -> None:
     dataset = random_dataset(5000, 3, 16, "cosine", seed=1)
-    vectors = dataset.vectors.copy()
+    vectors = np.array(dataset.vectors)
     vectors[1000:1400] = vectors[7]  # 401 identical rows, more than the pool of 2k + 16 holds
     queries = dataset.queries.copy()
     queries[0] = vectors[7] + np.float32(1e-3)

@@ -19,7 +19,7 @@ import pytest
 
 from pgs3v.bench.ann_data.dataset import SELECTIVITIES, AnnDataset, band_limit
 from pgs3v.bench.ann_data.ground_truth import GroundTruth, exact_ground_truth
-from pgs3v.bench.ann_data.synthetic import SyntheticParameters, synthetic_in_memory
+from pgs3v.bench.ann_data.synthetic import SyntheticParameters, synthetic_generated, synthetic_in_memory
 from pgs3v.bench.pgvector_baseline import BuildProgress, PgvectorBaseline, suggested_memory
 
 K = 10
@@ -42,11 +42,14 @@ class Loaded:
         self.progress, self.loaded = progress, loaded
 
 
-@pytest.fixture(scope="module", params=["cosine", "euclidean"])
+@pytest.fixture(scope="module", params=["cosine", "euclidean", "cosine-generated"])
 def loaded(request: pytest.FixtureRequest) -> Iterator[Loaded]:
     require_wheel()
-    parameters = replace(SyntheticParameters(dimension=32, latent_dimension=16), metric=request.param)
-    dataset = synthetic_in_memory(2000, 50, seed=4, parameters=parameters)
+    metric, _, source = request.param.partition("-")
+    parameters = replace(SyntheticParameters(dimension=32, latent_dimension=16), metric=metric)
+    # Rows generated on demand are loaded a COPY batch at a time, as the 10M run loads them.
+    make = synthetic_generated if source == "generated" else synthetic_in_memory
+    dataset = make(2000, 50, seed=4, parameters=parameters)
     truth = exact_ground_truth(dataset, K)
     baseline = PgvectorBaseline(32, dataset.metric, shared_buffers="128MB", maintenance_work_mem="64MB")
     progress: list[BuildProgress] = []

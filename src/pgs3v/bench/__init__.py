@@ -45,7 +45,7 @@ def _console() -> Console:
 
 # The group's own options configure the ANN benchmark, which runs when no subcommand is given.
 _ANN_OPTIONS = ("datasets", "vectors", "dimension", "queries", "numpy_queries", "top_k", "seed", "pgvector", "cold",
-                "limits", "output_json", "plot", "work_dir", "cache_dir", "keep_data")
+                "limits", "output_json", "plot", "work_dir", "cache_dir", "keep_data", "generate_data")
 
 
 def _limit_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
@@ -94,11 +94,15 @@ def _limit_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, 
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Cache of generated data and exact answers [default: $PGS3V_BENCH_CACHE or ~/.cache/pgs3v/ann].")
 @click.option("--keep-data", is_flag=True, help="Keep the store's data directory after the run.")
+@click.option("--generate-data/--cache-data", "generate_data", default=None,
+              help="Generate the synthetic rows on demand, a 16,384-row chunk at a time, and never store them "
+                   "(exact answers and numpy search then read them in chunks), or cache them in a .npy "
+                   "[default: generated above 8 GB of rows, e.g. 10M x 768 = 30.7 GB].")
 @click.pass_context
 def bench(
     ctx: click.Context, datasets: tuple[str, ...], vectors: int, dimension: int, queries: int, numpy_queries: int,
     top_k: int, seed: int, pgvector: bool, cold: bool, limits: tuple[tuple[str, int], ...], output_json: Path | None,
-    plot: Path | None, work_dir: Path | None, cache_dir: Path | None, keep_data: bool,
+    plot: Path | None, work_dir: Path | None, cache_dir: Path | None, keep_data: bool, generate_data: bool | None,
 ) -> None:
     """Benchmark pgs3v's ANN engine against exact numpy search and pgvector HNSW, in one run.
 
@@ -107,6 +111,10 @@ def bench(
     process, with recall@k against exact answers; QPS with 2 clients, memory, bytes on disk, and
     a cold first query. The same queries then run on exact numpy search and on pgvector 0.8 HNSW.
     Prints a table, writes every figure to JSON and draws a recall/latency plot (PNG).
+
+    Above 8 GB the synthetic rows are generated on demand and never stored, so 10M x 768 fits
+    beside the store: `pgs3v bench --vectors 10000000 --no-pgvector --numpy-queries 20`
+    (docs/benchmarks.md gives its time and disk).
 
     `pgs3v bench sql` measures the SQL round trip instead; `pgs3v bench hybrid` the hybrid queries.
     """
@@ -127,7 +135,7 @@ def bench(
     parameters = AnnBenchParameters(
         datasets=tuple(dict.fromkeys(datasets)), vectors=vectors, dimension=dimension, queries=queries,
         numpy_queries=numpy_queries, top_k=top_k, seed=seed, pgvector=pgvector, cold=cold, keep_data=keep_data,
-        work_dir=work_dir, cache_dir=cache_dir, limits=limits,
+        work_dir=work_dir, cache_dir=cache_dir, limits=limits, generate_data=generate_data,
     )
     result = run_ann_bench(parameters, console, _command_line(ctx))
     path = write_json(result, output_json or default_output_path("ann"))

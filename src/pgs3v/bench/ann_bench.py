@@ -1,6 +1,7 @@
 """``pgs3v bench``: pgs3v's ANN engine against exact numpy search and pgvector HNSW, in one run.
 
-For each data set: load it (generated or read from the cache), compute or load its exact
+For each data set: load it (read from the cache, generated there first if missing, or, above
+8 GB of synthetic rows, generated on demand and never stored), compute or load its exact
 answers, then measure pgs3v (:mod:`pgs3v.bench.ann_store_run`), exact numpy search and pgvector
 (:mod:`pgs3v.bench.ann_baselines`) on the same vectors and queries, one after the other, so the
 machine's state is comparable. Results are one flat list of figures (JSON), ratios to numpy, a
@@ -9,6 +10,7 @@ table, and a recall/latency plot (PNG).
 
 from __future__ import annotations
 
+import resource
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -16,11 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pgs3v.bench.ann_baselines import NUMPY, PGVECTOR, PgvectorOptions, run_numpy, run_pgvector
-from pgs3v.bench.ann_data import SELECTIVITIES, Cache, load_dataset, load_ground_truth
+from pgs3v.bench.ann_data import SELECTIVITIES, AnnDataset, Cache, load_dataset, load_ground_truth
+from pgs3v.bench.ann_data.generated import GeneratedMatrix
 from pgs3v.bench.ann_plot import plot_recall_latency, plot_settling
 from pgs3v.bench.ann_store_run import (
     HTTP,
@@ -44,7 +48,8 @@ SYSTEMS = {
              "the response document; no HTTP, no SigV4, no thread hop): with pgs3v and pgs3v-http, the split "
              "of the request path",
     NUMPY: "exact search with numpy (the store's exact scan: one matrix-vector product, a float64 re-rank of a "
-           "small pool), one query at a time, numpy's default BLAS threads",
+           "small pool), one query at a time, numpy's default BLAS threads; on rows generated on demand, the "
+           "same scan on 2 GB blocks of rows, its time summed over the blocks (notes: numpy_exact)",
     PGVECTOR: "pgvector 0.8.2 HNSW (m 16, ef_construction 64, iterative scan relaxed_order) in PostgreSQL 18, "
               "queried through psycopg",
 }
@@ -67,6 +72,8 @@ class AnnBenchParameters:
     work_dir: Path | None = None
     cache_dir: Path | None = None
     limits: tuple[tuple[str, int], ...] = ()
+    # Synthetic rows generated on demand (True), cached in a .npy (False), or by size (None: above 8 GB).
+    generate_data: bool | None = None
 
 
 def run_ann_bench(parameters: AnnBenchParameters, console: Console, command: str) -> BenchResult:
@@ -90,12 +97,13 @@ def run_ann_bench(parameters: AnnBenchParameters, console: Console, command: str
             for name in parameters.datasets:
                 dataset = load_dataset(name, vectors=parameters.vectors, dimension=parameters.dimension,
                                        queries=parameters.queries, seed=parameters.seed, cache=cache,
-                                       progress=labelled(progress, f"{name}: preparing"))
+                                       progress=labelled(progress, f"{name}: preparing"),
+                                       generate=parameters.generate_data)
                 truth = load_ground_truth(
                     dataset, k=max(parameters.top_k, 10), cache=cache,
                     progress=labelled(progress, f"{name}: exact answers"))
                 notes: dict[str, Any] = {"vectors": len(dataset), "dimension": dataset.dimension,
-                                         "metric": dataset.metric,
+                                         "metric": dataset.metric, "vectors_source": _source(dataset),
                                          "matching_rows": {str(k): v for k, v in truth.matching_rows.items()}}
                 store = run_store(dataset, truth, StoreRunOptions(
                     data_dir=work / name / "store", top_k=parameters.top_k, selectivities=selectivities,
@@ -106,6 +114,9 @@ def run_ann_bench(parameters: AnnBenchParameters, console: Console, command: str
                          f"{HTTP} (defaults)": [_point(store.measurements, dataset.name, HTTP, parameters.top_k)]}
                 exact = run_numpy(dataset, truth, selectivities, parameters.top_k, parameters.numpy_queries, progress)
                 result.measurements += exact.measurements
+                notes["numpy_exact"] = exact.notes
+                if "note" in exact.notes:
+                    result.notes.setdefault("caveats", []).append(f"{NUMPY} on {dataset.name}: {exact.notes['note']}")
                 numpy_p50 = next(m.value for m in exact.measurements
                                  if m.workload == dataset.name and m.metric == "p50_ms")
                 panel[NUMPY] = [{"recall": 1.0, "p50_ms": numpy_p50}]
@@ -119,12 +130,23 @@ def run_ann_bench(parameters: AnnBenchParameters, console: Console, command: str
                 result.notes[dataset.name] = notes
                 del dataset
         result.ratios = ratios_to(NUMPY, result.measurements)
+        # This process's own peak (ingest client, exact answers, numpy baseline), apart from the servers.
+        result.notes["bench_process_peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         result.notes["curves"] = curves
         result.notes["work_dir"] = str(work)
     finally:
         if not parameters.keep_data:
             shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _source(dataset: AnnDataset) -> str:
+    if isinstance(dataset.vectors, GeneratedMatrix):
+        return (f"generated on demand in chunks of {dataset.vectors.chunk_rows:,} rows (no copy on disk; "
+                f"{dataset.vectors.identity})")
+    if isinstance(dataset.vectors, np.memmap):
+        return f"memory-mapped cache file {dataset.vectors.filename}"
+    return "in memory"
 
 
 def _point(measurements: list[Measurement], workload: str, system: str, top_k: int) -> dict[str, float]:

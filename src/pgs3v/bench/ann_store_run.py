@@ -118,11 +118,8 @@ def run_store(dataset: AnnDataset, truth: GroundTruth, options: StoreRunOptions,
             done[0] += count
             progress("ingest (PutVectors, durable)", done[0], rows)
 
-        keys = [dataset.key(row) for row in range(rows)]
-        metadata = [dataset.metadata(row) for row in range(rows)]
-        outcome = ingest(server.endpoint, boto_credentials, server.region, BUCKET, INDEX, keys, dataset.vectors,
-                         metadata, clients=options.ingest_clients, progress=ingested)
-        del keys, metadata
+        outcome = ingest(server.endpoint, boto_credentials, server.region, BUCKET, INDEX, dataset.keys(),
+                         dataset.vectors, dataset.metadata_rows(), clients=options.ingest_clients, progress=ingested)
         figures.append(Measurement(dataset.name, HTTP, "vectors_per_s", outcome.vectors_per_second, "vectors/s"))
         index_name = {"vectorBucketName": BUCKET, "indexName": INDEX}
         ask = _http_query(transport)

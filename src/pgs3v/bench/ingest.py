@@ -5,7 +5,9 @@ measures itself rather than the store. This one writes each batch with orjson st
 numpy rows (float32 shortest text, which the store reads back bit for bit), signs it with the
 bridge's :class:`~pgs3v.bridge.json_transport.JsonTransport` and sends it from ``clients``
 threads. Bodies are built one batch at a time per thread, so memory stays bounded by the
-threads' batches in flight, whatever the number of vectors.
+threads' batches in flight, whatever the number of vectors. The rows may also come from a source
+that is read a slice at a time and never whole (:class:`SlicedRows`: rows generated on demand),
+and the keys and metadata from sequences that make each item when read.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +30,16 @@ from pgs3v.bridge.json_transport import JsonTransport
 RETRYABLE_STATUSES = frozenset({429, 503})
 _FIRST_BACKOFF_SECONDS = 0.05
 _MAX_BACKOFF_SECONDS = 2.0
+
+
+@runtime_checkable
+class SlicedRows(Protocol):
+    """Rows read a slice at a time and never as one array (a generated matrix)."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    def __getitem__(self, index: slice, /) -> npt.NDArray[np.float32]: ...
 
 
 class IngestError(RuntimeError):
@@ -68,7 +80,7 @@ def ingest(
     bucket: str,
     index: str,
     keys: Sequence[str],
-    vectors: npt.ArrayLike,
+    vectors: npt.ArrayLike | SlicedRows,
     metadata: Sequence[Mapping[str, Any] | None] | None = None,
     *,
     clients: int = 2,
@@ -83,7 +95,7 @@ def ingest(
     durably; calls never overlap. 429 and 503 answers are retried with jittered exponential
     backoff, up to ``max_attempts`` tries per batch.
     """
-    matrix = _checked_matrix(vectors, len(keys), metadata)
+    rows = _checked_rows(vectors, len(keys), metadata)
     if clients < 1 or batch_size < 1 or max_attempts < 1:
         raise ValueError("clients, batch_size and max_attempts must be at least 1")
     transport = JsonTransport(endpoint, credentials, region, connect_timeout=timeout, read_timeout=timeout)
@@ -102,7 +114,7 @@ def ingest(
             while not failed.is_set() and (start := next_start()) is not None:
                 stop = min(start + batch_size, len(keys))
                 body = put_vectors_body(
-                    bucket, index, keys[start:stop], matrix[start:stop],
+                    bucket, index, keys[start:stop], _batch(rows, start, stop),
                     None if metadata is None else metadata[start:stop],
                 )
                 requests = _send(transport, body, start, stop, max_attempts, failed)
@@ -132,18 +144,36 @@ def ingest(
     )
 
 
-def _checked_matrix(
-    vectors: npt.ArrayLike, count: int, metadata: Sequence[Mapping[str, Any] | None] | None
-) -> npt.NDArray[np.float32]:
-    matrix = np.ascontiguousarray(vectors, dtype=np.float32)
-    if matrix.ndim != 2 or len(matrix) != count:
-        raise ValueError(f"vectors must be a 2-D array with one row per key ({count}), got shape {matrix.shape}")
+def _checked_rows(
+    vectors: npt.ArrayLike | SlicedRows, count: int, metadata: Sequence[Mapping[str, Any] | None] | None
+) -> npt.NDArray[np.float32] | SlicedRows:
+    """Arrays are checked whole before anything is sent; sliced rows a batch at a time as they are read."""
+    if isinstance(vectors, SlicedRows) and not isinstance(vectors, np.ndarray):
+        rows: npt.NDArray[np.float32] | SlicedRows = vectors
+        shape = tuple(vectors.shape)
+    else:
+        rows = np.ascontiguousarray(vectors, dtype=np.float32)
+        shape = rows.shape
+        _check_finite(rows)
+    if len(shape) != 2 or shape[0] != count:
+        raise ValueError(f"vectors must be a 2-D array with one row per key ({count}), got shape {shape}")
     if metadata is not None and len(metadata) != count:
         raise ValueError(f"metadata must have one entry per key ({count}), got {len(metadata)}")
+    return rows
+
+
+def _batch(rows: npt.NDArray[np.float32] | SlicedRows, start: int, stop: int) -> npt.NDArray[np.float32]:
+    if isinstance(rows, np.ndarray):
+        return rows[start:stop]
+    batch = np.ascontiguousarray(rows[start:stop], dtype=np.float32)
+    _check_finite(batch)
+    return batch
+
+
+def _check_finite(matrix: npt.NDArray[np.float32]) -> None:
     if not np.isfinite(matrix).all():
         # orjson would write them as null; the store would refuse the batch anyway.
         raise ValueError("vectors must be finite in float32 (no NaN, no Infinity, nothing beyond ±3.4e38)")
-    return matrix
 
 
 def _send(transport: JsonTransport, body: bytes, start: int, stop: int, max_attempts: int,

@@ -36,7 +36,7 @@ from psycopg.pq import Format
 from psycopg.types import TypeInfo
 from psycopg.types.numeric import Int4, Int8
 
-from pgs3v.bench.ann_data.dataset import BandArray, FloatMatrix, Metric, band_limit
+from pgs3v.bench.ann_data.dataset import BandArray, Metric, Vectors, band_limit
 from pgs3v.bench.pgvector_server import Connection, PgvectorUnavailable, PrivatePostgres, ServerMemory
 
 __all__ = [
@@ -198,7 +198,7 @@ class PgvectorBaseline:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
-    def load(self, vectors: FloatMatrix, bands: BandArray, progress: Callable[[int, int], None] | None = None) -> float:
+    def load(self, vectors: Vectors, bands: BandArray, progress: Callable[[int, int], None] | None = None) -> float:
         """Create and fill the table (ids 0..N-1), add its primary key and analyse it; the seconds taken."""
         rows = len(vectors)
         began = time.perf_counter()

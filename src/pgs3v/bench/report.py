@@ -32,6 +32,8 @@ def print_report(result: BenchResult, console: Console, exact_systems: Collectio
     others = other_figures_table(result)
     if others.row_count:
         console.print(others)
+    for caveat in result.notes.get("caveats", []):
+        console.print(f"[bold]note:[/] {caveat}")
     for warning in warnings(result, exact_systems):
         console.print(f"[bold red]warning:[/] {warning}")
 

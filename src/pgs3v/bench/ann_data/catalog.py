@@ -26,10 +26,11 @@ def load_dataset(
     seed: int = 0,
     cache: Cache | None = None,
     progress: Callable[[int, int], None] | None = None,
+    generate: bool | None = None,
 ) -> AnnDataset:
-    """One of :data:`DATASETS`; ``vectors`` and ``dimension`` size the synthetic set only."""
+    """One of :data:`DATASETS`; ``vectors``, ``dimension`` and ``generate`` size and place the synthetic set only."""
     if name == "synthetic":
-        return synthetic_dataset(vectors, queries, seed, SyntheticParameters(dimension=dimension), cache)
+        return synthetic_dataset(vectors, queries, seed, SyntheticParameters(dimension=dimension), cache, generate)
     if name == "glove":
         return glove_dataset(queries, seed)
     if name == "wordnet":

@@ -8,14 +8,19 @@ every system (an S3 Vectors filter, an SQL ``WHERE``, a numpy mask).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 
+from pgs3v.bench.ann_data.generated import GeneratedMatrix
+
 Metric = Literal["cosine", "euclidean"]
 FloatMatrix = npt.NDArray[np.float32]
+# An array in RAM, a read-only memory map of a cached file, or rows generated when read.
+Vectors = FloatMatrix | GeneratedMatrix
 BandArray = npt.NDArray[np.int32]
 Mask = npt.NDArray[np.bool_]
 
@@ -30,13 +35,14 @@ _BAND_STREAM, _HOLD_OUT_STREAM = 0xBA4D, 0x401D  # seed streams, so bands and he
 class AnnDataset:
     """Vectors to index, queries to ask, and a band per vector for filtered queries.
 
-    ``vectors`` may be a read-only ``np.memmap`` of a cached file; ``queries`` are never rows of
-    ``vectors``. Row ``i`` is stored under the key ``f"v{i}"`` with metadata ``{"band": bands[i]}``.
+    ``vectors`` may be a read-only ``np.memmap`` of a cached file, or a :class:`GeneratedMatrix`
+    (read it in slices or row arrays, never whole); ``queries`` are never rows of ``vectors``.
+    Row ``i`` is stored under the key ``f"v{i}"`` with metadata ``{"band": bands[i]}``.
     """
 
     name: str
     metric: Metric
-    vectors: FloatMatrix
+    vectors: Vectors
     queries: FloatMatrix
     bands: BandArray
     seed: int
@@ -64,11 +70,62 @@ class AnnDataset:
         """The filterable metadata stored with a row."""
         return {"band": int(self.bands[row])}
 
+    def keys(self) -> Sequence[str]:
+        """Every row's key, made when read (10M keys as a list take 0.6 GB)."""
+        return _RowKeys(len(self))
+
+    def metadata_rows(self) -> Sequence[dict[str, int]]:
+        """Every row's metadata, made when read (10M one-entry dicts take 2 GB)."""
+        return _RowMetadata(self.bands)
+
+    @property
+    def generated(self) -> bool:
+        """Whether the rows are generated when read rather than held in memory or a file."""
+        return isinstance(self.vectors, GeneratedMatrix)
+
     def mask(self, selectivity: float | None) -> Mask:
         """Rows a query of this selectivity may return (every row for ``None``)."""
         if selectivity is None:
             return np.ones(len(self), dtype=np.bool_)
         return selectivity_mask(self.bands, selectivity)
+
+
+class _RowKeys(Sequence[str]):
+    """``v0``, ``v1``, … as a sequence that holds nothing."""
+
+    def __init__(self, rows: int) -> None:
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return self._rows
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [f"v{row}" for row in range(*index.indices(self._rows))]
+        return f"v{range(self._rows)[index]}"
+
+
+class _RowMetadata(Sequence[dict[str, int]]):
+    """``{"band": b}`` per row as a sequence that holds only the bands."""
+
+    def __init__(self, bands: BandArray) -> None:
+        self._bands = bands
+
+    def __len__(self) -> int:
+        return len(self._bands)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, int]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, int]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, int] | list[dict[str, int]]:
+        if isinstance(index, slice):
+            return [{"band": band} for band in self._bands[index].tolist()]
+        return {"band": int(self._bands[index])}
 
 
 def band_limit(selectivity: float) -> int:

@@ -10,9 +10,13 @@ noise and one vector shared by every row (real embeddings share a mean direction
 texts sit at a cosine distance near 0.9, not 1), and normalises it for cosine. Queries are fresh
 draws from the same distribution, never copies of stored vectors.
 
-Rows are generated in fixed chunks, each from its own seeded generator, straight into a cached
-``.npy`` (so 10M × 768 needs no more memory than one chunk), and row ``i`` is the same for any
-``vectors`` count: a larger set extends a smaller one. 1M × 768 takes about 20 s and 3 GB of disk.
+Rows are generated in fixed chunks, each from its own seeded generator, so row ``i`` is the same
+for any ``vectors`` count (a larger set extends a smaller one) and any chunk can be made alone.
+Up to :data:`GENERATE_ABOVE_BYTES` the rows are written once into a cached ``.npy`` and memory
+mapped (1M × 768 takes about 20 s and 3 GB of disk); above it they are not stored at all but
+generated on demand (:class:`~pgs3v.bench.ann_data.generated.GeneratedMatrix`, 0.28 s a chunk of
+16,384 × 768, so about 3 minutes a pass over 10M rows): 10M × 768 would be a 30.7 GB file beside
+the store's own copy, on a disk and a page cache too small for both.
 
 Measured with the defaults (seed 0, 1,000 queries) by :func:`.difficulty.difficulty_report` on
 100,000 rows (the same on the first 100,000 and on a sample of 1,000,000), faiss ``IndexIVFFlat``
@@ -27,14 +31,20 @@ already at 128 dimensions. The real sets, same report on 100,000-row samples: Gl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
 
 from pgs3v.bench.ann_data.cache import Cache
 from pgs3v.bench.ann_data.dataset import AnnDataset, FloatMatrix, Metric, seeded_bands
+from pgs3v.bench.ann_data.generated import GeneratedMatrix
 
 GENERATOR_VERSION = 1  # part of every cached file's name: bump it when the output changes
+# Larger sets are generated on demand, not cached: a third of this machine's 24 GB of RAM, above
+# which the benchmark's mapped copy competes with the store's page cache (at 5M × 768, 15 GB,
+# some of the store's re-rank reads went to disk because of it).
+GENERATE_ABOVE_BYTES = 8_000_000_000
 _CHUNK_ROWS = 1 << 14
 _MODEL_STREAM, _VECTOR_STREAM, _QUERY_STREAM = 1, 2, 3
 
@@ -106,16 +116,30 @@ class SyntheticDistribution:
             out /= np.linalg.norm(out, axis=1, keepdims=True)
         return out
 
+    def chunk(self, number: int, seed: int) -> FloatMatrix:
+        """Rows ``number · 16384`` .. of the vector stream of ``seed``: a full chunk, from its own generator."""
+        return self.sample(np.random.default_rng([seed, _VECTOR_STREAM, number]), _CHUNK_ROWS)
+
     def fill(self, out: npt.NDArray[np.float32], seed: int) -> None:
         """Fill ``out`` with rows 0.. of the vector stream of ``seed``, one chunk at a time."""
         for chunk, start in enumerate(range(0, len(out), _CHUNK_ROWS)):
             stop = min(len(out), start + _CHUNK_ROWS)
-            rng = np.random.default_rng([seed, _VECTOR_STREAM, chunk])
-            out[start:stop] = self.sample(rng, _CHUNK_ROWS)[: stop - start]
+            out[start:stop] = self.chunk(chunk, seed)[: stop - start]
+
+    def matrix(self, rows: int, seed: int) -> GeneratedMatrix:
+        """Rows 0 .. ``rows - 1`` of the vector stream of ``seed``, generated when read, never stored."""
+        p = self.parameters
+        return GeneratedMatrix(partial(self.chunk, seed=seed), rows, p.dimension, _CHUNK_ROWS,
+                               f"{p.tag()}-seed{seed}")
 
     def queries(self, count: int, seed: int) -> FloatMatrix:
         """``count`` query rows, drawn from the same distribution as the vectors but another stream."""
         return self.sample(np.random.default_rng([seed, _QUERY_STREAM]), count)
+
+
+def generates_on_demand(vectors: int, dimension: int, generate: bool | None = None) -> bool:
+    """Whether a synthetic set of this size is generated on demand (``generate`` None: above 8 GB)."""
+    return generate if generate is not None else vectors * dimension * 4 > GENERATE_ABOVE_BYTES
 
 
 def synthetic_dataset(
@@ -124,9 +148,15 @@ def synthetic_dataset(
     seed: int = 0,
     parameters: SyntheticParameters | None = None,
     cache: Cache | None = None,
+    generate: bool | None = None,
 ) -> AnnDataset:
-    """The seeded synthetic set: vectors from the cache, generated there first if missing."""
+    """The seeded synthetic set: vectors from the cache (generated there first if missing), or generated on demand.
+
+    ``generate`` None decides by size (:func:`generates_on_demand`); the rows are the same either way.
+    """
     p = parameters or SyntheticParameters()
+    if generates_on_demand(vectors, p.dimension, generate):
+        return synthetic_generated(vectors, queries, seed, p)
     cache = cache or Cache.default()
     distribution = SyntheticDistribution(p, seed)
     name = f"synthetic-{p.dimension}d"
@@ -151,4 +181,16 @@ def synthetic_in_memory(
     return AnnDataset(
         name=f"synthetic-{p.dimension}d", metric=p.metric, vectors=data, queries=distribution.queries(queries, seed),
         bands=seeded_bands(vectors, seed), seed=seed,
+    )
+
+
+def synthetic_generated(
+    vectors: int, queries: int = 1000, seed: int = 0, parameters: SyntheticParameters | None = None
+) -> AnnDataset:
+    """The same data set as :func:`synthetic_dataset`, its rows generated when read and never stored."""
+    p = parameters or SyntheticParameters()
+    distribution = SyntheticDistribution(p, seed)
+    return AnnDataset(
+        name=f"synthetic-{p.dimension}d", metric=p.metric, vectors=distribution.matrix(vectors, seed),
+        queries=distribution.queries(queries, seed), bands=seeded_bands(vectors, seed), seed=seed,
     )
