@@ -14,9 +14,6 @@ from pathlib import Path
 if sys.argv[1:3] == ["store", "serve"]:
     for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_variable, "1")
-    # An index build's OpenMP threads sleep at their barriers instead of spinning: on a busy
-    # machine a spinning thread holds a core that a request (or the other build thread) needs.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import click
 
