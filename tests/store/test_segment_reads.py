@@ -9,6 +9,7 @@ import pytest
 
 import pgs3v.store.segment as segment_module
 from pgs3v.store.distances import exact_distances
+from pgs3v.store.metadata_columns import MetadataColumns
 from pgs3v.store.segment import Segment, SegmentBuild, write_segment
 from pgs3v.store.segment_rows import SegmentRows
 from pgs3v.store.segment_search import SearchKnobs, search_segment
@@ -19,11 +20,13 @@ def _segment(directory: Path, rows: int, dimension: int) -> tuple[Segment, np.nd
     vectors = np.random.default_rng(5).standard_normal((rows, dimension)).astype(np.float32)
     keys = [f"k{i}" for i in range(rows)]
     hashes = [key_order(key) for key in keys]
+    columns = MetadataColumns()
+    columns.append([None] * rows)
     write_segment(
         directory,
         SegmentRows.encoded(keys, vectors, [None] * rows, np.array([h for h, _ in hashes], dtype=np.uint64),
-                    np.array([low for _, low in hashes], dtype=np.uint64)),
-        SegmentBuild("cosine", frozenset(), ann_min_floats=10**9),
+                            np.array([low for _, low in hashes], dtype=np.uint64), columns),
+        SegmentBuild("cosine", ann_min_floats=10**9),
     )
     return Segment(directory), vectors
 

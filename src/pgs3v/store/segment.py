@@ -60,7 +60,6 @@ class SegmentBuild:
     """How to build a segment's index."""
 
     metric: str
-    non_filterable_keys: frozenset[str]
     ann_min_floats: int
     build_threads: int = 0
     # Calibration: the probe count stored with the segment is the fewest reaching this recall@10
@@ -76,14 +75,13 @@ def wants_ann(rows: int, dimension: int, ann_min_floats: int) -> bool:
 
 
 def write_segment(
-    directory: Path, rows: SegmentRows, build: SegmentBuild, *, approximate: bool = True,
-    trained: faiss.Index | None = None,
+    directory: Path, rows: SegmentRows, build: SegmentBuild, *, trained: faiss.Index | None = None,
 ) -> faiss.Index | None:
     """Write and fsync every file of a new segment in ``directory`` (which must not exist).
 
-    With ``approximate``, a segment large enough (:func:`wants_ann`) also gets its index, grown
-    from ``trained`` when given (see :func:`build_ann`). Returns the empty trained index used,
-    for the next segment to reuse, or None when the segment has no index.
+    A segment large enough (:func:`wants_ann`) also gets its index, grown from ``trained`` when
+    given (see :func:`build_ann`). Returns the empty trained index used, for the next segment to
+    reuse, or None when the segment has no index.
     """
     directory.mkdir(parents=True)
     count = len(rows)
@@ -96,7 +94,7 @@ def write_segment(
     _save(directory / "hash_low.npy", rows.hash_low[order])
     _save(directory / "hash_rows.npy", order.astype(np.int64))
     _write_durably(directory / "columns.pickle", pickle.dumps(rows.columns, protocol=pickle.HIGHEST_PROTOCOL))
-    has_ann = approximate and wants_ann(count, int(rows.vectors.shape[1]), build.ann_min_floats)
+    has_ann = wants_ann(count, int(rows.vectors.shape[1]), build.ann_min_floats)
     probes = rerank = None
     if has_ann:
         # Both read the file just written, so a merge never holds all its vectors in RAM at once.

@@ -90,24 +90,14 @@ class SegmentRows:
     @staticmethod
     def encoded(
         keys: Sequence[str], vectors: RowVectors, metadata: Sequence[dict[str, Any] | None],
-        hash_high: npt.NDArray[np.uint64], hash_low: npt.NDArray[np.uint64],
-        columns: MetadataColumns | None = None, non_filterable_keys: frozenset[str] = frozenset(),
+        hash_high: npt.NDArray[np.uint64], hash_low: npt.NDArray[np.uint64], columns: MetadataColumns,
     ) -> SegmentRows:
-        """Rows given one by one (``columns``: their filterable metadata, when already at hand)."""
-        if columns is None:
-            columns = MetadataColumns()
-            columns.append([_filterable(m, non_filterable_keys) for m in metadata])
+        """Rows given one by one, with ``columns`` holding their filterable metadata."""
         return SegmentRows(
             Blobs.of([key.encode("utf-8") for key in keys]),
             Blobs.of([orjson.dumps(m) if m else b"" for m in metadata]),
             columns, vectors, hash_high, hash_low,
         )
-
-
-def _filterable(metadata: dict[str, Any] | None, hidden: frozenset[str]) -> dict[str, Any] | None:
-    if not metadata or not hidden:
-        return metadata
-    return {k: v for k, v in metadata.items() if k not in hidden}
 
 
 class GatheredVectors:

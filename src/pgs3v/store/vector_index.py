@@ -81,7 +81,7 @@ class VectorIndex:
         self.dimension, self.metric = dimension, metric
         self.settings = settings or IndexSettings()
         self._build = SegmentBuild(
-            metric, non_filterable_keys, self.settings.ann_min_floats, self.settings.build_threads,
+            metric, self.settings.ann_min_floats, self.settings.build_threads,
             recall_target=self.settings.recall_target, rerank=self.settings.search.rerank,
         )
         self._segments_dir = directory / "segments"
