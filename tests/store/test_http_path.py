@@ -108,13 +108,33 @@ def test_a_head_request_is_answered_and_the_connection_goes_on(store_server: Sto
         connection.close()
 
 
-def test_other_methods_and_paths_are_left_to_starlette(store_server: StoreProcess) -> None:
-    status, headers, _ = _exchange(store_server, "GET", "/ListVectorBuckets")
-    assert (status, headers["allow"]) == (405, "POST")
-    status, headers, _ = _exchange(store_server, "POST", "/ListVectorBuckets/", b"{}")
-    assert (status, headers["location"]) == (307, f"http://127.0.0.1:{store_server.port}/ListVectorBuckets")
-    status, _, _ = _exchange(store_server, "POST", "/a/b", b"{}")
-    assert status == 404
+def _unknown_operation(answer: tuple[int, dict[str, str], bytes], method: str, path: str) -> None:
+    status, headers, body = answer
+    assert (status, headers["x-amzn-errortype"], headers["content-type"]) == (
+        404, "UnknownOperationException", "application/json")
+    assert json.loads(body) == {"__type": "UnknownOperationException", "message": f"Unknown operation: {method} {path}"}
+
+
+def test_requests_no_operation_claims_answer_unknown_operation(
+    store_server: StoreProcess,
+) -> None:
+    # What AWS's frameworks answer when no operation claims a request: 404 UnknownOperationException,
+    # for a known path with another method too, and before authentication (nothing runs).
+    _unknown_operation(_exchange(store_server, "GET", "/ListVectorBuckets"), "GET", "/ListVectorBuckets")
+    _unknown_operation(_exchange(store_server, "POST", "/ListVectorBuckets/", b"{}"), "POST", "/ListVectorBuckets/")
+    _unknown_operation(_exchange(store_server, "POST", "/a/b", b"{}"), "POST", "/a/b")
+    _unknown_operation(_exchange(store_server, "PUT", "/tags/x"), "PUT", "/tags/x")
+    # HEAD, which Starlette adds to every GET route, has no tagging operation (it answered 500).
+    status, headers, body = _exchange(store_server, "HEAD", "/tags/arn")
+    assert (status, headers["x-amzn-errortype"], body) == (404, "UnknownOperationException", b"")
+
+
+def test_an_unknown_operation_is_refused_as_aws_does(store_server: StoreProcess) -> None:
+    answer = _first_read(store_server, _signed_request(store_server, "NoSuchOperation", b"{}"))
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 404 ")
+    assert json.loads(body) == {"__type": "UnknownOperationException",
+                                "message": "Unknown operation: POST /NoSuchOperation"}
 
 
 class _RecordingTransport:

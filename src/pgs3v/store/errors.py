@@ -10,6 +10,7 @@ The tree (every class carries the AWS ``code`` and the HTTP ``status``)::
     │   ├── IncompleteSignatureException         403
     │   └── InvalidSignatureException            403
     ├── NotFoundException               404
+    ├── UnknownOperationException       404  (no operation has that method and path)
     ├── RequestTimeoutException         408
     ├── ConflictException               409
     ├── ServiceQuotaExceededException   402
@@ -92,6 +93,13 @@ class InvalidSignatureException(AccessDeniedException):
 
 class NotFoundException(S3VectorsError):
     code = "NotFoundException"
+    status = 404
+
+
+class UnknownOperationException(S3VectorsError):
+    # What AWS's service frameworks answer when no operation claims a request's method and
+    # path (Smithy's protocol notes): the wire shape of every other error, status 404.
+    code = "UnknownOperationException"
     status = 404
 
 

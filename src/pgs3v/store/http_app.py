@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote
 
 import orjson
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -29,7 +30,12 @@ from starlette.types import Receive, Scope, Send
 
 from pgs3v.request_reading import RequestTooLarge, read_scope_body, verify_scope_signature
 from pgs3v.store import sts
-from pgs3v.store.errors import InternalServerException, S3VectorsError, ValidationException
+from pgs3v.store.errors import (
+    InternalServerException,
+    S3VectorsError,
+    UnknownOperationException,
+    ValidationException,
+)
 from pgs3v.store.put_body import read_put_vectors
 from pgs3v.store.service import VectorStore
 from pgs3v.store.sigv4 import SigV4Verifier
@@ -168,13 +174,16 @@ class StoreApp:
             return answer.response()
 
         async def tags_route(request: Request) -> Response:
+            operation = _TAG_OPERATIONS.get(request.method)
+            if operation is None:  # HEAD, which Starlette adds to every GET route
+                raise _unclaimed(request.method, request.url.path)
             raw_path = request.scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0]
             arn = unquote(raw_path[len("/tags/") :])
             extra: dict[str, Any] = {"resourceArn": arn}
             if request.method == "DELETE":
                 query = request.scope.get("query_string", b"").decode("latin-1")
                 extra["tagKeys"] = parse_qs(query).get("tagKeys", [])
-            answer = await self.handle(request.scope, request.receive, _TAG_OPERATIONS[request.method], extra)
+            answer = await self.handle(request.scope, request.receive, operation, extra)
             return answer.response()
 
         # STS GetCallerIdentity (Query protocol on "/", which the S3 Vectors API never uses): see sts.
@@ -195,7 +204,25 @@ class StoreApp:
             # Reached only by what the fast path above leaves to Starlette (a root_path).
             Route("/{operation}", operation_route, methods=["POST"]),
         ]
-        return Starlette(routes=routes)
+        handlers = {HTTPException: _unclaimed_answer, S3VectorsError: _error_response}
+        app = Starlette(routes=routes, exception_handlers=handlers)
+        # A path with a trailing slash is another path to the API, not a redirect to follow.
+        app.router.redirect_slashes = False
+        return app
+
+
+def _unclaimed(method: str, path: str) -> UnknownOperationException:
+    return UnknownOperationException(f"Unknown operation: {method} {path}")
+
+
+async def _unclaimed_answer(request: Request, error: Exception) -> Response:
+    """Starlette's own 404 and 405 (no route has this path, or not this method) in AWS's shape."""
+    return error_answer(_unclaimed(request.method, request.url.path)).response()
+
+
+async def _error_response(request: Request, error: Exception) -> Response:
+    assert isinstance(error, S3VectorsError)
+    return error_answer(error).response()
 
 
 def build_app(store: VectorStore, verifier: SigV4Verifier | None) -> StoreApp:

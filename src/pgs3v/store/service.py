@@ -13,7 +13,7 @@ from typing import Any
 
 from pgs3v.store import data_plane, engine_operations, management
 from pgs3v.store.arns import ArnScope
-from pgs3v.store.errors import ValidationException
+from pgs3v.store.errors import UnknownOperationException
 from pgs3v.store.limits import Limits
 from pgs3v.store.shapes import operation_names, validate_input
 from pgs3v.store.state import StoreState
@@ -51,7 +51,7 @@ class VectorStore:
             return extension(self.state, request)
         function = self._operations.get(operation)
         if function is None:
-            raise ValidationException(f"Unknown operation {operation}")
+            raise UnknownOperationException(f"Unknown operation: POST /{operation}")
         validate_input(operation, request, self.limits)
         return function(self.state, request)
 
