@@ -556,6 +556,20 @@ def test_body_that_is_not_a_json_object(store_server: StoreProcess, s3v: Any, bo
     _still_answers(s3v)
 
 
+@pytest.mark.parametrize(("operation", "body"), [
+    ("UpdateMetadataConfiguration", {"add": {"textSearchConfigurations": None}}),
+    ("UpdateMetadataConfiguration", {"delete": {"textSearchConfigurations": None}, "add": None}),
+    ("PutVectors", {"vectors": [{"key": "k", "data": {"float32": [1, 0, 0, 0]}, "metadata": None}]}),
+    ("QueryVectors", {"topK": 1, "queryVector": {"float32": [1, 0, 0, 0]}, "filter": None, "nextToken": None}),
+    ("ListVectors", {"maxResults": None, "segmentCount": None, "returnMetadata": None}),
+])
+def test_null_members_read_as_absent(store_server: StoreProcess, index: dict[str, str], operation: str,
+                                     body: dict[str, Any]) -> None:
+    # As AWS's deserializers read them; a null where the code expected a default answered 500.
+    code, status, response = signed_post(store_server.endpoint, operation, json.dumps({**index, **body}).encode())
+    assert (code, status) == ("", 200), response["body"]
+
+
 def test_invalid_next_tokens(raw_s3v: Any, s3v: Any, index: dict[str, str], bucket: str) -> None:
     calls: list[tuple[Any, dict[str, Any]]] = [
         (raw_s3v.list_vectors, index), (raw_s3v.query_vectors, {**index, "topK": 1, "queryVector": Q}),

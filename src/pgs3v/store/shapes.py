@@ -127,6 +127,10 @@ class _Checker:
             item = value.get(name)
             if item is not None:
                 self.check(member["shape"], item, f"{path}/{name}")
+            elif name in value:
+                # AWS's deserializers read a null member as an absent one; dropping it here means
+                # no operation meets a None where its code reads "absent" as a default.
+                del value[name]
 
     def _check_list(self, shape_name: str, shape: dict[str, Any], value: Any, path: str) -> None:
         parsed_numbers = isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype == np.float64
@@ -205,7 +209,10 @@ def _bound_text(low: int | None, high: int | None, verb: str) -> str:
 
 
 def validate_input(operation: str, request: Any, limits: Limits) -> None:
-    """Raise ValidationException unless ``request`` fits the operation's input shape."""
+    """Raise ValidationException unless ``request`` fits the operation's input shape.
+
+    Null members of the request's structures are removed, as absent ones (in place).
+    """
     model = service_model()
     input_shape = model["operations"][operation]["input"]["shape"]
     checker = _Checker(model["shapes"], _limit_bounds(limits), [])
