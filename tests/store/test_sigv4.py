@@ -31,7 +31,13 @@ from pgs3v.store.errors import (
     S3VectorsError,
     UnrecognizedClientException,
 )
-from pgs3v.store.sigv4 import SIGNATURE_MISMATCH, SigV4Verifier, canonical_query_string, canonical_uri
+from pgs3v.store.sigv4 import (
+    SIGNATURE_MISMATCH,
+    UNSIGNED_PAYLOAD_REFUSED,
+    SigV4Verifier,
+    canonical_query_string,
+    canonical_uri,
+)
 
 ACCESS_KEY = "PGS3VTESTKEY00000001"
 SECRET = "s3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3c"
@@ -202,15 +208,19 @@ def test_signed_payload_hash_header_is_honoured() -> None:
     assert check(wire) == ACCESS_KEY
 
 
-def test_unsigned_payload_is_accepted() -> None:
+
+
+# --- rejected ------------------------------------------------------------------------------------
+
+
+def test_unsigned_payload_is_refused_even_with_a_valid_signature() -> None:
+    # Over plain HTTP a body swapped after signing would otherwise run as the signer's request.
     request = AWSRequest(method="POST", url="https://localhost/ListIndexes", data=b"{}")
     request.context["payload_signing_enabled"] = False
     wire = sign(request)
     assert wire.headers["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
-    assert check(replace(wire, body=b'{"other": 1}')) == ACCESS_KEY
-
-
-# --- rejected ------------------------------------------------------------------------------------
+    for body in (b"{}", b'{"other": 1}'):
+        assert rejected(replace(wire, body=body), InvalidSignatureException).message == UNSIGNED_PAYLOAD_REFUSED
 
 
 def test_missing_authorization() -> None:

@@ -11,6 +11,7 @@ The canonical request is rebuilt from what arrived on the wire, following botoco
   sorted by key and value (repeated keys such as ``tagKeys=a&tagKeys=b`` stay separate pairs).
 - Headers: the signed ones, lower-cased, values trimmed with inner whitespace runs collapsed.
 - Payload: ``x-amz-content-sha256`` when it is signed, else the SHA-256 of the body.
+  ``UNSIGNED-PAYLOAD`` is refused (the store serves plain HTTP; S3 allows it only over TLS).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ INVALID_TOKEN = "The security token included in the request is invalid."
 SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
     "Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+)
+UNSIGNED_PAYLOAD_REFUSED = (
+    "x-amz-content-sha256 UNSIGNED-PAYLOAD is not accepted over plain HTTP: sign the payload's SHA-256."
 )
 PAYLOAD_HASH_MISMATCH = "The provided 'x-amz-content-sha256' header does not match what was computed."
 
@@ -123,10 +127,12 @@ class SigV4Verifier:
         if not hmac.compare_digest(expected, auth.signature):
             raise InvalidSignatureException(SIGNATURE_MISMATCH)
         # Only now is the claimed hash known to come from the key holder; it must also be the
-        # hash of what actually arrived.
+        # hash of what actually arrived. An unsigned payload is refused: S3 takes one only over
+        # TLS, and this store speaks plain HTTP, where anyone on the path could swap the body.
+        if payload_hash == UNSIGNED_PAYLOAD:
+            raise InvalidSignatureException(UNSIGNED_PAYLOAD_REFUSED)
         if (
             payload_hash is not None
-            and payload_hash != UNSIGNED_PAYLOAD
             and not hmac.compare_digest(
                 payload_hash.lower().encode("utf-8", "replace"), hashlib.sha256(body).hexdigest().encode()
             )
