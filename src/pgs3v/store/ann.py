@@ -12,6 +12,7 @@ codes see angles, not lengths; euclidean indexes use L2 directly.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,9 +107,13 @@ def train_ann(vectors: FloatArray, metric: str, *, seed: int = 1234) -> faiss.In
     return index
 
 
-def save_ann(index: faiss.Index, path: Path) -> None:
-    """Write the index to ``path`` (the caller makes it durable)."""
-    faiss.write_index(index, str(path))
+def save_ann(index: faiss.Index, write: Callable[[bytes], object]) -> None:
+    """Pass the index to ``write`` piece by piece as it serializes (the caller makes it durable)."""
+    writer = faiss.PyCallbackIOWriter(write)  # type: ignore[attr-defined]  # missing from faiss's stubs
+    try:
+        faiss.write_index(index, writer)
+    finally:
+        del writer  # flushes what faiss still buffers
 
 
 def load_ann(path: Path) -> faiss.Index:

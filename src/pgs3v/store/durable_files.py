@@ -5,6 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# The store's files hold every vector and its metadata: only the store's own user may read them.
+PRIVATE_FILE = 0o600
+PRIVATE_DIRECTORY = 0o700
+
+
+def private_directory(directory: Path) -> None:
+    """Create ``directory`` (and missing parents) readable by the owner only; tighten it if it exists."""
+    directory.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+    if directory.stat().st_mode & 0o077:
+        directory.chmod(PRIVATE_DIRECTORY)
+
 
 def fsync_directory(directory: Path) -> None:
     """Make a file creation, rename or removal in ``directory`` durable."""
@@ -19,7 +30,7 @@ def fsync_directory(directory: Path) -> None:
 def write_file_atomically(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file."""
     temporary = path.with_name(path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
     try:
         view = memoryview(data)
         while view:
@@ -43,7 +54,7 @@ class SyncedFile:
     """
 
     def __init__(self, path: Path, sync_bytes: int = 32 << 20) -> None:
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
         self._sync_bytes = sync_bytes
         self._unsynced = 0
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import orjson
 
-from pgs3v.store.durable_files import fsync_directory
+from pgs3v.store.durable_files import PRIVATE_FILE, fsync_directory, private_directory
 
 _NAME = re.compile(r"manifest-(\d{20})\.json")
 _FORMAT = 1
@@ -81,7 +81,7 @@ class ManifestStore:
     """The manifests of one index in a local directory."""
 
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        private_directory(directory)
         self._directory = directory
 
     def _generations(self) -> list[int]:
@@ -106,7 +106,7 @@ class ManifestStore:
         path = self._path(manifest.generation)
         temporary = path.with_name(path.name + ".tmp")
         data = manifest.to_json()
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
         try:
             os.write(fd, data)
             os.fsync(fd)

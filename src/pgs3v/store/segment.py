@@ -22,7 +22,6 @@ apart, as deletion bitmaps named by the manifest.
 from __future__ import annotations
 
 import mmap
-import os
 import pickle
 import time
 from collections.abc import Sequence
@@ -37,7 +36,7 @@ import orjson
 
 from pgs3v.store.ann import build_ann, calibrate_probes, load_ann, save_ann
 from pgs3v.store.distances import row_norms
-from pgs3v.store.durable_files import SyncedFile, fsync_directory, write_file_atomically
+from pgs3v.store.durable_files import PRIVATE_DIRECTORY, SyncedFile, fsync_directory, write_file_atomically
 from pgs3v.store.metadata_columns import MetadataColumns
 from pgs3v.store.segment_rows import Blobs, RowVectors, SegmentRows
 
@@ -83,7 +82,7 @@ def write_segment(
     given (see :func:`build_ann`). Returns the empty trained index used, for the next segment to
     reuse, or None when the segment has no index.
     """
-    directory.mkdir(parents=True)
+    directory.mkdir(mode=PRIVATE_DIRECTORY)
     count = len(rows)
     vectors = _write_vectors(directory / "vectors.npy", rows.vectors)
     _save(directory / "norms.npy", row_norms(vectors))
@@ -101,8 +100,8 @@ def write_segment(
         index, trained = build_ann(vectors, build.metric, threads=build.build_threads, trained=trained)
         calibration = calibrate_probes(index, vectors, build.metric, build.rerank, build.recall_target)
         probes, rerank = calibration.probes, calibration.rerank
-        save_ann(index, directory / "ann.faiss")
-        _fsync_file(directory / "ann.faiss")
+        with SyncedFile(directory / "ann.faiss") as file:
+            save_ann(index, file.write)
     descriptor = {"format": _FORMAT, "rows": count, "dimension": int(rows.vectors.shape[1]),
                   "metric": build.metric, "ann": has_ann, "probes": probes, "rerank": rerank}
     fsync_directory(directory)
@@ -139,14 +138,6 @@ def _save(path: Path, array: npt.NDArray[Any]) -> None:
 def _write_durably(path: Path, data: bytes | npt.NDArray[np.uint8]) -> None:
     with SyncedFile(path) as file:
         file.write(data if isinstance(data, bytes) else data.data)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def is_complete(directory: Path) -> bool:

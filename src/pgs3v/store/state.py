@@ -21,6 +21,7 @@ from typing import Any
 
 from pgs3v.store.arns import ArnScope
 from pgs3v.store.catalog import BucketRecord, Catalog, IndexRecord
+from pgs3v.store.durable_files import private_directory
 from pgs3v.store.errors import (
     BUCKET_NOT_FOUND,
     INDEX_NOT_FOUND,
@@ -72,8 +73,10 @@ class StoreState:
     _throttles: dict[str, tuple[TokenBucket | None, TokenBucket | None]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        (self.data_dir / "indexes").mkdir(exist_ok=True)
+        # Private from the root down: a data directory made before files were private (or by
+        # hand) is tightened, which also shuts others out of whatever older files lie under it.
+        private_directory(self.data_dir)
+        private_directory(self.data_dir / "indexes")
         self.catalog = Catalog(self.data_dir)
         self._remove_orphans()
         for record in self.catalog.indexes.values():

@@ -14,7 +14,6 @@ Recovery opens the manifest's segments and replays the log after the watermark.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 import threading
@@ -28,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pgs3v.store.ann import ann_lists, layout_for
-from pgs3v.store.durable_files import fsync_directory
+from pgs3v.store.durable_files import SyncedFile, fsync_directory, private_directory
 from pgs3v.store.errors import ServiceUnavailableException
 from pgs3v.store.filters import CompiledFilter
 from pgs3v.store.index_settings import IndexSettings
@@ -77,7 +76,7 @@ class VectorIndex:
         self, directory: Path, dimension: int, metric: str, non_filterable_keys: frozenset[str],
         settings: IndexSettings | None = None,
     ) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        private_directory(directory)
         self.dimension, self.metric = dimension, metric
         self.settings = settings or IndexSettings()
         self._build = SegmentBuild(
@@ -85,7 +84,7 @@ class VectorIndex:
             recall_target=self.settings.recall_target, rerank=self.settings.search.rerank,
         )
         self._segments_dir = directory / "segments"
-        self._segments_dir.mkdir(exist_ok=True)
+        private_directory(self._segments_dir)
         self._manifests = ManifestStore(directory / "manifest")
         self._manifest = self._manifests.load()
         self._remove_unreferenced()
@@ -420,10 +419,8 @@ def _beyond(distance: float, key: str, after: tuple[float, str]) -> bool:
 
 
 def _save_mask(path: Path, deleted: npt.NDArray[np.bool_]) -> None:
-    with open(path, "wb") as file:
+    with SyncedFile(path) as file:
         np.save(file, np.packbits(deleted, bitorder="little"), allow_pickle=False)
-        file.flush()
-        os.fsync(file.fileno())
     fsync_directory(path.parent)
 
 

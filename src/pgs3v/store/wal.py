@@ -35,7 +35,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from pgs3v.store.durable_files import fsync_directory
+from pgs3v.store.durable_files import PRIVATE_FILE, fsync_directory, private_directory
 from pgs3v.store.errors import InternalServerException
 
 __all__ = ["WalClosedError", "WalCorruptionError", "WalError", "WalFailedError", "WriteAheadLog"]
@@ -153,11 +153,11 @@ class WriteAheadLog:
 
     def _acquire_dir_lock(self) -> int:
         created = not self.directory.exists()
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_directory(self.directory)
         if created:
             fsync_directory(self.directory.parent)
         # Two writers on one log would interleave frames; a kernel lock dies with its process.
-        fd = os.open(self.directory / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.directory / "LOCK", os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -173,7 +173,7 @@ class WriteAheadLog:
         )
         if not found:
             path = _segment_path(self.directory, 1)
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
             fsync_directory(self.directory)
             return [(1, path)], 0, 0
         last_lsn = found[0][0] - 1
@@ -268,7 +268,7 @@ class WriteAheadLog:
     def _rotate(self, first_lsn: int) -> None:
         # Every record in the old segment is already synced, so only the new name needs care.
         path = _segment_path(self.directory, first_lsn)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, PRIVATE_FILE)
         try:
             fsync_directory(self.directory)
         except BaseException:
