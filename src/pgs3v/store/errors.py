@@ -24,7 +24,29 @@ Only ``pgs3v.store.http_app`` turns them into the wire shape (``x-amzn-ErrorType
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass
+
+
+def release_traceback(error: BaseException) -> None:
+    """Drop what ``error`` and the exceptions chained to it keep alive: their frames' locals.
+
+    An answered error must not hold its request: a traceback keeps every frame it passed
+    through, and those frames the parsed body (tens of MB for a rejected PutVectors). The
+    frames and the exceptions that name them form cycles, freed only when the cyclic collector
+    happens to run, and a worker thread's last one can linger until its next request.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if current.__traceback__ is not None:
+            traceback.clear_frames(current.__traceback__)
+            current.__traceback__ = None
+        pending += [current.__cause__, current.__context__]
 
 
 @dataclass(frozen=True)

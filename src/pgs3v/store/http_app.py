@@ -35,6 +35,7 @@ from pgs3v.store.errors import (
     S3VectorsError,
     UnknownOperationException,
     ValidationException,
+    release_traceback,
 )
 from pgs3v.store.put_body import read_put_vectors
 from pgs3v.store.service import VectorStore
@@ -153,9 +154,11 @@ class StoreApp:
             result = await loop.run_in_executor(self._executor, self._verify_and_call, scope, operation, extra, body)
             return json_answer(200, result)
         except S3VectorsError as error:
+            release_traceback(error)
             return error_answer(error)
-        except Exception:
+        except Exception as error:
             log.exception("unexpected error in %s", operation)
+            release_traceback(error)
             return error_answer(InternalServerException("We encountered an internal error. Please try again."))
 
     def _verify_and_call(self, scope: Scope, operation: str, extra: dict[str, Any], body: bytes) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from pgs3v.store.errors import (
     MissingAuthenticationTokenException,
     S3VectorsError,
     UnrecognizedClientException,
+    release_traceback,
 )
 from pgs3v.store.sigv4 import SigV4Verifier
 
@@ -139,9 +140,11 @@ async def handle(request: Request, verifier: SigV4Verifier | None, scope: ArnSco
         # must not stall the event loop.
         answer = await anyio.to_thread.run_sync(respond, verifier, request, body, scope)
     except StsError as error:
+        release_traceback(error)
         answer = error_response(error)
-    except Exception:
+    except Exception as error:
         log.exception("unexpected error in STS")
+        release_traceback(error)
         answer = error_response(InternalFailure("We encountered an internal error. Please try again."))
     return Response(answer.body, status_code=answer.status, media_type=CONTENT_TYPE,
                     headers={"x-amzn-RequestId": answer.request_id})
