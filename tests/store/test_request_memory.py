@@ -128,11 +128,13 @@ def test_rounds_of_10mb_requests_leave_the_server_near_its_baseline(tmp_path: Pa
             for thread in threads:
                 thread.join()
 
+        assert server.process is not None
+        pid = server.process.pid
         one_round()  # pools and caches reach their working size
-        baseline = _rss_mb(server.process.pid)
+        baseline = _rss_mb(pid)
         for _ in range(5):
             one_round()
-        after = _rss_mb(server.process.pid)
+        after = _rss_mb(pid)
         assert not failures, failures[:3]
         # Each round's bodies and parses are ~200 MB in flight; five rounds that each kept
         # theirs would add about a GB.
