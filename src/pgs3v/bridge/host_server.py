@@ -13,7 +13,7 @@ import uvicorn
 from pgs3v.bridge.function_host import build_app
 from pgs3v.bridge.functions import BRIDGE_FUNCTION, BRIDGE_HANDLER, FunctionRegistry, FunctionSpec, load_handler
 from pgs3v.bridge.settings import STORE_ENDPOINT
-from pgs3v.http_protocol import OneWriteHttpToolsProtocol
+from pgs3v.http_protocol import ConnectionGuards, guarded_protocol, raise_file_handle_limit
 from pgs3v.store.credentials import ACCESS_KEY_ENV, CREDENTIALS_FILE, SECRET_KEY_ENV, Credentials
 from pgs3v.store.credentials import load_or_create_credentials as _load_store_credentials
 from pgs3v.store.sigv4 import SigV4Verifier
@@ -102,8 +102,9 @@ def serve(options: HostOptions, environ: Mapping[str, str] | None = None) -> Non
     app = build_app(registry, verifier, concurrency=options.concurrency)
     # uvloop sets TCP_NODELAY on accepted sockets: a small response never waits ~40 ms for the
     # client's delayed ACK (Nagle). The protocol writes each response's head and body at once.
+    guards = ConnectionGuards(max_connections=min(ConnectionGuards.max_connections, raise_file_handle_limit() // 2))
     config = uvicorn.Config(
-        app, host=options.host, port=options.port, loop="uvloop", http=OneWriteHttpToolsProtocol,
+        app, host=options.host, port=options.port, loop="uvloop", http=guarded_protocol(guards),
         log_level="warning", access_log=False, timeout_keep_alive=75,
     )
     print(

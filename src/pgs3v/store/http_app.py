@@ -23,12 +23,12 @@ from urllib.parse import parse_qs, unquote
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from pgs3v.request_reading import RequestTooLarge, read_scope_body, verify_scope_signature
+from pgs3v.request_reading import RequestTooLarge, read_scope_body, signed_view_of_headers, verify_scope_signature
 from pgs3v.store import sts
 from pgs3v.store.errors import (
     InternalServerException,
@@ -79,9 +79,12 @@ def json_answer(status: int, body: dict[str, Any]) -> Answer:
     return Answer(status, orjson.dumps(body))
 
 
-def error_answer(error: S3VectorsError) -> Answer:
-    """The wire shape of an S3 Vectors error."""
-    return Answer(error.status, orjson.dumps(error.to_body()), ((b"x-amzn-errortype", error.code.encode("latin-1")),))
+def error_answer(error: S3VectorsError, *, close: bool = False) -> Answer:
+    """The wire shape of an S3 Vectors error; ``close``: end the connection after it."""
+    headers: tuple[tuple[bytes, bytes], ...] = ((b"x-amzn-errortype", error.code.encode("latin-1")),)
+    if close:
+        headers += ((b"connection", b"close"),)
+    return Answer(error.status, orjson.dumps(error.to_body()), headers)
 
 
 def _parse_json(body: bytes) -> Any:
@@ -146,10 +149,20 @@ class StoreApp:
         """Read, check and run one operation; its answer, errors in their wire shape."""
         limit = self._store.limits.max_request_bytes
         try:
+            if self._verifier is not None:
+                try:
+                    self._verifier.check_headers(signed_view_of_headers(scope["headers"]))
+                except S3VectorsError as error:
+                    # Refused before its body was read: the connection closes rather than wait
+                    # for a body nobody will read.
+                    return error_answer(error, close=True)
             try:
                 body = await read_scope_body(scope, receive, limit)
             except RequestTooLarge:
                 raise ValidationException(f"Request payload exceeds the limit of {limit} bytes") from None
+            except ClientDisconnect:
+                log.warning("%s: the client went away before its request body was complete", operation)
+                return error_answer(ValidationException("The request body was incomplete"), close=True)
             loop = asyncio.get_running_loop()
             result = await loop.run_in_executor(self._executor, self._verify_and_call, scope, operation, extra, body)
             return json_answer(200, result)

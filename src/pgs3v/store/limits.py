@@ -53,6 +53,12 @@ class Limits:
     max_write_vectors_per_second: int = _limit(
         0, "Vectors written (put or deleted) per second per index before 429 (0 = off; AWS: 2500)."
     )
+    # What one client may hold of the server (not AWS limits): see docs/operations.md.
+    http_head_seconds: int = _limit(30, "A request's head must be complete this long after it began, or 408.")
+    http_body_idle_seconds: int = _limit(30, "A request body that stalls this long is answered 408.")
+    http_max_connections: int = _limit(
+        1000, "Open connections beyond this are answered 503 (at most half the process's file-handle limit)."
+    )
     # The ANN engine's knobs (not AWS limits): see docs/ann.md.
     index_fold_rows: int = _limit(
         32_768, "Unindexed rows (the log's tail, scanned exactly in RAM) that start a fold into an indexed segment."

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
-from pgs3v.http_protocol import OneWriteHttpToolsProtocol
+from pgs3v.http_protocol import ConnectionGuards, guarded_protocol, raise_file_handle_limit
 from pgs3v.store.arns import ArnScope
 from pgs3v.store.credentials import Credentials, load_or_create_credentials
 from pgs3v.store.http_app import build_app
@@ -51,6 +51,12 @@ def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | No
     """Serve the store in the foreground until SIGINT or SIGTERM."""
     # Before any worker thread exists: request threads then share arenas (see native_memory).
     limit_arenas(_MALLOC_ARENAS)
+    file_handles = raise_file_handle_limit()
+    guards = ConnectionGuards(
+        head_seconds=limits.http_head_seconds, body_idle_seconds=limits.http_body_idle_seconds,
+        # The other half is for the store's own files (logs, segments, indexes).
+        max_connections=max(1, min(limits.http_max_connections, file_handles // 2)),
+    )
     credentials = load_or_create_credentials(options.data_dir, environ)
     scope = ArnScope(region=options.region, account_id=options.account_id)
     store = open_store(options.data_dir, limits, scope, credentials)
@@ -65,12 +71,13 @@ def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | No
     # a response never waits for a delayed ACK (Nagle), see the README's latency note; each
     # response in one write, so the caller is woken once per answer (see http_protocol).
     config = uvicorn.Config(
-        app, host=options.host, port=options.port, loop="uvloop", http=OneWriteHttpToolsProtocol,
+        app, host=options.host, port=options.port, loop="uvloop", http=guarded_protocol(guards),
         log_level="warning", access_log=False, timeout_keep_alive=75,
     )
     print(
         f"pgs3v store serving {options.data_dir} on http://{options.host}:{options.port} "
-        f"(region {options.region}, access key {credentials.access_key_id})",
+        f"(region {options.region}, access key {credentials.access_key_id}, "
+        f"at most {guards.max_connections} connections of {file_handles} file handles)",
         flush=True,
     )
     # uvicorn shuts down gracefully on SIGTERM and then re-raises it to the handler that was in

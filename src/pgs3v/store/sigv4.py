@@ -93,19 +93,19 @@ class SigV4Verifier:
         # each route checks the scope of its own service, so a signature cannot cross over.
         return SigV4Verifier(self._secrets, service, self._max_skew, self._clock)
 
+    def check_headers(self, headers: Mapping[str, str]) -> None:
+        """Raise the 403 error AWS would send for what the headers alone show to be wrong.
+
+        Everything but the signature itself, which covers the body: an unsigned or foreign
+        request is refused before its body is read (a slow body cannot hold the server for it).
+        """
+        self._authorization(headers)
+
     def verify(self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], body: bytes) -> str:
         """Return the caller's access key id, or raise the 403 error AWS would send."""
         # Callers pass ASGI's raw_path and query_string and header values decoded as latin-1 (as
         # Starlette does): http.client sends botocore's str headers latin-1 encoded.
-        header = headers.get("authorization")
-        if header is None:
-            raise MissingAuthenticationTokenException(MISSING_TOKEN)
-        auth = _parse_authorization(header, headers.get("x-amz-date"))
-        secret = self._secrets.get(auth.access_key_id)
-        if secret is None:
-            raise UnrecognizedClientException(INVALID_TOKEN)
-        self._check_scope(auth)
-        self._check_clock(auth.amz_date)
+        auth, secret = self._authorization(headers)
 
         signed_names = auth.signed_headers.split(";")
         payload_hash = headers.get("x-amz-content-sha256") if "x-amz-content-sha256" in signed_names else None
@@ -139,6 +139,19 @@ class SigV4Verifier:
         ):
             raise InvalidSignatureException(PAYLOAD_HASH_MISMATCH)
         return auth.access_key_id
+
+    def _authorization(self, headers: Mapping[str, str]) -> tuple[_Authorization, str]:
+        """The well-formed, in-scope, timely Authorization of a known key, with that key's secret."""
+        header = headers.get("authorization")
+        if header is None:
+            raise MissingAuthenticationTokenException(MISSING_TOKEN)
+        auth = _parse_authorization(header, headers.get("x-amz-date"))
+        secret = self._secrets.get(auth.access_key_id)
+        if secret is None:
+            raise UnrecognizedClientException(INVALID_TOKEN)
+        self._check_scope(auth)
+        self._check_clock(auth.amz_date)
+        return auth, secret
 
     def _check_scope(self, auth: _Authorization) -> None:
         # Any region is accepted: a self-hosted store answers for whatever region the client uses.
