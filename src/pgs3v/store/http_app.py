@@ -2,7 +2,8 @@
 
 ``POST /<OperationName>`` with a JSON body (served directly: it is every data-plane call),
 tagging on ``GET|POST|DELETE /tags/{resourceArn}``, STS ``GetCallerIdentity`` on ``/``
-(:mod:`pgs3v.store.sts`) and the health check (these through Starlette's routing).
+(:mod:`pgs3v.store.sts`), the health check and ``GET /metrics`` (:mod:`pgs3v.store.metrics`)
+(these through Starlette's routing).
 This is the one place where errors become the wire shape (``x-amzn-ErrorType`` header and
 ``__type``/``message`` body, as botocore reads them). Operations run in worker threads, so the
 event loop keeps accepting requests while a write waits for its fsync. A PutVectors body's
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from pgs3v.request_reading import RequestTooLarge, read_scope_body, signed_view_of_headers, verify_scope_signature
-from pgs3v.store import sts
+from pgs3v.store import engine_operations, sts
 from pgs3v.store.errors import (
     InternalServerException,
     S3VectorsError,
@@ -37,6 +39,8 @@ from pgs3v.store.errors import (
     ValidationException,
     release_traceback,
 )
+from pgs3v.store.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from pgs3v.store.metrics import StoreMetrics
 from pgs3v.store.put_body import read_put_vectors
 from pgs3v.store.service import VectorStore
 from pgs3v.store.sigv4 import SigV4Verifier
@@ -128,6 +132,7 @@ class StoreApp:
         # on uvloop; as many threads as anyio's default limiter, so writes waiting for their
         # fsync still overlap as before.
         self._executor = ThreadPoolExecutor(max_workers=_WORKER_THREADS, thread_name_prefix="pgs3v-request")
+        self._metrics = StoreMetrics(store.state, frozenset(engine_operations.OPERATIONS))
         self._starlette = self._routes()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -146,7 +151,13 @@ class StoreApp:
         await self._starlette(scope, receive, send)
 
     async def handle(self, scope: Scope, receive: Receive, operation: str, extra: dict[str, Any]) -> Answer:
-        """Read, check and run one operation; its answer, errors in their wire shape."""
+        """Read, check and run one operation; its answer, errors in their wire shape (and counted)."""
+        started = time.perf_counter()
+        answer = await self._answer(scope, receive, operation, extra)
+        self._metrics.observe(operation, answer.status, time.perf_counter() - started)
+        return answer
+
+    async def _answer(self, scope: Scope, receive: Receive, operation: str, extra: dict[str, Any]) -> Answer:
         limit = self._store.limits.max_request_bytes
         try:
             if self._verifier is not None:
@@ -213,8 +224,15 @@ class StoreApp:
         async def health(request: Request) -> Response:
             return json_answer(200, {"status": "ok"}).response()
 
+        async def metrics(request: Request) -> Response:
+            # Off the event loop: the gauges take locks and ask the filesystem.
+            loop = asyncio.get_running_loop()
+            text = await loop.run_in_executor(self._executor, self._metrics.exposition)
+            return Response(text, media_type=METRICS_CONTENT_TYPE)
+
         routes = [
             Route("/_pgs3v/health", health, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             Route("/", sts_route, methods=["GET", "POST"]),
             Route("/tags/{resource:path}", tags_route, methods=["GET", "POST", "DELETE"]),
             # Reached only by what the fast path above leaves to Starlette (a root_path).

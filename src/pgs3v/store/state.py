@@ -109,6 +109,11 @@ class StoreState:
                 self._open[record.storage_id] = index
             return index
 
+    def open_indexes(self) -> list[VectorIndex]:
+        """The indexes open now (a snapshot)."""
+        with self._open_lock:
+            return list(self._open.values())
+
     def admit_write(self, record: IndexRecord, vectors: int) -> None:
         """Refuse a write with 429 when it would pass the index's configured write rates."""
         limits = self.limits

@@ -234,6 +234,12 @@ class VectorIndex:
         }
 
     @property
+    def unindexed_rows(self) -> int:
+        """Rows of the log not yet in a segment: how far the indexer lags (cheap, unlike stats)."""
+        with self._lock:
+            return self._tail.row_count
+
+    @property
     def seconds_since_write(self) -> float:
         """Time since the last write was applied (or since the index was opened); 0 while one is in flight."""
         # A write stalled on a slow fsync is not a pause: settling then would rebuild segments
