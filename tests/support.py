@@ -24,8 +24,9 @@ REGION = "us-east-1"
 class StoreProcess(_StoreProcess):
     """The store under test, with the test credentials."""
 
-    def __init__(self, data_dir: Path, extra_args: tuple[str, ...] = ()) -> None:
-        super().__init__(data_dir, Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), extra_args=extra_args)
+    def __init__(self, data_dir: Path, extra_args: tuple[str, ...] = (), log_file: Path | None = None) -> None:
+        super().__init__(data_dir, Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), extra_args=extra_args,
+                         log_file=log_file)
 
     def start(self, environ: Mapping[str, str] | None = None) -> StoreProcess:
         super().start(environ)

@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from pgs3v.store import wal as wal_module
-from pgs3v.store.wal import WalClosedError, WalCorruptionError, WalError, WalFailedError, WriteAheadLog
+from pgs3v.store.wal import (
+    WalClosedError,
+    WalCorruptionError,
+    WalError,
+    WalFailedError,
+    WalFullError,
+    WriteAheadLog,
+)
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -211,15 +218,15 @@ def test_concurrent_appends_share_syncs(tmp_path: Path, monkeypatch: pytest.Monk
         assert dict(reopened.replay()) == results
 
 
-def test_failed_sync_is_fail_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_sync_is_fail_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = WriteAheadLog(tmp_path)
     assert log.append(b"durable") == 1
 
-    def full_disk(fd: int) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
+    def failing_device(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(wal_module, "_fdatasync", full_disk)
-    with pytest.raises(WalFailedError, match="No space left"):
+    monkeypatch.setattr(wal_module, "_fdatasync", failing_device)
+    with pytest.raises(WalFailedError, match="Input/output error"):
         log.append(b"lost")
     assert log.last_lsn == 1  # the failed record was never reported durable
     monkeypatch.undo()
@@ -229,6 +236,37 @@ def test_failed_sync_is_fail_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     with WriteAheadLog(tmp_path) as reopened:
         assert next(reopened.replay()) == (1, b"durable")
         assert reopened.append(b"again") == reopened.last_lsn
+
+
+@pytest.mark.parametrize("where", ["write", "sync"])
+def test_a_full_disk_refuses_the_group_and_the_log_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          where: str) -> None:
+    log = WriteAheadLog(tmp_path)
+    assert log.append(b"durable") == 1
+    size = segments(tmp_path)[-1].stat().st_size
+    real_write_all, real_sync = wal_module._write_all, wal_module._fdatasync
+
+    def half_written(fd: int, buffers: list[memoryview]) -> None:
+        os.write(fd, bytes(buffers[0])[:7])  # part of the group reached the file
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def full_at_sync(fd: int) -> None:
+        monkeypatch.setattr(wal_module, "_fdatasync", real_sync)  # the truncation's sync works
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if where == "write":
+        monkeypatch.setattr(wal_module, "_write_all", half_written)
+    else:
+        monkeypatch.setattr(wal_module, "_fdatasync", full_at_sync)
+    with pytest.raises(WalFullError) as refused:
+        log.append(b"refused")
+    assert refused.value.status == 503 and str(tmp_path) not in refused.value.message
+    assert segments(tmp_path)[-1].stat().st_size == size  # cut back to where the group began
+    monkeypatch.setattr(wal_module, "_write_all", real_write_all)
+    assert log.append(b"after") == 2  # the refused record's LSN is free again
+    log.close()
+    with WriteAheadLog(tmp_path) as reopened:
+        assert list(reopened.replay()) == [(1, b"durable"), (2, b"after")]
 
 
 CHILD = """

@@ -59,7 +59,9 @@ class IndexRecord:
 class Catalog:
     """Buckets and indexes, persisted atomically on every change.
 
-    Callers mutate records only inside ``with catalog.transaction():``, which saves on exit.
+    Callers change records under ``lock`` and then :meth:`save`. A save that fails (a full disk,
+    no file handles) restores every record from the file, the last durable state, so the failed
+    change is undone in memory too: a management call is either done and acknowledged, or not done.
     """
 
     def __init__(self, data_dir: Path) -> None:
@@ -90,7 +92,13 @@ class Catalog:
             "buckets": [asdict(b) for b in self.buckets.values()],
             "indexes": [asdict(i) for i in self.indexes.values()],
         }
-        write_file_atomically(self._path, orjson.dumps(document))
+        try:
+            write_file_atomically(self._path, orjson.dumps(document))
+        except BaseException:
+            self.buckets.clear()
+            self.indexes.clear()
+            self._load()
+            raise
 
     def indexes_of(self, bucket: str) -> list[IndexRecord]:
         """Indexes of one bucket, sorted by name."""

@@ -24,8 +24,13 @@ Only ``pgs3v.store.http_app`` turns them into the wire shape (``x-amzn-ErrorType
 
 from __future__ import annotations
 
+import errno
 import traceback
 from dataclasses import dataclass
+
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+DISK_FULL_MESSAGE = "The store's disk is full: the request was not carried out. Retry once space has been freed."
+NO_FILE_HANDLES_MESSAGE = "The store has no file handles left: the request was not carried out. Retry shortly."
 
 
 def release_traceback(error: BaseException) -> None:
@@ -161,3 +166,15 @@ POLICY_NOT_FOUND = "The specified vector bucket policy could not be found"
 BUCKET_EXISTS = "A vector bucket with the specified name already exists"
 INDEX_EXISTS = "An index with the specified name already exists"
 BUCKET_NOT_EMPTY = "The specified vector bucket is not empty"
+
+
+def unavailable_for(error: OSError) -> ServiceUnavailableException | None:
+    """The retryable 503 for a resource the machine ran out of (disk, file handles); None otherwise.
+
+    Its message names no server path: the client learns what to do, not where the files are.
+    """
+    if error.errno in DISK_FULL_ERRNOS:
+        return ServiceUnavailableException(DISK_FULL_MESSAGE)
+    if error.errno in (errno.EMFILE, errno.ENFILE):
+        return ServiceUnavailableException(NO_FILE_HANDLES_MESSAGE)
+    return None

@@ -51,6 +51,7 @@ _TAG_OPERATIONS = {"GET": "ListTagsForResource", "POST": "TagResource", "DELETE"
 # anyio's default thread limit, which served every operation until the store had its own pool.
 _WORKER_THREADS = 40
 _JSON = b"application/json"
+_INTERNAL = "We encountered an internal error. Please try again."
 
 
 @dataclass(frozen=True)
@@ -179,11 +180,15 @@ class StoreApp:
             return json_answer(200, result)
         except S3VectorsError as error:
             release_traceback(error)
+            if isinstance(error, InternalServerException):
+                # Its message may name server files (a failed log): the log keeps it, not the client.
+                log.error("%s failed: %s", operation, error.message)
+                return error_answer(InternalServerException(_INTERNAL))
             return error_answer(error)
         except Exception as error:
             log.exception("unexpected error in %s", operation)
             release_traceback(error)
-            return error_answer(InternalServerException("We encountered an internal error. Please try again."))
+            return error_answer(InternalServerException(_INTERNAL))
 
     def _verify_and_call(self, scope: Scope, operation: str, extra: dict[str, Any], body: bytes) -> dict[str, Any]:
         # Runs in a worker thread: hashing a 20 MiB body for SigV4 and parsing it take tens of

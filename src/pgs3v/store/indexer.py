@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pgs3v.store.errors import unavailable_for
 from pgs3v.store.merge_policy import merge_choice, settle_choice
 
 if TYPE_CHECKING:
@@ -108,7 +109,11 @@ class Indexer:
                     # stop's wait): its files may be gone, and nothing will be committed.
                     return
                 self._errors[kind] = f"{type(problem).__name__}: {problem}"
-                _logger.exception("indexing (%s) failed; retrying in %s s", kind, _RETRY_SECONDS)
+                if isinstance(problem, OSError) and unavailable_for(problem) is not None:
+                    # A full disk or no file handles: expected to pass, one line per attempt.
+                    _logger.warning("indexing (%s) paused: %s; retrying in %s s", kind, problem, _RETRY_SECONDS)
+                else:
+                    _logger.exception("indexing (%s) failed; retrying in %s s", kind, _RETRY_SECONDS)
                 self._stopping.wait(_RETRY_SECONDS)
 
     def _fold_step(self) -> bool:

@@ -232,9 +232,14 @@ def create_index(state: StoreState, request: Request) -> Response:
             index_mode=bucket.default_index_mode or "CLASSIC",
             tags=checked_tags(state, {}, request.get("tags") or {}),
         )
-        state.catalog.indexes[(bucket.name, name)] = record
-        state.catalog.save()
+        # Its files first: if they cannot be made (a full disk, no file handles), no index exists.
         state.vectors_of(record)
+        state.catalog.indexes[(bucket.name, name)] = record
+        try:
+            state.catalog.save()
+        except BaseException:
+            state.drop_index_data(record)
+            raise
     return {"indexArn": state.index_arn(record)}
 
 

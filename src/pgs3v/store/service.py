@@ -6,6 +6,7 @@ The operation keeps its name through every layer: ``PutVectors`` on the wire is
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -13,11 +14,13 @@ from typing import Any
 
 from pgs3v.store import data_plane, engine_operations, management
 from pgs3v.store.arns import ArnScope
-from pgs3v.store.errors import UnknownOperationException
+from pgs3v.store.errors import UnknownOperationException, unavailable_for
 from pgs3v.store.limits import Limits
 from pgs3v.store.shapes import operation_names, validate_input
 from pgs3v.store.state import StoreState
 from pgs3v.store.tokens import TokenCodec
+
+log = logging.getLogger("pgs3v.store")
 
 Operation = Callable[[StoreState, dict[str, Any]], dict[str, Any]]
 
@@ -47,13 +50,19 @@ class VectorStore:
     def call(self, operation: str, request: Any) -> dict[str, Any]:
         """Run one API operation on a decoded JSON request and return the response."""
         extension = engine_operations.OPERATIONS.get(operation)
-        if extension is not None:
-            return extension(self.state, request)
-        function = self._operations.get(operation)
+        function = extension or self._operations.get(operation)
         if function is None:
             raise UnknownOperationException(f"Unknown operation: POST /{operation}")
-        validate_input(operation, request, self.limits)
-        return function(self.state, request)
+        if extension is None:
+            validate_input(operation, request, self.limits)
+        try:
+            return function(self.state, request)
+        except OSError as error:
+            unavailable = unavailable_for(error)
+            if unavailable is None:
+                raise
+            log.warning("%s refused: %s", operation, error)
+            raise unavailable from None
 
     def close(self) -> None:
         """Release every open index."""

@@ -99,13 +99,17 @@ class StoreState:
         with self._open_lock:
             index = self._open.get(record.storage_id)
             if index is None:
-                index = VectorIndex(
-                    self.index_directory(record),
-                    record.dimension,
-                    record.distance_metric,
-                    record.non_filterable_keys,
-                    index_settings(self.limits),
-                )
+                directory = self.index_directory(record)
+                created = not directory.exists()
+                try:
+                    index = VectorIndex(
+                        directory, record.dimension, record.distance_metric, record.non_filterable_keys,
+                        index_settings(self.limits),
+                    )
+                except BaseException:
+                    if created:  # a new index whose files could not all be made leaves none
+                        shutil.rmtree(directory, ignore_errors=True)
+                    raise
                 self._open[record.storage_id] = index
             return index
 

@@ -13,11 +13,16 @@ appenders share one sync (group commit, leader/follower): whoever finds no sync 
 becomes the leader, takes every queued record, writes and syncs them, then wakes the followers.
 A lone appender is its own leader and never waits on a timer.
 
-Failure is fail-stop: if a write or sync raises (ENOSPC, EIO), every append in that group and
-all later ones raise ``WalFailedError`` until the log is reopened. Retrying is unsafe because
-Linux may drop the dirty pages and clear the error after a failed fsync, so a second fsync could
-"succeed" without the data on disk. Records of a failed group were not acknowledged; after a
-reopen they may or may not be replayed (the caller must treat their outcome as unknown).
+A full disk (ENOSPC, EDQUOT) is survived: the group's records, and those queued behind it, are
+refused with ``WalFullError`` (a retryable 503), the active segment is truncated back to where
+the group began and synced, and the next append reuses the group's LSNs once space is free again.
+This is safe where a blind retry is not: everything before that offset was synced by an earlier,
+successful fsync, and the truncation removes exactly the pages a failed fsync may have dropped.
+Any other failure (EIO, or a truncation that fails) is fail-stop: every append in that group and
+all later ones raise ``WalFailedError`` until the log is reopened, because Linux may drop the dirty
+pages and clear the error after a failed fsync, so a second fsync could "succeed" without the data
+on disk. Records of a failed group were not acknowledged; after a reopen they may or may not be
+replayed (the caller must treat their outcome as unknown).
 """
 
 from __future__ import annotations
@@ -36,9 +41,14 @@ from types import TracebackType
 from typing import BinaryIO
 
 from pgs3v.store.durable_files import PRIVATE_FILE, fsync_directory, private_directory
-from pgs3v.store.errors import InternalServerException
+from pgs3v.store.errors import (
+    DISK_FULL_ERRNOS,
+    DISK_FULL_MESSAGE,
+    InternalServerException,
+    ServiceUnavailableException,
+)
 
-__all__ = ["WalClosedError", "WalCorruptionError", "WalError", "WalFailedError", "WriteAheadLog"]
+__all__ = ["WalClosedError", "WalCorruptionError", "WalError", "WalFailedError", "WalFullError", "WriteAheadLog"]
 
 _logger = logging.getLogger(__name__)
 
@@ -66,6 +76,24 @@ class WalFailedError(WalError):
 
 class WalClosedError(WalError):
     """The log was closed."""
+
+
+class WalFullError(ServiceUnavailableException):
+    """The disk is full: the append was not made, the log stays open (clients see a retryable 503)."""
+
+    def __init__(self) -> None:
+        super().__init__(DISK_FULL_MESSAGE)
+
+
+class _Ticket:
+    """One append's place in a group commit: its LSN, and whether (or why not) it became durable."""
+
+    __slots__ = ("done", "error", "lsn")
+
+    def __init__(self, lsn: int) -> None:
+        self.lsn = lsn
+        self.done = False
+        self.error: BaseException | None = None
 
 
 class _BadRecord(Exception):
@@ -137,7 +165,7 @@ class WriteAheadLog:
         self.segment_bytes = segment_bytes
         self.fsync_count = 0  # data syncs issued; fewer than appends means group commit happened
         self._cond = threading.Condition(threading.Lock())
-        self._pending: list[tuple[int, memoryview, memoryview]] = []  # (lsn, header, payload)
+        self._pending: list[tuple[_Ticket, memoryview, memoryview]] = []  # (ticket, header, payload)
         self._flushing = False
         self._closed = False
         self._failed: BaseException | None = None
@@ -219,12 +247,14 @@ class WriteAheadLog:
         payload_crc = zlib.crc32(payload)  # the costly part, computed outside the lock
         with self._cond:
             self._check_open()
-            lsn = self._next_lsn
+            ticket = _Ticket(self._next_lsn)
             self._next_lsn += 1
-            self._pending.append((lsn, memoryview(_frame(lsn, payload_crc, len(payload))), payload))
+            self._pending.append((ticket, memoryview(_frame(ticket.lsn, payload_crc, len(payload))), payload))
             while True:
-                if self._durable_lsn >= lsn:
-                    return lsn
+                if ticket.done:
+                    return ticket.lsn
+                if ticket.error is not None:
+                    raise ticket.error
                 if self._failed is not None:
                     raise WalFailedError(f"write-ahead log {self.directory} failed: {self._failed}")
                 if not self._flushing:
@@ -235,6 +265,16 @@ class WriteAheadLog:
         # Leader: we hold the only right to touch the file until _flushing is cleared.
         try:
             self._write_batch(batch)
+        except WalFullError as full:
+            with self._cond:
+                # The group and everything queued behind it is refused; their LSNs are free again.
+                for entry, _, _ in (*batch, *self._pending):
+                    entry.error = full
+                self._pending.clear()
+                self._next_lsn = batch[0][0].lsn
+                self._flushing = False
+                self._cond.notify_all()
+            raise
         except BaseException as exc:
             with self._cond:
                 self._failed = exc
@@ -243,10 +283,12 @@ class WriteAheadLog:
                 self._cond.notify_all()
             raise WalFailedError(f"write-ahead log {self.directory} failed: {exc}") from exc
         with self._cond:
-            self._durable_lsn = batch[-1][0]
+            for entry, _, _ in batch:
+                entry.done = True
+            self._durable_lsn = batch[-1][0].lsn
             self._flushing = False
             self._cond.notify_all()
-        return lsn
+        return ticket.lsn
 
     def _check_open(self) -> None:
         if self._closed:
@@ -254,25 +296,46 @@ class WriteAheadLog:
         if self._failed is not None:
             raise WalFailedError(f"write-ahead log {self.directory} failed earlier: {self._failed}")
 
-    def _write_batch(self, batch: list[tuple[int, memoryview, memoryview]]) -> None:
+    def _write_batch(self, batch: list[tuple[_Ticket, memoryview, memoryview]]) -> None:
+        """Write and sync the group; WalFullError if the disk was full and the file is as before."""
         if self._active_size >= self.segment_bytes:
-            self._rotate(batch[0][0])
+            self._rotate(batch[0][0].lsn)
         buffers: list[memoryview] = []
         for _, header, payload in batch:
             buffers += (header, payload)
-        _write_all(self._fd, buffers)
-        self._active_size += sum(len(b) for b in buffers)
-        _fdatasync(self._fd)
+        start = self._active_size
+        try:
+            _write_all(self._fd, buffers)
+            _fdatasync(self._fd)
+        except OSError as exc:
+            # The one failure the log survives (see the module docstring); any other is fail-stop.
+            if exc.errno not in DISK_FULL_ERRNOS:
+                raise
+            # Cut off whatever part of the group reached the file (and the pages a failed sync
+            # may have dropped), then make the cut durable; if that fails too, fail stop.
+            os.ftruncate(self._fd, start)
+            _fdatasync(self._fd)
+            _logger.warning("write-ahead log %s: disk full, %d records refused", self.directory, len(batch))
+            raise WalFullError() from None
+        self._active_size = start + sum(len(b) for b in buffers)
         self.fsync_count += 1
 
     def _rotate(self, first_lsn: int) -> None:
         # Every record in the old segment is already synced, so only the new name needs care.
         path = _segment_path(self.directory, first_lsn)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, PRIVATE_FILE)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, PRIVATE_FILE)
+        except OSError as exc:
+            if exc.errno in DISK_FULL_ERRNOS:
+                raise WalFullError() from None  # nothing was created: the log is as it was
+            raise
         try:
             fsync_directory(self.directory)
-        except BaseException:
+        except BaseException as exc:
             os.close(fd)
+            if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+                path.unlink()  # an empty file whose name may not be durable: as if never made
+                raise WalFullError() from None
             raise
         os.close(self._fd)
         self._fd, self._active_size = fd, 0
