@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -205,9 +206,10 @@ def _in_process(
 
     limits = load_limits(dict(options.limits), environ={})
     store = VectorStore(options.data_dir, limits=limits, scope=ArnScope(), token_secret=b"bench")
+    held = ExitStack()
     try:
         record = store.state.catalog.indexes[(BUCKET, INDEX)]
-        index = store.state.vectors_of(record)
+        index = held.enter_context(store.state.using(record))
         defaults = index.settings.search
 
         def engine_query(knobs: SearchKnobs) -> Callable[[np.ndarray, int, Selectivity], list[int]]:
@@ -256,6 +258,7 @@ def _in_process(
             result.curve.append({"probes": probes, "recall": truth.recall(None, found, options.top_k),
                                  "p50_ms": float(np.percentile(milliseconds, 50))})
     finally:
+        held.close()
         store.close()
 
 

@@ -28,7 +28,8 @@ _BYTES_PER_FLOAT = 12
 
 def _write(state: StoreState, index: IndexRecord, mutation: Mutation) -> None:
     try:
-        state.vectors_of(index).write(mutation)
+        with state.using(index) as opened:
+            opened.write(mutation)
     except WalClosedError:
         # The index was deleted while this write was in flight (its log closed under us).
         if state.catalog.indexes.get((index.bucket, index.name)) is not index:
@@ -66,7 +67,8 @@ def get_vectors(state: StoreState, request: Request) -> Response:
     """GetVectors: the live vectors among the keys, each once; unknown keys are absent."""
     index = state.index(request)
     keys = list(dict.fromkeys(request["keys"]))
-    found = state.vectors_of(index).get(keys)
+    with state.using(index) as opened:
+        found = opened.get(keys)
     data, metadata = bool(request.get("returnData")), bool(request.get("returnMetadata"))
     return {"vectors": [_output(v, data, metadata) for v in found]}
 
@@ -89,7 +91,8 @@ def list_vectors(state: StoreState, request: Request) -> Response:
         after = (int(token["h"]), int(token["l"]))
     limit = request.get("maxResults") or state.limits.default_list_vectors
     data, metadata = bool(request.get("returnData")), bool(request.get("returnMetadata"))
-    page = state.vectors_of(index).list_page(segment_count, segment_index, after, limit + 1)
+    with state.using(index) as opened:
+        page = opened.list_page(segment_count, segment_index, after, limit + 1)
     vectors: list[dict[str, Any]] = []
     budget = state.limits.list_vectors_page_bytes
     last = None
@@ -188,7 +191,8 @@ def query_vectors(state: StoreState, request: Request) -> Response:
     size = min(state.limits.query_page_size, top - returned)
     # Pages continue from the last result (a cursor), so none repeats a vector of an earlier one;
     # the one extra neighbour tells whether another page exists.
-    neighbours = _page(state.vectors_of(index), vector, size, returned, row_filter, after)
+    with state.using(index) as opened:
+        neighbours = _page(opened, vector, size, returned, row_filter, after)
     return_distance = bool(request.get("returnDistance"))
     return_metadata = bool(request.get("returnMetadata"))
     results = []

@@ -35,13 +35,15 @@ def _index_request(request: Any) -> Request:
 def describe_index_engine(state: StoreState, request: Any) -> Response:
     """The index's indexing state."""
     record = state.index(_index_request(request))
-    return {"indexArn": state.index_arn(record), "engine": state.vectors_of(record).stats()}
+    with state.using(record) as opened:
+        return {"indexArn": state.index_arn(record), "engine": opened.stats()}
 
 
 def optimize_index(state: StoreState, request: Any) -> Response:
     """Fold and settle the index now, then describe it."""
     record = state.index(_index_request(request))
-    state.vectors_of(record).optimize()
+    with state.using(record) as opened:
+        opened.optimize()
     return describe_index_engine(state, request)
 
 

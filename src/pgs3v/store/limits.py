@@ -46,6 +46,9 @@ class Limits:
     max_indexes_per_bucket: int = _limit(10_000, "Most indexes in one vector bucket.")
     max_buckets: int = _limit(10_000, "Most vector buckets in one store.")
     max_tags: int = _limit(50, "Most tags on one resource.")
+    max_open_indexes: int = _limit(
+        500, "Indexes kept open at once (least recently used closes first); an open one holds a few file handles."
+    )
     max_filter_depth: int = _limit(32, "Deepest nesting of $and/$or in a filter (guards the server's stack).")
     max_write_requests_per_second: int = _limit(
         0, "PutVectors + DeleteVectors calls per second per index before 429 (0 = off; AWS: 1000)."

@@ -233,7 +233,8 @@ def create_index(state: StoreState, request: Request) -> Response:
             tags=checked_tags(state, {}, request.get("tags") or {}),
         )
         # Its files first: if they cannot be made (a full disk, no file handles), no index exists.
-        state.vectors_of(record)
+        with state.using(record):
+            pass
         state.catalog.indexes[(bucket.name, name)] = record
         try:
             state.catalog.save()

@@ -6,15 +6,23 @@ Layout of the data directory::
     indexes/<storage id>/wal/       one write-ahead log per index
     indexes/<storage id>/segments/  its indexed segments (see segment.py)
     indexes/<storage id>/manifest/  which segments are live, and the log's watermark
+
+Indexes are opened when first used (and, after a start, in the background, up to the cap),
+so the start does not grow with their number; at most ``max_open_indexes`` stay open, the least
+recently used one closing when another opens (never one that a request is using). A closed
+index costs no thread and no file handle; its log is replayed when it opens again.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +35,12 @@ from pgs3v.store.errors import (
     INDEX_NOT_FOUND,
     FieldError,
     NotFoundException,
+    ServiceUnavailableException,
     TooManyRequestsException,
     ValidationException,
 )
 from pgs3v.store.index_settings import index_settings
+from pgs3v.store.indexer import IndexerPool
 from pgs3v.store.limits import Limits
 from pgs3v.store.throttle import TokenBucket
 from pgs3v.store.tokens import TokenCodec
@@ -38,6 +48,8 @@ from pgs3v.store.vector_index import VectorIndex
 
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+log = logging.getLogger("pgs3v.store")
 
 
 def _invalid_name(path: str, message: str) -> ValidationException:
@@ -59,6 +71,14 @@ def check_index_name(name: str) -> None:
 
 
 @dataclass
+class _OpenIndex:
+    """An open index and the number of requests using it now (it is never closed while used)."""
+
+    index: VectorIndex
+    users: int = 0
+
+
+@dataclass
 class StoreState:
     """Everything an operation needs: catalog, open indexes, limits and ARN scope."""
 
@@ -68,8 +88,13 @@ class StoreState:
     tokens: TokenCodec
     clock: Callable[[], float] = time.time
     catalog: Catalog = field(init=False)
-    _open: dict[str, VectorIndex] = field(init=False, default_factory=dict)
+    # storage id -> the open index and how many requests use it now; least recently used first.
+    _open: OrderedDict[str, _OpenIndex] = field(init=False, default_factory=OrderedDict)
     _open_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _closing: dict[str, threading.Event] = field(init=False, default_factory=dict)
+    _pool: IndexerPool = field(init=False)
+    _stopping: threading.Event = field(init=False, default_factory=threading.Event)
+    _opener: threading.Thread = field(init=False)
     _throttles: dict[str, tuple[TokenBucket | None, TokenBucket | None]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -79,8 +104,25 @@ class StoreState:
         private_directory(self.data_dir / "indexes")
         self.catalog = Catalog(self.data_dir)
         self._remove_orphans()
-        for record in self.catalog.indexes.values():
-            self.vectors_of(record)
+        self._pool = IndexerPool()
+        self._opener = threading.Thread(target=self._open_ahead, name="pgs3v-open-ahead", daemon=True)
+        self._opener.start()
+
+    def _open_ahead(self) -> None:
+        # Warm up to the cap after a start (queries then find their index open, and tails left by
+        # a crash get folded), without making the start wait for it.
+        with self.catalog.lock:
+            records = list(self.catalog.indexes.values())[: self.limits.max_open_indexes]
+        for record in records:
+            if self._stopping.is_set():
+                return
+            try:
+                with self.using(record):
+                    pass
+            except Exception as problem:  # a request opening it will report the problem
+                if self._stopping.is_set():
+                    return
+                log.warning("could not open index %s/%s ahead: %s", record.bucket, record.name, problem)
 
     def _remove_orphans(self) -> None:
         # A crash between a DeleteIndex's catalog write and its directory removal (or before
@@ -94,29 +136,77 @@ class StoreState:
         """Where an index keeps its files."""
         return self.data_dir / "indexes" / record.storage_id
 
-    def vectors_of(self, record: IndexRecord) -> VectorIndex:
-        """The open data of an index, opened (and recovered) on first use."""
-        with self._open_lock:
-            index = self._open.get(record.storage_id)
-            if index is None:
-                directory = self.index_directory(record)
-                created = not directory.exists()
-                try:
-                    index = VectorIndex(
-                        directory, record.dimension, record.distance_metric, record.non_filterable_keys,
-                        index_settings(self.limits),
-                    )
-                except BaseException:
-                    if created:  # a new index whose files could not all be made leaves none
-                        shutil.rmtree(directory, ignore_errors=True)
-                    raise
-                self._open[record.storage_id] = index
-            return index
+    @contextmanager
+    def using(self, record: IndexRecord) -> Iterator[VectorIndex]:
+        """The open data of an index, opened (and recovered) if needed, kept open while in use."""
+        entry = self._acquire(record)
+        try:
+            yield entry.index
+        finally:
+            with self._open_lock:
+                entry.users -= 1
+
+    def _acquire(self, record: IndexRecord) -> _OpenIndex:
+        key = record.storage_id
+        while True:
+            with self._open_lock:
+                if self._stopping.is_set():
+                    # Closing: an index opened now would outlive the store (and keep its log locked).
+                    raise ServiceUnavailableException("The store is shutting down; retry the request")
+                closing = self._closing.get(key)
+                if closing is None:
+                    entry = self._open.get(key)
+                    if entry is None:
+                        # Opened under the lock: two requests must never open one index twice
+                        # (its log allows one writer). Opening replays the log's unfolded tail.
+                        entry = self._open[key] = _OpenIndex(self._open_index(record))
+                    entry.users += 1
+                    self._open.move_to_end(key)
+                    evicted = self._evict()
+                    break
+            closing.wait()  # an eviction of this very index is still closing it
+        for old_key, old in evicted:
+            self._close_evicted(old_key, old)
+        return entry
+
+    def _open_index(self, record: IndexRecord) -> VectorIndex:
+        directory = self.index_directory(record)
+        created = not directory.exists()
+        try:
+            return VectorIndex(directory, record.dimension, record.distance_metric, record.non_filterable_keys,
+                               index_settings(self.limits), self._pool)
+        except BaseException:
+            if created:  # a new index whose files could not all be made leaves none
+                shutil.rmtree(directory, ignore_errors=True)
+            raise
+
+    def _evict(self) -> list[tuple[str, _OpenIndex]]:
+        """Take the least recently used idle indexes beyond the cap out of the open set (caller holds the lock)."""
+        excess = len(self._open) - self.limits.max_open_indexes
+        if excess <= 0:
+            return []
+        evicted = []
+        for key, entry in list(self._open.items()):
+            if excess <= 0:
+                break
+            if entry.users == 0:
+                del self._open[key]
+                self._closing[key] = threading.Event()
+                evicted.append((key, entry))
+                excess -= 1
+        return evicted
+
+    def _close_evicted(self, key: str, entry: _OpenIndex) -> None:
+        try:
+            entry.index.close()
+        finally:
+            with self._open_lock:
+                self._closing.pop(key).set()
 
     def open_indexes(self) -> list[VectorIndex]:
         """The indexes open now (a snapshot)."""
         with self._open_lock:
-            return list(self._open.values())
+            return [entry.index for entry in self._open.values()]
 
     def admit_write(self, record: IndexRecord, vectors: int) -> None:
         """Refuse a write with 429 when it would pass the index's configured write rates."""
@@ -138,17 +228,27 @@ class StoreState:
     def drop_index_data(self, record: IndexRecord) -> None:
         """Close and delete an index's files (after the catalog no longer names it)."""
         with self._open_lock:
-            index = self._open.pop(record.storage_id, None)
-        if index is not None:
-            index.close()
+            entry = self._open.pop(record.storage_id, None)
+            closing = self._closing.get(record.storage_id)
+        if entry is not None:
+            entry.index.close()
+        if closing is not None:
+            closing.wait()
         shutil.rmtree(self.index_directory(record), ignore_errors=True)
 
     def close(self) -> None:
-        """Close every open index."""
+        """Close every open index and stop the indexer's threads."""
         with self._open_lock:
-            for index in self._open.values():
-                index.close()
+            self._stopping.set()
+        self._opener.join()  # it opens no further index once stopping is set
+        with self._open_lock:
+            for entry in self._open.values():
+                entry.index.close()
             self._open.clear()
+            closing = list(self._closing.values())
+        for evicted in closing:
+            evicted.wait()
+        self._pool.stop()
 
     def bucket_name(self, request: dict[str, Any]) -> str:
         """The bucket a request names, by name or by ARN (exactly one of them)."""

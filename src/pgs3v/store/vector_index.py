@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +51,9 @@ from pgs3v.store.segment_set import (
 from pgs3v.store.vector_table import Neighbour, StoredVector, VectorTable, key_order
 from pgs3v.store.wal import WriteAheadLog
 
+if TYPE_CHECKING:
+    from pgs3v.store.indexer import IndexerPool
+
 _logger = logging.getLogger(__name__)
 
 # A writer waits for earlier log records to be applied; they are always in flight in another
@@ -74,7 +77,7 @@ class VectorIndex:
 
     def __init__(
         self, directory: Path, dimension: int, metric: str, non_filterable_keys: frozenset[str],
-        settings: IndexSettings | None = None,
+        settings: IndexSettings | None = None, indexer_pool: IndexerPool | None = None,
     ) -> None:
         private_directory(directory)
         self.dimension, self.metric = dimension, metric
@@ -109,10 +112,13 @@ class VectorIndex:
         # across restarts): later folds and merges grow their index from it (see _write).
         self._trained: Any = None
         self._indexer: Any = None
+        self._own_pool: Any = None
         if self.settings.background:
-            from pgs3v.store.indexer import Indexer
+            from pgs3v.store.indexer import Indexer, IndexerPool
 
-            self._indexer = Indexer(self)
+            if indexer_pool is None:  # an index on its own (tests, tools): its own two threads
+                indexer_pool = self._own_pool = IndexerPool()
+            self._indexer = Indexer(self, indexer_pool)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -411,7 +417,13 @@ class VectorIndex:
         """Stop the indexer and close the log; the index must not be used afterwards."""
         if self._indexer is not None:
             self._indexer.stop()
+        if self._own_pool is not None:
+            self._own_pool.stop()
         self._log.close()
+        # Each memory-mapped array holds a file handle until it is freed: let them go now (a
+        # query still running keeps the segments it captured until it ends).
+        with self._lock:
+            self._segments = ()
 
 
 # Distances are recomputed on every page; a last-bit difference must not repeat the cursor's row.
