@@ -1,13 +1,18 @@
 """The catalog: vector buckets and indexes, their settings, policies and tags.
 
-It is small and changes rarely, so it is kept as one JSON document replaced atomically
-(write a temporary file, fsync it, rename it over the old one, fsync the directory) before any
-management call is acknowledged. That makes bucket and index management exactly as durable
-as vector writes, without a log of its own.
+Kept as a snapshot (``catalog.json``, replaced atomically: temporary file, fsync, rename, fsync
+of the directory) and a journal (``catalog.journal``, one JSON line per changed or deleted
+record, synced before the management call is acknowledged). A change costs one short line,
+however many indexes exist (rewriting the whole snapshot on every CreateIndex made creating
+10,000 indexes quadratic); once the journal holds as many lines as there are records, it is
+folded into a new snapshot and emptied. Loading reads the snapshot, then the journal in order;
+a torn last line (a crash mid-append) is cut off. Bucket and index management is therefore
+exactly as durable as vector writes.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,10 +20,14 @@ from typing import Any
 
 import orjson
 
-from pgs3v.store.durable_files import write_file_atomically
+from pgs3v.store.durable_files import PRIVATE_FILE, fsync_directory, write_file_atomically
 
 CATALOG_FILE = "catalog.json"
+JOURNAL_FILE = "catalog.journal"
 CATALOG_VERSION = 1
+# A journal this short is never folded into a new snapshot (a small catalog's snapshot is cheap
+# to rewrite, but appends are cheaper still).
+_MIN_JOURNAL_LINES = 256
 
 
 @dataclass
@@ -66,39 +75,122 @@ class Catalog:
 
     def __init__(self, data_dir: Path) -> None:
         self._path = data_dir / CATALOG_FILE
+        self._journal_path = data_dir / JOURNAL_FILE
         self._dir = data_dir
         self.lock = threading.RLock()
         self.buckets: dict[str, BucketRecord] = {}
         self.indexes: dict[tuple[str, str], IndexRecord] = {}
+        self._journal_lines = 0
         self._load()
 
     def _load(self) -> None:
-        if not self._path.exists():
+        self.buckets.clear()
+        self.indexes.clear()
+        self._journal_lines = 0
+        if self._path.exists():
+            document = orjson.loads(self._path.read_bytes())
+            if document.get("version") != CATALOG_VERSION:
+                raise RuntimeError(f"{self._path}: unsupported catalog version {document.get('version')!r}")
+            for raw in document["buckets"]:
+                self._apply({"bucket": raw})
+            for raw in document["indexes"]:
+                self._apply({"index": raw})
+        if not self._journal_path.exists():
             return
-        document = orjson.loads(self._path.read_bytes())
-        if document.get("version") != CATALOG_VERSION:
-            raise RuntimeError(f"{self._path}: unsupported catalog version {document.get('version')!r}")
-        for raw in document["buckets"]:
-            bucket = BucketRecord(**raw)
-            self.buckets[bucket.name] = bucket
-        for raw in document["indexes"]:
-            index = IndexRecord(**raw)
-            self.indexes[(index.bucket, index.name)] = index
+        data = self._journal_path.read_bytes()
+        good = 0
+        for line in data.splitlines(keepends=True):
+            try:
+                if not line.endswith(b"\n"):
+                    raise ValueError("no line end")
+                entry = orjson.loads(line)
+            except ValueError:
+                if good + len(line) < len(data):
+                    raise RuntimeError(f"{self._journal_path}: damaged at byte {good}") from None
+                # The last line, torn by a crash mid-append: it was never acknowledged.
+                self._cut_journal(good)
+                break
+            self._apply(entry)
+            self._journal_lines += 1
+            good += len(line)
 
-    def save(self) -> None:
-        """Write the whole catalog durably (caller holds ``lock``)."""
+    def _apply(self, entry: dict[str, Any]) -> None:
+        if "bucket" in entry:
+            bucket = BucketRecord(**entry["bucket"])
+            self.buckets[bucket.name] = bucket
+        elif "index" in entry:
+            index = IndexRecord(**entry["index"])
+            self.indexes[(index.bucket, index.name)] = index
+        elif "deleted_bucket" in entry:
+            self.buckets.pop(entry["deleted_bucket"], None)
+        elif "deleted_index" in entry:
+            bucket, name = entry["deleted_index"]
+            self.indexes.pop((bucket, name), None)
+        else:
+            raise RuntimeError(f"{self._journal_path}: unknown entry {sorted(entry)}")
+
+    def save(self, *changed: BucketRecord | IndexRecord) -> None:
+        """Make the change to ``changed`` (added, edited or removed) durable; the caller holds ``lock``.
+
+        A save that fails (a full disk, no file handles) reloads every record from the files,
+        the last durable state, so the failed change is undone in memory too: a management call
+        is either done and acknowledged, or not done.
+        """
+        try:
+            if self._journal_lines + len(changed) > max(_MIN_JOURNAL_LINES, len(self.buckets) + len(self.indexes)):
+                self._write_snapshot()
+            else:
+                self._append(b"".join(orjson.dumps(self._entry(record)) + b"\n" for record in changed))
+                self._journal_lines += len(changed)
+        except BaseException:
+            self._load()
+            raise
+
+    def _entry(self, record: BucketRecord | IndexRecord) -> dict[str, Any]:
+        if isinstance(record, BucketRecord):
+            present = self.buckets.get(record.name) is record
+            return {"bucket": asdict(record)} if present else {"deleted_bucket": record.name}
+        present = self.indexes.get((record.bucket, record.name)) is record
+        return {"index": asdict(record)} if present else {"deleted_index": [record.bucket, record.name]}
+
+    def _append(self, lines: bytes) -> None:
+        created = not self._journal_path.exists()
+        fd = os.open(self._journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                view = memoryview(lines)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fdatasync(fd)
+            except BaseException:
+                os.ftruncate(fd, size)  # no half line may stay for the next append to follow
+                raise
+        finally:
+            os.close(fd)
+        if created:
+            fsync_directory(self._dir)
+
+    def _cut_journal(self, size: int) -> None:
+        fd = os.open(self._journal_path, os.O_WRONLY)
+        try:
+            os.ftruncate(fd, size)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _write_snapshot(self) -> None:
         document = {
             "version": CATALOG_VERSION,
             "buckets": [asdict(b) for b in self.buckets.values()],
             "indexes": [asdict(i) for i in self.indexes.values()],
         }
-        try:
-            write_file_atomically(self._path, orjson.dumps(document))
-        except BaseException:
-            self.buckets.clear()
-            self.indexes.clear()
-            self._load()
-            raise
+        write_file_atomically(self._path, orjson.dumps(document))
+        # The snapshot holds every change now; a crash before the journal is emptied only
+        # replays changes the snapshot already has.
+        if self._journal_path.exists():
+            self._cut_journal(0)
+        self._journal_lines = 0
 
     def indexes_of(self, bucket: str) -> list[IndexRecord]:
         """Indexes of one bucket, sorted by name."""

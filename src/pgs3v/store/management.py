@@ -86,8 +86,8 @@ def create_vector_bucket(state: StoreState, request: Request) -> Response:
         if len(state.catalog.buckets) >= state.limits.max_buckets:
             raise ServiceQuotaExceededException(f"A store can hold at most {state.limits.max_buckets} vector buckets")
         tags = checked_tags(state, {}, request.get("tags") or {})
-        state.catalog.buckets[name] = BucketRecord(name, state.clock(), encryption, tags=tags)
-        state.catalog.save()
+        bucket = state.catalog.buckets[name] = BucketRecord(name, state.clock(), encryption, tags=tags)
+        state.catalog.save(bucket)
     return {"vectorBucketArn": state.scope.bucket_arn(name)}
 
 
@@ -132,7 +132,7 @@ def delete_vector_bucket(state: StoreState, request: Request) -> Response:
         if state.catalog.indexes_of(bucket.name):
             raise ConflictException(BUCKET_NOT_EMPTY)
         del state.catalog.buckets[bucket.name]
-        state.catalog.save()
+        state.catalog.save(bucket)
     return {}
 
 
@@ -147,7 +147,7 @@ def put_vector_bucket_policy(state: StoreState, request: Request) -> Response:
     with state.catalog.lock:
         bucket = state.bucket(request)
         bucket.policy = request["policy"]
-        state.catalog.save()
+        state.catalog.save(bucket)
     return {}
 
 
@@ -165,7 +165,7 @@ def delete_vector_bucket_policy(state: StoreState, request: Request) -> Response
         bucket = state.bucket(request)
         if bucket.policy is not None:
             bucket.policy = None
-            state.catalog.save()
+            state.catalog.save(bucket)
     return {}
 
 
@@ -174,7 +174,7 @@ def put_vector_bucket_default_index_mode(state: StoreState, request: Request) ->
     with state.catalog.lock:
         bucket = state.bucket(request)
         bucket.default_index_mode = request["defaultIndexMode"]
-        state.catalog.save()
+        state.catalog.save(bucket)
     return {}
 
 
@@ -237,7 +237,7 @@ def create_index(state: StoreState, request: Request) -> Response:
             pass
         state.catalog.indexes[(bucket.name, name)] = record
         try:
-            state.catalog.save()
+            state.catalog.save(record)
         except BaseException:
             state.drop_index_data(record)
             raise
@@ -290,7 +290,7 @@ def delete_index(state: StoreState, request: Request) -> Response:
     with state.catalog.lock:
         index = state.index(request)
         del state.catalog.indexes[(index.bucket, index.name)]
-        state.catalog.save()
+        state.catalog.save(index)
     state.drop_index_data(index)
     return {}
 
@@ -300,7 +300,7 @@ def update_index_mode(state: StoreState, request: Request) -> Response:
     with state.catalog.lock:
         index = state.index(request)
         index.index_mode = request["indexMode"]
-        state.catalog.save()
+        state.catalog.save(index)
     return {}
 
 
@@ -323,7 +323,7 @@ def update_metadata_configuration(state: StoreState, request: Request) -> Respon
         else:
             config.pop("textSearchConfigurations", None)
         index.metadata_configuration = config
-        state.catalog.save()
+        state.catalog.save(index)
     return {"indexArn": state.index_arn(index)}
 
 
@@ -345,7 +345,7 @@ def tag_resource(state: StoreState, request: Request) -> Response:
     with state.catalog.lock:
         record = _tagged(state, request["resourceArn"])
         record.tags = checked_tags(state, record.tags, request["tags"])
-        state.catalog.save()
+        state.catalog.save(record)
     return {}
 
 
@@ -354,7 +354,7 @@ def untag_resource(state: StoreState, request: Request) -> Response:
     with state.catalog.lock:
         record = _tagged(state, request["resourceArn"])
         record.tags = {k: v for k, v in record.tags.items() if k not in set(request["tagKeys"])}
-        state.catalog.save()
+        state.catalog.save(record)
     return {}
 
 
