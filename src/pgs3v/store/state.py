@@ -2,7 +2,7 @@
 
 Layout of the data directory::
 
-    catalog.json                    buckets, indexes, policies, tags (replaced atomically)
+    catalog.json, catalog.journal   buckets, indexes, policies, tags (snapshot + journal, see catalog.py)
     indexes/<storage id>/wal/       one write-ahead log per index
     indexes/<storage id>/segments/  its indexed segments (see segment.py)
     indexes/<storage id>/manifest/  which segments are live, and the log's watermark
