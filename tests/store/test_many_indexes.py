@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from tests.store.test_metrics import _scrape
-from tests.support import StoreProcess, client
+from tests.support import StoreProcess, client, error_of
 
 INDEXES = 2_000
 OPEN_AT_ONCE = 10
@@ -68,6 +68,17 @@ def test_thousands_of_indexes_under_a_low_file_limit(tmp_path: Path) -> None:
         before = _cpu_seconds(pid)
         time.sleep(3)
         assert _cpu_seconds(pid) - before < 0.3
+
+        # No file handle left: CreateIndex is refused (503) and leaves nothing, then works again.
+        # Below the handles open now (closing idle indexes may free a few meanwhile): no new one.
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (len(os.listdir(f"/proc/{pid}/fd")) // 2, FILE_HANDLES))
+        code, status, _ = error_of(s3v.create_index, vectorBucketName="many", indexName="no-handles",
+                                   dataType="float32", dimension=2, distanceMetric="euclidean")
+        assert (code, status) == ("ServiceUnavailableException", 503)
+        assert error_of(s3v.get_index, vectorBucketName="many", indexName="no-handles")[1] == 404
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (FILE_HANDLES, FILE_HANDLES))
+        s3v.create_index(vectorBucketName="many", indexName="no-handles", dataType="float32", dimension=2,
+                         distanceMetric="euclidean")
 
         # A restart opens no index before it answers (at most the cap, in the background).
         server.stop()
