@@ -67,7 +67,7 @@ def test_every_file_is_private_to_the_owner(tmp_path: Path) -> None:
 
     modes = _modes(data_dir)
     names = {Path(name).name for name in modes}
-    assert {"ann.faiss", "vectors.npy", "catalog.json", "LOCK"} <= names, sorted(names)
+    assert {"ann.faiss", "vectors.npy", "catalog.journal", "LOCK"} <= names, sorted(names)
     loose = {name: oct(mode) for name, mode in modes.items()
              if mode & 0o077 or ((data_dir / name).is_dir() and mode != 0o700)}
     assert not loose, loose
