@@ -165,9 +165,10 @@ class StoreApp:
                 try:
                     self._verifier.check_headers(signed_view_of_headers(scope["headers"]))
                 except S3VectorsError as error:
-                    # Refused before its body was read: the connection closes rather than wait
-                    # for a body nobody will read.
-                    return error_answer(error, close=True)
+                    # Refused before its body was read. The connection stays open: the server
+                    # discards the body as it arrives (the body deadline still applies), so a
+                    # client still sending it reads this answer instead of a broken pipe.
+                    return error_answer(error)
             try:
                 body = await read_scope_body(scope, receive, limit)
             except RequestTooLarge:
