@@ -14,7 +14,7 @@ from pgs3v.store.credentials import Credentials
 from pgs3v.store.process import StoreProcess as _StoreProcess
 from pgs3v.store.process import free_port
 
-__all__ = ["StoreProcess", "client", "engine_client", "error_of", "free_port"]
+__all__ = ["StoreProcess", "client", "engine_client", "error_of", "free_port", "process_status", "signed_head"]
 
 ACCESS_KEY_ID = "PGS3VTESTACCESSKEY01"
 SECRET_ACCESS_KEY = "test-secret-access-key-0123456789abcdefgh"
@@ -60,3 +60,26 @@ def error_of(call: Any, *args: Any, **kwargs: Any) -> tuple[str, int, dict[str, 
         response: Any = error.response
         return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"], response
     raise AssertionError("the call succeeded but should have failed")
+
+
+def signed_head(server: StoreProcess, operation: str, body: bytes) -> bytes:
+    """The head of ``POST /<operation>`` signed for ``body`` as boto3 signs it, as raw bytes (send the body after)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials as BotoCredentials
+
+    request = AWSRequest(method="POST", url=f"{server.endpoint}/{operation}", data=body,
+                         headers={"Content-Type": "application/json"})
+    SigV4Auth(BotoCredentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), "s3vectors", REGION).add_auth(request)
+    headers = dict(request.prepare().headers)
+    lines = [f"POST /{operation} HTTP/1.1", f"Host: 127.0.0.1:{server.port}",
+             *(f"{name}: {value}" for name, value in headers.items() if name.lower() != "host")]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def process_status(pid: int, field: str) -> int:
+    """A number from /proc/<pid>/status (VmRSS and RssAnon in kB, Threads, ...)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{pid}/status")

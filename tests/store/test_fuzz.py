@@ -15,18 +15,11 @@ import numpy as np
 from botocore.credentials import Credentials
 
 from tests.store.fuzzing import Fuzzer, Target
-from tests.support import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, StoreProcess, client
+from tests.support import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, StoreProcess, client, process_status
 
 REQUESTS = int(os.environ.get("PGS3V_FUZZ_REQUESTS", "10000"))
 SEED = int(os.environ.get("PGS3V_FUZZ_SEED", "20261204"))
 DIMENSION = 4
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 def _target(server: StoreProcess) -> Target:
@@ -56,7 +49,7 @@ def test_fuzzed_requests_never_get_a_5xx(tmp_path: Path) -> None:
         host = f"127.0.0.1:{server.port}"
         fuzzer = Fuzzer(SEED, target, Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), REGION, host)
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-        baseline = _rss_mb(server.process.pid)
+        baseline = process_status(server.process.pid, "VmRSS") / 1024
         failures: list[str] = []
         statuses: dict[int, int] = {}
         for _ in range(REQUESTS):
@@ -84,7 +77,7 @@ def test_fuzzed_requests_never_get_a_5xx(tmp_path: Path) -> None:
             if reply.getheader("connection", "").lower() == "close":
                 connection.close()
         connection.close()
-        grown = _rss_mb(server.process.pid) - baseline
+        grown = process_status(server.process.pid, "VmRSS") / 1024 - baseline
         assert not failures, f"seed {SEED}: {len(failures)} failures, first: " + "\n".join(failures[:10])
         assert grown < 300, f"resident memory grew by {grown:.0f} MB over {REQUESTS} requests"
         # Every kind of answer was reached: not only validation errors.

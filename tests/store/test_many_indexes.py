@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from tests.store.test_metrics import _scrape
-from tests.support import StoreProcess, client, error_of
+from tests.support import StoreProcess, client, error_of, process_status
 
 INDEXES = 2_000
 OPEN_AT_ONCE = 10
@@ -27,13 +27,6 @@ def _limit_file_handles(server: StoreProcess) -> int:
     assert len(os.listdir(f"/proc/{pid}/fd")) < FILE_HANDLES // 4  # a fresh store holds few
     resource.prlimit(pid, resource.RLIMIT_NOFILE, (FILE_HANDLES, FILE_HANDLES))
     return pid
-
-
-def _status(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise AssertionError(field)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -54,7 +47,7 @@ def test_thousands_of_indexes_under_a_low_file_limit(tmp_path: Path) -> None:
                 s3v.put_vectors(vectorBucketName="many", indexName=f"index-{i}",
                                 vectors=[{"key": "v", "data": {"float32": [float(i), 1.0]}}])
         assert len(os.listdir(f"/proc/{pid}/fd")) < FILE_HANDLES
-        assert _status(pid, "Threads") < 100  # two indexer threads in all, not two per index
+        assert process_status(pid, "Threads") < 100  # two indexer threads in all, not two per index
         # Every index answers, reopened as needed (never more than the cap open at once).
         for i in range(0, INDEXES, 10):
             found = s3v.query_vectors(vectorBucketName="many", indexName=f"index-{i}", topK=1,
@@ -88,6 +81,6 @@ def test_thousands_of_indexes_under_a_low_file_limit(tmp_path: Path) -> None:
         found = client(server.endpoint).get_vectors(vectorBucketName="many", indexName=f"index-{INDEXES - 10}",
                                                     keys=["v"])["vectors"]
         assert [v["key"] for v in found] == ["v"]
-        assert _status(pid, "Threads") < 100
+        assert process_status(pid, "Threads") < 100
     finally:
         server.stop()

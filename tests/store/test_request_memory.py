@@ -26,7 +26,7 @@ from pgs3v.store.arns import ArnScope
 from pgs3v.store.http_app import StoreApp, build_app
 from pgs3v.store.limits import Limits
 from pgs3v.store.service import VectorStore
-from tests.support import StoreProcess, client
+from tests.support import StoreProcess, client, process_status
 
 ROWS, DIMENSION = 500, 1000  # a body of about 10 MB
 BUCKET = "memory"
@@ -92,13 +92,6 @@ def test_an_answered_request_leaves_nothing_for_the_collector(app: StoreApp, ind
     assert left < stored + (2 << 20), f"{left / 1e6:.1f} MB left behind"
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
 def test_rounds_of_10mb_requests_leave_the_server_near_its_baseline(tmp_path: Path) -> None:
     server = StoreProcess(tmp_path / "data").start()
     try:
@@ -131,10 +124,10 @@ def test_rounds_of_10mb_requests_leave_the_server_near_its_baseline(tmp_path: Pa
         assert server.process is not None
         pid = server.process.pid
         one_round()  # pools and caches reach their working size
-        baseline = _rss_mb(pid)
+        baseline = process_status(pid, "VmRSS") / 1024
         for _ in range(5):
             one_round()
-        after = _rss_mb(pid)
+        after = process_status(pid, "VmRSS") / 1024
         assert not failures, failures[:3]
         # Each round's bodies and parses are ~200 MB in flight; five rounds that each kept
         # theirs would add about a GB.
