@@ -12,7 +12,7 @@ codes see angles, not lengths; euclidean indexes use L2 directly.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,6 +166,17 @@ class Calibration:
 
     probes: int
     rerank: int
+    # Entry j - 1: the fewest probes reaching the target recall on each query's j nearest rows
+    # (at most ``probes``; the last entry is ``probes``). A query over several segments finds
+    # only a share of its k results in each one, and needs only that share's probes there.
+    probes_by_top: tuple[int, ...] = ()
+
+
+def probes_for_top(probes: int, probes_by_top: Sequence[int], top: int) -> int:
+    """Calibrated probes for a query's ``top`` nearest rows: ``probes`` beyond the measured range."""
+    if top < 1 or top > len(probes_by_top):
+        return probes
+    return min(probes, probes_by_top[top - 1])
 
 
 # When even every list does not reach the target, the codes rank too coarsely for the pool:
@@ -187,24 +198,38 @@ def calibrate_probes(
     picks = np.sort(np.random.default_rng(seed).choice(rows, min(samples, rows), replace=False))
     queries = np.asarray(vectors[picks], dtype=np.float32)
     truth = _exact_top(vectors, queries, picks, metric, top)
-    wanted = target * sum(len(e) for e in truth)
+    # wanted[j - 1]: how many of the sample queries' j nearest rows the target asks to find.
+    wanted = [target * sum(len(e[:j]) for e in truth) for j in range(1, top + 1)]
     points = prepared(queries, metric)
     for growth in _RERANK_GROWTH:
         pool = rerank * growth
+        reached: list[int | None] = [None] * top
         for probes in (*(p for p in _PROBE_LADDER if p < lists), lists):
             parameters = faiss.SearchParametersIVF()
             parameters.nprobe = probes
             # All sample queries in one call: calibration is part of every segment build.
             _, ids = index.search(points, pool + 1, params=parameters)
-            found = 0
+            found = np.zeros(top, dtype=np.int64)
             for candidates, query, own, expected in zip(ids, queries, picks, truth, strict=True):
                 candidates = candidates[(candidates >= 0) & (candidates != own)]
                 ordered = np.sort(candidates)
                 ranked = ordered[np.argsort(exact_distances(metric, query, vectors[ordered]))]
-                found += len(set(ranked[:top].tolist()) & set(expected.tolist()))
-            if found >= wanted:
-                return Calibration(probes, pool)
-    return Calibration(lists, rerank * _RERANK_GROWTH[-1])
+                found += _found_by_top(ranked[:top], expected, top)
+            for j in range(top):
+                if reached[j] is None and found[j] >= wanted[j]:
+                    reached[j] = probes
+            if reached[-1] is not None:
+                by_top = tuple(min(p if p is not None else probes, probes) for p in reached)
+                return Calibration(probes, pool, by_top)
+    return Calibration(lists, rerank * _RERANK_GROWTH[-1], (lists,) * top)
+
+
+def _found_by_top(ranked: RowArray, expected: RowArray, top: int) -> npt.NDArray[np.int64]:
+    """Entry j - 1: how many of ``expected``'s first j rows are among ``ranked``'s first j."""
+    found = np.zeros(top, dtype=np.int64)
+    for j in range(1, top + 1):
+        found[j - 1] = len(np.intersect1d(ranked[:j], expected[:j]))
+    return found
 
 
 def _exact_top(vectors: FloatArray, queries: FloatArray, own: RowArray, metric: str, top: int) -> list[RowArray]:

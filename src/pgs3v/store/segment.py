@@ -95,15 +95,18 @@ def write_segment(
     _write_durably(directory / "columns.pickle", pickle.dumps(rows.columns, protocol=pickle.HIGHEST_PROTOCOL))
     has_ann = wants_ann(count, int(rows.vectors.shape[1]), build.ann_min_floats)
     probes = rerank = None
+    probes_by_top: list[int] | None = None
     if has_ann:
         # Both read the file just written, so a merge never holds all its vectors in RAM at once.
         index, trained = build_ann(vectors, build.metric, threads=build.build_threads, trained=trained)
         calibration = calibrate_probes(index, vectors, build.metric, build.rerank, build.recall_target)
         probes, rerank = calibration.probes, calibration.rerank
+        probes_by_top = list(calibration.probes_by_top)
         with SyncedFile(directory / "ann.faiss") as file:
             save_ann(index, file.write)
     descriptor = {"format": _FORMAT, "rows": count, "dimension": int(rows.vectors.shape[1]),
-                  "metric": build.metric, "ann": has_ann, "probes": probes, "rerank": rerank}
+                  "metric": build.metric, "ann": has_ann, "probes": probes, "rerank": rerank,
+                  "probes_by_top": probes_by_top}
     fsync_directory(directory)
     write_file_atomically(directory / _DESCRIPTOR, orjson.dumps(descriptor))
     fsync_directory(directory.parent)
@@ -187,6 +190,9 @@ class Segment:
         self.probes: int | None = descriptor.get("probes")
         # The calibrated re-rank pool: the knob's value unless that could not reach the target.
         self.rerank: int | None = descriptor.get("rerank")
+        # Probes for a query's j nearest rows, j = 1.. (see Calibration); () for segments written
+        # before it was measured, which then pay ``probes`` whatever their share.
+        self.probes_by_top: tuple[int, ...] = tuple(descriptor.get("probes_by_top") or ())
 
     @property
     def norms(self) -> FloatArray:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from pgs3v.store.ann import ann_candidates, ann_lists, default_probes
+from pgs3v.store.ann import ann_candidates, ann_lists, default_probes, probes_for_top
 from pgs3v.store.distances import exact_distances, nearest_exact
 from pgs3v.store.segment import Segment
 
@@ -67,16 +67,22 @@ class SegmentCandidates:
 
 def plan_segment(
     segment: Segment, allowed: BoolArray | None, allowed_count: int, query: FloatArray, wanted: int,
-    knobs: SearchKnobs,
+    knobs: SearchKnobs, expected: int | None = None,
 ) -> SegmentHits | SegmentCandidates:
-    """Exact hits (a scan) or approximate candidates for the ``wanted`` nearest rows among ``allowed``."""
+    """Exact hits (a scan) or approximate candidates for the ``wanted`` nearest rows among ``allowed``.
+
+    ``expected``: how many of the query's results this segment is likely to hold when it is one
+    of several (None: all ``wanted``); its calibrated probes for that many are enough.
+    """
     if allowed_count == 0 or wanted == 0:
         return SegmentHits(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
     exact_rows = knobs.exact_scan_floats // max(segment.dimension, 1)
     if segment.ann is None or allowed_count <= max(exact_rows, wanted):
         return _scanned(segment, allowed, query, wanted)
     lists = ann_lists(segment.ann)
-    probes = knobs.probes or segment.probes or default_probes(lists)
+    probes = knobs.probes or default_probes(lists)
+    if not knobs.probes and segment.probes:
+        probes = probes_for_top(segment.probes, segment.probes_by_top, wanted if expected is None else expected)
     share = allowed_count / segment.rows
     if share < 1.0:
         probes = math.ceil(probes * share ** -knobs.widening)
