@@ -133,6 +133,21 @@ def catalog(dsn: str) -> dict[str, list[tuple[str | None, ...]]]:
         return {what: [tuple(row) for row in conn.execute(query)] for what, query in queries.items()}
 
 
+SYNC_FUNCTIONS = {f"s3vectors.{name}" for name in (
+    "enable_sync", "disable_sync", "sync_run", "sync_status", "sync_pending", "_sync_register", "_sync_unregister",
+    "_sync_column", "_sync_embedding_type", "_sync_changed", "_sync_capture", "_sync_claim", "_sync_rows",
+    "_sync_done", "_sync_failed", "_sync_unfit")}
+SYNC_RELATIONS = {f"s3vectors.{name}" for name in (
+    "_sync_mapping", "_sync_mapping_pkey", "_sync_mapping_mapping_id_seq",
+    "_sync_mapping_source_vector_bucket_name_index_name_key", "_sync_outbox", "_sync_outbox_pkey",
+    "_sync_outbox_change_id_seq", "_sync_outbox_order", "_sync_outbox_key", "_sync_state", "_sync_state_pkey",
+    "sync_mappings")}
+
+
+def _is_sync(signature: object) -> bool:
+    return "sync" in str(signature).split("(")[0]
+
+
 def test_a_fresh_install_and_an_upgrade_from_0_1_0_end_in_the_same_catalog(
         cluster: PostgresCluster, tmp_path: Path) -> None:
     released = tmp_path / "0.1.0"
@@ -147,13 +162,26 @@ def test_a_fresh_install_and_an_upgrade_from_0_1_0_end_in_the_same_catalog(
     install_schema(fresh)
     after = catalog(upgraded)
     assert after == catalog(fresh)
-    # The upgrade changed definitions only: the same functions, owners, privileges and grants.
-    assert [f[:1] + f[2:4] for f in after["functions"]] == [f[:1] + f[2:4] for f in before["functions"]]
-    assert {k: v for k, v in after.items() if k != "functions"} == {k: v for k, v in before.items() if k != "functions"}
-    changed = {str(f[0]).split("(")[0] for f, g in zip(after["functions"], before["functions"], strict=True) if f != g}
+    # 0.1.0's functions keep their owners, privileges and grants; four changed their definitions.
+    kept = [f for f in after["functions"] if not _is_sync(f[0])]
+    assert [f[:1] + f[2:4] for f in kept] == [f[:1] + f[2:4] for f in before["functions"]]
+    changed = {str(f[0]).split("(")[0] for f, g in zip(kept, before["functions"], strict=True) if f != g}
     assert changed == {
         "s3vectors.schema_version", "s3vectors.query_vectors", "s3vectors._paged_query_request",
         "s3vectors.query_vectors_paged"}  # the last for its comment
+    # Sync is new in 0.2.0: its functions, tables and view, owned by pgs3v_owner.
+    added = {str(f[0]).split("(")[0]: f[2] for f in after["functions"] if _is_sync(f[0])}
+    assert set(added) == SYNC_FUNCTIONS and set(added.values()) == {"pgs3v_owner"}
+    new_relations = sorted(set(after["relations"]) - set(before["relations"]))
+    assert set(before["relations"]) <= set(after["relations"])
+    assert {r[0] for r in new_relations} == SYNC_RELATIONS
+    assert {r[2] for r in new_relations} == {"pgs3v_owner"}
+    # Each table and view has its row type (and that type's array type).
+    assert {str(t[0]).removesuffix("[]") for t in after["types"] if _is_sync(t[0])} == {
+        "s3vectors._sync_mapping", "s3vectors._sync_outbox", "s3vectors._sync_state", "s3vectors.sync_mappings"}
+    assert [t for t in after["types"] if not _is_sync(t[0])] == before["types"]
+    assert {k: v for k, v in after.items() if k not in ("functions", "relations", "types")} == {
+        k: v for k, v in before.items() if k not in ("functions", "relations", "types")}
     for dsn in (upgraded, fresh):
         uninstall_schema(dsn)
 

@@ -86,6 +86,18 @@ def test_no_role_reaches_credentials_or_the_raw_bridge(
         denied(conn, query)
 
 
+INVOKER_FUNCTIONS = {
+    "s3vectors.schema_version()", "s3vectors.error_sqlstate(text)",
+    "s3vectors._sync_unfit(real[],integer)", "s3vectors._sync_embedding_type(oid)",
+    "s3vectors._sync_column(regclass,name,text)",  # reads only the catalog
+    # Create or drop triggers on the caller's table: only its owner may.
+    "s3vectors.enable_sync(regclass,name,name,text,text,name[],regprocedure)",
+    "s3vectors.disable_sync(regclass,text,text)",
+    # Read the synced tables (and run their metadata functions) with the caller's privileges.
+    "s3vectors.sync_run(integer,integer)", "s3vectors._sync_rows(integer,text[])",
+}
+
+
 def test_every_function_is_locked_down(db: Connection) -> None:
     rows = db.execute("""
         SELECT p.oid::regprocedure::text, p.prosecdef, p.proconfig, has_function_privilege('public', p.oid, 'EXECUTE'),
@@ -97,10 +109,12 @@ def test_every_function_is_locked_down(db: Connection) -> None:
     for name, definer, config, public, grantees in rows:
         assert "search_path=pg_catalog, pg_temp" in (config or []), name
         assert not public, name
-        # What a role may call runs as the owner (the helpers run only inside those), except two
-        # pure functions that read nothing.
-        if grantees and name not in ("s3vectors.schema_version()", "s3vectors.error_sqlstate(text)"):
+        # What a role may call runs as the owner (the helpers run only inside those), except pure
+        # functions that read nothing and the sync functions that must act as the caller.
+        if grantees and name not in INVOKER_FUNCTIONS:
             assert definer, name
+        if name in INVOKER_FUNCTIONS:
+            assert not definer, name
     owners = {r[0] for r in db.execute(
         "SELECT DISTINCT pg_get_userbyid(proowner) FROM pg_proc WHERE pronamespace = 's3vectors'::regnamespace")}
     assert owners == {"pgs3v_owner"}
