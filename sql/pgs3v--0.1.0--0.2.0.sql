@@ -168,7 +168,13 @@ CREATE TABLE IF NOT EXISTS s3vectors._sync_state (
     -- Rows whose embedding the index cannot take (wrong dimension, NULL or non-finite elements):
     -- also kept out of the index, counted, and the last one named in last_skip.
     rows_skipped bigint NOT NULL DEFAULT 0,
-    last_skip text
+    last_skip text,
+    -- `pgs3v sync backfill`: the last key it queued (keys are queued in the key column's order),
+    -- so that an interrupted backfill resumes there; finished_at is set when it reached the end.
+    backfill_after text,
+    backfill_started_at timestamptz,
+    backfill_finished_at timestamptz,
+    last_reconcile_at timestamptz
 );
 REVOKE ALL ON s3vectors._sync_state FROM PUBLIC;
 
@@ -411,7 +417,11 @@ BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         UPDATE s3vectors._sync_state AS s SET reconcile_needed_since = coalesce(s.reconcile_needed_since, now())
         WHERE s.mapping_id = mapping.mapping_id;
-    ELSIF TG_OP = 'INSERT' THEN
+        RETURN NULL;
+    END IF;
+    -- Delivered at commit, and not at all on rollback: `pgs3v sync --follow` waits for it.
+    PERFORM pg_catalog.pg_notify('pgs3v_sync', mapping.mapping_id::text);
+    IF TG_OP = 'INSERT' THEN
         EXECUTE pg_catalog.format(
             'INSERT INTO s3vectors._sync_outbox (mapping_id, key) SELECT $1, (n.%I)::text FROM s3v_new AS n',
             mapping.key_column) USING mapping.mapping_id;
@@ -521,6 +531,36 @@ AS $$
     HAVING count(*) = p.changes
 $$;
 
+-- The key column's type and its btree operator of a strategy (1: <, 3: =, 5: >), taken from its
+-- unique index and named by schema (OPERATOR(s.op)), so that lookups and key order use that
+-- index whatever the search path.
+CREATE OR REPLACE FUNCTION s3vectors._sync_key_operator(mapping s3vectors._sync_mapping, strategy integer,
+                                                        OUT key_type text, OUT operator text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SELECT pg_catalog.format_type(a.atttypid, a.atttypmod), pg_catalog.format('OPERATOR(%I.%s)', n.nspname, op.oprname)
+    INTO key_type, operator
+    FROM pg_catalog.pg_attribute AS a
+    JOIN pg_catalog.pg_index AS i
+      ON i.indrelid = a.attrelid AND i.indisunique AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum
+     AND i.indpred IS NULL AND i.indexprs IS NULL
+    JOIN pg_catalog.pg_opclass AS c ON c.oid = i.indclass[0]
+    JOIN pg_catalog.pg_amop AS ao
+      ON ao.amopfamily = c.opcfamily AND ao.amopstrategy = strategy AND ao.amoplefttype = c.opcintype
+     AND ao.amoprighttype = c.opcintype
+    JOIN pg_catalog.pg_operator AS op ON op.oid = ao.amopopr
+    JOIN pg_catalog.pg_namespace AS n ON n.oid = op.oprnamespace
+    WHERE a.attrelid = mapping.source AND a.attname = mapping.key_column
+    LIMIT 1;
+    IF key_type IS NULL THEN
+        RAISE EXCEPTION 'pgs3v sync: the key column % of % has no unique index any more', mapping.key_column,
+            mapping.source USING ERRCODE = 'invalid_table_definition';
+    END IF;
+END
+$$;
+
 -- The current rows of these keys, as the index should hold them: (key, embedding, metadata) for
 -- rows that exist; keys without a row are absent. Not SECURITY DEFINER: it reads the table, and
 -- runs its metadata function, with the caller's privileges.
@@ -540,31 +580,16 @@ DECLARE
     key_equals text;
     columns_json text;
     function_json text := 'NULL::jsonb';
+    statement text;
+    one text;
+    valid text[] := '{}';
 BEGIN
     SELECT * INTO m FROM s3vectors._sync_mapping AS s WHERE s.mapping_id = mapping;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'pgs3v sync: no mapping %', mapping USING ERRCODE = 'undefined_object';
     END IF;
-    -- Keys are looked up with the key type's own equality (the operator of its unique index), so
-    -- the index serves the lookup; the operator is named by its schema, whatever the search path.
-    SELECT pg_catalog.format_type(a.atttypid, a.atttypmod), pg_catalog.format('OPERATOR(%I.%s)', n.nspname, op.oprname)
-    INTO key_type, key_equals
-    FROM pg_catalog.pg_attribute AS a
-    JOIN pg_catalog.pg_index AS i
-      ON i.indrelid = a.attrelid AND i.indisunique AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum
-     AND i.indpred IS NULL AND i.indexprs IS NULL
-    JOIN pg_catalog.pg_opclass AS c ON c.oid = i.indclass[0]
-    JOIN pg_catalog.pg_amop AS ao
-      ON ao.amopfamily = c.opcfamily AND ao.amopstrategy = 3 AND ao.amoplefttype = c.opcintype
-     AND ao.amoprighttype = c.opcintype
-    JOIN pg_catalog.pg_operator AS op ON op.oid = ao.amopopr
-    JOIN pg_catalog.pg_namespace AS n ON n.oid = op.oprnamespace
-    WHERE a.attrelid = m.source AND a.attname = m.key_column
-    LIMIT 1;
-    IF key_type IS NULL THEN
-        RAISE EXCEPTION 'pgs3v sync: the key column % of % has no unique index any more', m.key_column, m.source
-            USING ERRCODE = 'invalid_table_definition';
-    END IF;
+    -- Keys are looked up with the key type's own equality, so its unique index serves the lookup.
+    SELECT o.key_type, o.operator INTO key_type, key_equals FROM s3vectors._sync_key_operator(m, 3) AS o;
     SELECT CASE WHEN cardinality(m.metadata_columns) = 0 THEN 'NULL::jsonb'
                 ELSE 'pg_catalog.jsonb_build_object(' || string_agg(pg_catalog.format('%L, t.%I', c, c), ', ') || ')'
            END
@@ -575,12 +600,26 @@ BEGIN
         FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace
         WHERE p.oid = m.metadata_function;
     END IF;
-    RETURN QUERY EXECUTE pg_catalog.format(
+    statement := pg_catalog.format(
         'SELECT (t.%1$I)::text, (t.%2$I)::real[], '
         '       nullif(pg_catalog.jsonb_strip_nulls(coalesce(%3$s, ''{}'') || coalesce(%4$s, ''{}'')), ''{}'') '
         'FROM %5$s AS t WHERE t.%1$I %6$s ANY ($1::%7$s[])',
-        m.key_column, m.embedding_column, columns_json, function_json, m.source, key_equals, key_type)
-    USING keys;
+        m.key_column, m.embedding_column, columns_json, function_json, m.source, key_equals, key_type);
+    BEGIN
+        RETURN QUERY EXECUTE statement USING keys;
+    EXCEPTION WHEN data_exception THEN
+        -- A key that is no value of the key type (put into the index by something else, found by
+        -- a reconcile) has no row. The cast fails before any row is returned; keep the others.
+        FOREACH one IN ARRAY keys LOOP
+            BEGIN
+                EXECUTE pg_catalog.format('SELECT $1::%s', key_type) USING one;
+                valid := valid || one;
+            EXCEPTION WHEN data_exception THEN
+                NULL;
+            END;
+        END LOOP;
+        RETURN QUERY EXECUTE statement USING valid;
+    END;
 END
 $$;
 
@@ -619,6 +658,106 @@ AS $$
         WHEN array_position($1, NULL) IS NOT NULL THEN 'a NULL element'
         WHEN $1 && '{NaN,Infinity,-Infinity}'::real[] THEN 'a NaN or infinite element'
     END
+$$;
+
+-- What a drain does with each claimed key: put (data and metadata given, reason NULL), or delete
+-- it from the index (data NULL; reason: 'no row', 'no embedding', or why the index cannot take
+-- the embedding). Both drains (sync_run, `pgs3v sync`) decide with this one function.
+CREATE OR REPLACE FUNCTION s3vectors._sync_batch(mapping integer, keys text[])
+RETURNS TABLE (key text, data real[], metadata jsonb, reason text)
+LANGUAGE sql STABLE  -- not SECURITY DEFINER: _sync_rows reads the table as the caller
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT checked.key,
+           CASE WHEN checked.reason IS NULL THEN checked.data END,
+           CASE WHEN checked.reason IS NULL THEN checked.metadata END,
+           checked.reason
+    FROM (SELECT k.key, r.data, r.metadata,
+                 CASE WHEN r.key IS NULL THEN 'no row'
+                      WHEN r.data IS NULL THEN 'no embedding'
+                      ELSE s3vectors._sync_unfit(r.data, m.dimension) END AS reason
+          FROM s3vectors._sync_mapping AS m
+          CROSS JOIN unnest($2) AS k(key)
+          LEFT JOIN s3vectors._sync_rows($1, $2) AS r ON r.key = k.key
+          WHERE m.mapping_id = $1) AS checked
+$$;
+
+-- The next max_rows keys of the mapping's table after the key `after` (NULL: from the first), in
+-- the key column's order: how backfill walks a table, resumably, with its unique index.
+CREATE OR REPLACE FUNCTION s3vectors._sync_keys_after(mapping integer, after text, max_rows integer)
+RETURNS SETOF text
+LANGUAGE plpgsql STABLE  -- not SECURITY DEFINER: reads the table as the caller
+SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, YMD'
+SET intervalstyle = 'postgres'
+SET timezone = 'UTC'
+SET extra_float_digits = 1
+SET bytea_output = 'hex'
+AS $$
+DECLARE
+    m s3vectors._sync_mapping;
+    key_type text;
+    less text;
+    greater text;
+BEGIN
+    SELECT * INTO m FROM s3vectors._sync_mapping AS s WHERE s.mapping_id = mapping;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'pgs3v sync: no mapping %', mapping USING ERRCODE = 'undefined_object';
+    END IF;
+    SELECT o.key_type, o.operator INTO key_type, less FROM s3vectors._sync_key_operator(m, 1) AS o;
+    SELECT o.operator INTO greater FROM s3vectors._sync_key_operator(m, 5) AS o;
+    RETURN QUERY EXECUTE pg_catalog.format(
+        'SELECT (t.%1$I)::text FROM %2$s AS t WHERE $1 IS NULL OR t.%1$I %3$s $1::%4$s '
+        'ORDER BY t.%1$I USING %5$s LIMIT $2',
+        m.key_column, m.source, greater, key_type, less)
+    USING after, max_rows;
+END
+$$;
+
+-- Queue keys for the drains (backfill and reconcile queue what the index lacks or has wrong);
+-- backfill_after records how far a backfill got, in the same transaction.
+CREATE OR REPLACE FUNCTION s3vectors._sync_enqueue(mapping integer, keys text[], backfill_after text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    queued integer;
+BEGIN
+    INSERT INTO s3vectors._sync_outbox (mapping_id, key) SELECT mapping, k FROM unnest(keys) AS k WHERE k IS NOT NULL;
+    GET DIAGNOSTICS queued = ROW_COUNT;
+    IF backfill_after IS NOT NULL THEN
+        UPDATE s3vectors._sync_state AS s SET backfill_after = _sync_enqueue.backfill_after WHERE s.mapping_id = mapping;
+    END IF;
+    PERFORM pg_catalog.pg_notify('pgs3v_sync', mapping::text);
+    RETURN queued;
+END
+$$;
+
+-- Backfill and reconcile bookkeeping: 'backfill started' (from the first key again), 'backfill
+-- finished', 'reconciled' (as of `since`: a TRUNCATE after that still asks for another).
+CREATE OR REPLACE FUNCTION s3vectors._sync_mark(mapping integer, event text, since timestamptz DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF event = 'backfill started' THEN
+        UPDATE s3vectors._sync_state AS s
+        SET backfill_after = NULL, backfill_started_at = now(), backfill_finished_at = NULL
+        WHERE s.mapping_id = mapping;
+    ELSIF event = 'backfill finished' THEN
+        UPDATE s3vectors._sync_state AS s SET backfill_finished_at = now() WHERE s.mapping_id = mapping;
+    ELSIF event = 'reconciled' THEN
+        UPDATE s3vectors._sync_state AS s
+        SET last_reconcile_at = now(),
+            reconcile_needed_since = CASE WHEN s.reconcile_needed_since <= since THEN NULL
+                                          ELSE s.reconcile_needed_since END
+        WHERE s.mapping_id = mapping;
+    ELSE
+        RAISE EXCEPTION 'pgs3v sync: unknown event %', event USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
 $$;
 
 -- (pgs3v_writer, with SELECT on the synced tables) Drain the outbox through the bridge: up to
@@ -660,19 +799,16 @@ BEGIN
                 FROM s3vectors._sync_claim(m.mapping_id, batch) AS c, unnest(c.change_ids) AS u(id);
                 EXIT WHEN keys IS NULL;
                 SELECT array_agg(DISTINCT k) INTO keys FROM unnest(keys) AS k;
-                SELECT array_agg(r.key) FILTER (WHERE r.fit),
-                       array_agg(r.data) FILTER (WHERE r.fit),
-                       array_agg(r.metadata) FILTER (WHERE r.fit),
-                       count(*) FILTER (WHERE r.present AND r.data IS NULL),
-                       count(*) FILTER (WHERE r.present AND r.data IS NOT NULL AND NOT r.fit),
-                       max(pg_catalog.format('key %s: %s', r.key, r.unfit)) FILTER (WHERE r.unfit IS NOT NULL),
-                       array_agg(r.key) FILTER (WHERE NOT r.fit)
+                SELECT array_agg(b.key) FILTER (WHERE b.reason IS NULL),
+                       array_agg(b.data) FILTER (WHERE b.reason IS NULL),
+                       array_agg(b.metadata) FILTER (WHERE b.reason IS NULL),
+                       count(*) FILTER (WHERE b.reason = 'no embedding'),
+                       count(*) FILTER (WHERE b.reason NOT IN ('no row', 'no embedding')),
+                       max(pg_catalog.format('key %s: %s', b.key, b.reason))
+                           FILTER (WHERE b.reason NOT IN ('no row', 'no embedding')),
+                       array_agg(b.key) FILTER (WHERE b.reason IS NOT NULL)
                 INTO put_keys, put_data, put_metadata, without_embedding, skipped, last_skip, delete_keys
-                FROM (SELECT checked.*, checked.data IS NOT NULL AND checked.unfit IS NULL AS fit
-                      FROM (SELECT k.key, c.data, c.metadata, c.key IS NOT NULL AS present,
-                                   CASE WHEN c.data IS NOT NULL THEN s3vectors._sync_unfit(c.data, m.dimension) END AS unfit
-                            FROM unnest(keys) AS k(key)
-                            LEFT JOIN s3vectors._sync_rows(m.mapping_id, keys) AS c ON c.key = k.key) AS checked) AS r;
+                FROM s3vectors._sync_batch(m.mapping_id, keys) AS b;
                 IF put_keys IS NOT NULL THEN
                     PERFORM s3vectors.put_vectors(m.vector_bucket_name, m.index_name, put_keys, put_data, put_metadata);
                 END IF;
@@ -704,7 +840,8 @@ RETURNS TABLE (
     pending bigint, oldest_pending timestamptz, oldest_pending_age interval,
     last_success timestamptz, last_error text, last_error_at timestamptz,
     vectors_put bigint, vectors_deleted bigint, rows_without_embedding bigint, rows_skipped bigint, last_skip text,
-    reconcile_needed_since timestamptz)
+    reconcile_needed_since timestamptz, last_reconcile_at timestamptz,
+    backfill_started_at timestamptz, backfill_after text, backfill_finished_at timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -712,7 +849,8 @@ AS $$
            coalesce(o.pending, 0), o.oldest, now() - o.oldest,
            s.last_success, s.last_error, s.last_error_at,
            s.vectors_put, s.vectors_deleted, s.rows_without_embedding, s.rows_skipped, s.last_skip,
-           s.reconcile_needed_since
+           s.reconcile_needed_since, s.last_reconcile_at,
+           s.backfill_started_at, s.backfill_after, s.backfill_finished_at
     FROM s3vectors._sync_mapping AS m
     JOIN s3vectors._sync_state AS s ON s.mapping_id = m.mapping_id
     LEFT JOIN LATERAL (SELECT count(*) AS pending, min(x.changed_at) AS oldest
@@ -750,6 +888,11 @@ GRANT EXECUTE ON FUNCTION
     s3vectors.sync_run(integer, integer),
     s3vectors._sync_claim(integer, integer),
     s3vectors._sync_rows(integer, text[]),
+    s3vectors._sync_batch(integer, text[]),
+    s3vectors._sync_keys_after(integer, text, integer),
+    s3vectors._sync_enqueue(integer, text[], text),
+    s3vectors._sync_mark(integer, text, timestamptz),
+    s3vectors._sync_key_operator(s3vectors._sync_mapping, integer),
     s3vectors._sync_done(integer, bigint[], integer, integer, integer, integer, text),
     s3vectors._sync_failed(integer, text),
     s3vectors._sync_unfit(real[], integer)

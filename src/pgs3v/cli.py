@@ -23,6 +23,7 @@ from pgs3v.bridge.cli import register as register_functions
 from pgs3v.sql_schema.cli import register as register_schema
 from pgs3v.stack.cli import register as register_stack
 from pgs3v.store.limits import limit_help, load_limits
+from pgs3v.sync.cli import register as register_sync
 
 DEFAULT_DATA_DIR = ".pgs3v"
 
@@ -117,3 +118,4 @@ register_bench(main)
 register_functions(main)
 register_schema(main)
 register_stack(main)
+register_sync(main)

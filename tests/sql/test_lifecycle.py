@@ -136,7 +136,8 @@ def catalog(dsn: str) -> dict[str, list[tuple[str | None, ...]]]:
 SYNC_FUNCTIONS = {f"s3vectors.{name}" for name in (
     "enable_sync", "disable_sync", "sync_run", "sync_status", "sync_pending", "_sync_register", "_sync_unregister",
     "_sync_column", "_sync_embedding_type", "_sync_changed", "_sync_capture", "_sync_claim", "_sync_rows",
-    "_sync_done", "_sync_failed", "_sync_unfit")}
+    "_sync_done", "_sync_failed", "_sync_unfit", "_sync_key_operator", "_sync_batch", "_sync_keys_after",
+    "_sync_enqueue", "_sync_mark")}
 SYNC_RELATIONS = {f"s3vectors.{name}" for name in (
     "_sync_mapping", "_sync_mapping_pkey", "_sync_mapping_mapping_id_seq",
     "_sync_mapping_source_vector_bucket_name_index_name_key", "_sync_outbox", "_sync_outbox_pkey",

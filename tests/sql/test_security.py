@@ -95,6 +95,8 @@ INVOKER_FUNCTIONS = {
     "s3vectors.disable_sync(regclass,text,text)",
     # Read the synced tables (and run their metadata functions) with the caller's privileges.
     "s3vectors.sync_run(integer,integer)", "s3vectors._sync_rows(integer,text[])",
+    "s3vectors._sync_batch(integer,text[])", "s3vectors._sync_keys_after(integer,text,integer)",
+    "s3vectors._sync_key_operator(s3vectors._sync_mapping,integer)",  # reads only the catalog
 }
 
 

@@ -17,7 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from botocore.exceptions import ClientError, ConnectionClosedError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 log = logging.getLogger("pgs3v.bridge")
 
@@ -55,10 +61,30 @@ def retry_reason(error: Exception) -> str | None:
     return None
 
 
+def idempotent_retry_reason(error: Exception) -> str | None:
+    """Why ``error`` is worth retrying when repeating the call cannot harm (PutVectors, DeleteVectors).
+
+    Besides throttling and unavailability: any 5xx, and every network failure, including ones
+    after which the call may have been done (a timeout waiting for the answer, a dropped
+    connection). Repeating such a write writes the same again.
+    """
+    reason = retry_reason(error)
+    if reason is not None:
+        return reason
+    if isinstance(error, ClientError):
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        return code or str(status) if status >= 500 or status in (408, 429) else None
+    if isinstance(error, (EndpointConnectionError, ReadTimeoutError, ConnectTimeoutError, ConnectionError)):
+        return type(error).__name__
+    return None
+
+
 def call_with_retries(
     call: Callable[[], T],
     policy: RetryPolicy,
     *,
+    reason: Callable[[Exception], str | None] = retry_reason,
     what: str = "store call",
     sleep: Callable[[float], None] = time.sleep,
     draw: Callable[[float, float], float] = random.uniform,
@@ -71,8 +97,8 @@ def call_with_retries(
         try:
             return call()
         except Exception as error:
-            reason = retry_reason(error)
-            if reason is None or attempt >= policy.max_attempts:
+            why = reason(error)
+            if why is None or attempt >= policy.max_attempts:
                 raise
             budget = policy.max_total_delay - slept
             if budget <= 0:
@@ -82,7 +108,7 @@ def call_with_retries(
             if remaining is not None and remaining - delay < DEADLINE_RESERVE_SECONDS:
                 raise
             log.warning(
-                "%s: %s, retrying in %.3f s (attempt %d of %d)", what, reason, delay, attempt + 1, policy.max_attempts
+                "%s: %s, retrying in %.3f s (attempt %d of %d)", what, why, delay, attempt + 1, policy.max_attempts
             )
             sleep(delay)
             slept += delay
