@@ -23,7 +23,7 @@ __all__ = ["bench", "register"]
 
 
 def register(main: click.Group) -> None:
-    """Add the ``bench`` command (store, ``sql`` and ``hybrid`` benchmarks) to the ``pgs3v`` group."""
+    """Add the ``bench`` command (store, ``sql``, ``sync`` and ``hybrid`` benchmarks) to the ``pgs3v`` group."""
     from pgs3v.hybrid.measure import register as register_hybrid
 
     register_hybrid(bench)
@@ -225,4 +225,52 @@ def bench_sql(
     )
     if keep_data:
         console.print(f"Data and logs kept in {result.notes['data_dir']}")
+    console.print(f"Figures written to {path}")
+
+
+@bench.command("sync")
+@click.option("--rows", default=100_000, show_default=True, type=click.IntRange(min=1),
+              help="Rows in the table that the backfill loads and the load changes.")
+@click.option("--dimension", default=384, show_default=True, type=click.IntRange(2, 4096), help="Vector dimension.")
+@click.option("--rate", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Changed rows per second during the lag measurement.")
+@click.option("--seconds", default=60.0, show_default=True, type=click.FloatRange(min=1),
+              help="How long the load and the lag probes run.")
+@click.option("--rows-per-transaction", default=50, show_default=True, type=click.IntRange(min=1),
+              help="Rows each load transaction changes.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Workers of the pgs3v sync --follow process.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the vectors and the load.")
+@click.option("--output-json", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the figures [default: bench-results/sync-<timestamp>.json].")
+@click.option("--keep-data", is_flag=True, help="Keep the temporary directory (cluster, store data, logs).")
+def bench_sync(rows: int, dimension: int, rate: int, seconds: float, rows_per_transaction: int, workers: int,
+               seed: int, output_json: Path | None, keep_data: bool) -> None:
+    """Measure sync: backfill throughput, and the lag from COMMIT to visible in QueryVectors under load.
+
+    Starts a private PostgreSQL 15 cluster (pgs3v installed), the store and the function host on
+    free loopback ports; fills a table of random vectors, enables sync and backfills it; then runs
+    `pgs3v sync --follow` as its own process while writers change RATE rows per second, and a
+    probe times commits of a new embedding until QueryVectors returns it (docs/sync.md).
+    """
+    from pgs3v.bench.measurements import write_json
+    from pgs3v.bench.sql_stack import StackError
+    from pgs3v.bench.sync_bench import SYSTEM, SyncBenchParameters, run_sync_bench
+
+    console = _console()
+    parameters = SyncBenchParameters(rows=rows, dimension=dimension, rate=rate, seconds=seconds,
+                                     rows_per_transaction=rows_per_transaction, workers=workers, seed=seed,
+                                     keep_data=keep_data)
+    try:
+        result = run_sync_bench(parameters, console)
+    except StackError as problem:
+        raise click.ClickException(str(problem)) from None
+    from rich.table import Table
+
+    path = write_json(result, output_json or default_output_path("sync"))
+    table = Table("workload", "metric", "value")
+    for measurement in result.measurements:
+        if measurement.system == SYSTEM:
+            table.add_row(measurement.workload, measurement.metric, f"{measurement.value:,.2f} {measurement.unit}")
+    console.print(table)
     console.print(f"Figures written to {path}")
