@@ -178,11 +178,12 @@ CREATE TABLE IF NOT EXISTS s3vectors._sync_state (
 );
 REVOKE ALL ON s3vectors._sync_state FROM PUBLIC;
 
--- The mappings, as users see them.
+-- The mappings, as users see them (those of dropped tables are left out: their sync ended).
 CREATE OR REPLACE VIEW s3vectors.sync_mappings AS
     SELECT m.mapping_id, m.source, m.key_column, m.embedding_column, m.vector_bucket_name, m.index_name,
            m.dimension, m.metadata_columns, m.metadata_function, m.created_at
-    FROM s3vectors._sync_mapping AS m;
+    FROM s3vectors._sync_mapping AS m
+    WHERE EXISTS (SELECT FROM pg_catalog.pg_class AS c WHERE c.oid = m.source);
 COMMENT ON VIEW s3vectors.sync_mappings IS 'pgs3v sync: which table is kept in step with which index';
 
 -- The embedding column types a mapping accepts: real[], double precision[], pgvector's vector.
@@ -242,6 +243,10 @@ BEGIN
         RAISE EXCEPTION 'pgs3v sync: source, vector_bucket_name and index_name must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    -- Dropping a table drops its triggers, and so ends its sync; forget such mappings (and their
+    -- outbox rows) here, so that a table of the same name created again can be synced.
+    DELETE FROM s3vectors._sync_mapping AS m
+    WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class AS c WHERE c.oid = m.source);
     SELECT c.relkind, c.relowner, c.reltype INTO relation_kind, relation_owner, row_type
     FROM pg_catalog.pg_class AS c WHERE c.oid = source;
     IF relation_kind NOT IN ('r', 'p') THEN
@@ -789,7 +794,9 @@ BEGIN
         RAISE EXCEPTION 'pgs3v sync: max_rows must be at least 1, got %', coalesce(max_rows::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    FOR m IN SELECT * FROM s3vectors._sync_mapping AS s WHERE sync_run.mapping IS NULL OR s.mapping_id = sync_run.mapping
+    FOR m IN SELECT s.* FROM s3vectors._sync_mapping AS s
+             WHERE (sync_run.mapping IS NULL OR s.mapping_id = sync_run.mapping)
+               AND EXISTS (SELECT FROM pg_catalog.pg_class AS c WHERE c.oid = s.source)
              ORDER BY s.mapping_id LOOP
         LOOP
             batch := least(500, max_rows - drained);
@@ -851,7 +858,7 @@ AS $$
            s.vectors_put, s.vectors_deleted, s.rows_without_embedding, s.rows_skipped, s.last_skip,
            s.reconcile_needed_since, s.last_reconcile_at,
            s.backfill_started_at, s.backfill_after, s.backfill_finished_at
-    FROM s3vectors._sync_mapping AS m
+    FROM s3vectors.sync_mappings AS m
     JOIN s3vectors._sync_state AS s ON s.mapping_id = m.mapping_id
     LEFT JOIN LATERAL (SELECT count(*) AS pending, min(x.changed_at) AS oldest
                        FROM s3vectors._sync_outbox AS x WHERE x.mapping_id = m.mapping_id) AS o ON true
@@ -869,7 +876,7 @@ LANGUAGE sql STABLE SECURITY DEFINER ROWS 10
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT o.key, min(o.changed_at)
-    FROM s3vectors._sync_mapping AS m
+    FROM s3vectors.sync_mappings AS m
     JOIN s3vectors._sync_outbox AS o ON o.mapping_id = m.mapping_id
     WHERE m.vector_bucket_name = $1 AND m.index_name = $2 AND ($3 IS NULL OR o.key = ANY ($3))
     GROUP BY o.key

@@ -197,6 +197,28 @@ def test_the_reader_role_queries_but_cannot_write_or_read_credentials(first_run:
     assert written == (0,)
 
 
+def test_a_price_cut_reaches_the_index_after_the_drain(first_run: DemoRun) -> None:
+    enabled, updated, status_before, before, drained, status_after, after = [
+        r for r in first_run.report.results["sync"] if r.columns]
+    assert isinstance(enabled.rows[0][0], int)
+    assert updated.column("price") == [statements.SYNC_PRICE]
+    assert status_before.column("pending") == [1] and status_before.column("drained_before") == [False]
+
+    def hit(result: StepResult) -> dict[str, Any]:
+        rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+        assert len(rows) == 3
+        return next(row for row in rows if row["sku"] == statements.SYNC_SKU)
+
+    stale = hit(before)
+    assert (stale["indexed_price"], stale["table_price"], stale["change_pending"]) == (
+        Decimal("117.99"), statements.SYNC_PRICE, True)
+    assert drained.rows == [(1,)]
+    assert status_after.column("pending") == [0] and status_after.column("drained_before") == [True]
+    fresh = hit(after)
+    assert (fresh["indexed_price"], fresh["table_price"], fresh["change_pending"]) == (
+        statements.SYNC_PRICE, statements.SYNC_PRICE, False)
+
+
 def test_a_second_run_replaces_the_data_instead_of_adding_to_it(first_run: DemoRun, second_run: str) -> None:
     for scenario in statements.scenarios():
         assert scenario.title in second_run

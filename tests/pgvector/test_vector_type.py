@@ -47,6 +47,8 @@ Connection = psycopg.Connection[TupleRow]
 # Float32 values whose decimal forms are long or extreme, so any extra conversion would show.
 VALUES = (0.1, -1 / 3, 2.5e-7, 123456.789, -0.0, 3.4e38)
 OTHER = (1.0, 2.0, -3.75, 0.2, 1e-30, 7.0)
+CANNED_INDEX_ANSWER = ('{"response": {"index": {"vectorBucketName": "b", "indexName": "i", "dataType": "float32", '
+                       f'"dimension": {len(VALUES)}, "distanceMetric": "cosine"}}}}}}')
 CANNED_QUERY_ANSWER = '{"response": {"vectors": [{"key": "k-1", "distance": 0.25}, {"key": "k-2", "distance": 0.5}]}}'
 
 STAND_IN = f"""
@@ -65,6 +67,7 @@ BEGIN
     status_code := 200;
     answer := CASE event::json ->> 'operation'
                   WHEN 'QueryVectors' THEN '{CANNED_QUERY_ANSWER}'
+                  WHEN 'GetIndex' THEN '{CANNED_INDEX_ANSWER}'
                   ELSE '{{"response": {{}}}}' END;
 END
 $$;
@@ -268,3 +271,27 @@ def test_put_vectors_from_a_vector_column_matches_the_real_column(db: Connection
                                 "array_agg(embedding::real[] ORDER BY sku)) FROM items")
     assert with_vector == with_real
     assert [v["key"] for v in json.loads(with_vector[0])["request"]["vectors"]] == ["x", "y", "z"]
+
+
+def test_sync_takes_vector_embeddings(db: Connection) -> None:
+    db.execute("DROP TABLE IF EXISTS docs, short_docs")
+    db.execute(f"CREATE TABLE docs (id integer PRIMARY KEY, embedding vector({len(VALUES)}), tag text)")
+    mapping = db.execute("SELECT s3vectors.enable_sync('docs', 'id', 'embedding', 'b', 'i', '{tag}')").fetchone()
+    assert mapping is not None
+    db.execute("INSERT INTO docs VALUES (1, %s, 'a'), (2, %s, NULL)", (vector_literal(VALUES), vector_literal(OTHER)))
+    db.execute("UPDATE docs SET embedding = embedding WHERE id = 1")  # no change: nothing recorded
+    db.execute("UPDATE docs SET embedding = %s WHERE id = 2", (vector_literal(VALUES),))
+    keys = [row[0] for row in db.execute("SELECT key FROM s3vectors._sync_outbox ORDER BY change_id")]
+    assert keys == ["1", "2", "2"]
+    rows = db.execute("SELECT key, data, metadata, reason FROM s3vectors._sync_batch(%s, '{1,2,3}') ORDER BY key",
+                      mapping).fetchall()
+    assert [(r[0], r[2], r[3]) for r in rows] == [("1", {"tag": "a"}, None), ("2", None, None), ("3", None, "no row")]
+    assert same_float32(rows[0][1], VALUES) and same_float32(rows[1][1], VALUES)
+    payloads = payloads_of(db, "SELECT s3vectors.sync_run()")
+    puts = [json.loads(p)["request"] for p in payloads if json.loads(p)["operation"] == "PutVectors"]
+    assert [v["key"] for put in puts for v in put["vectors"]] == ["1", "2"]
+    assert all(same_float32(v["data"]["float32"], VALUES) for put in puts for v in put["vectors"])
+    # A vector(n) column of another dimension than the index's is refused when sync is enabled.
+    db.execute(f"CREATE TABLE short_docs (id integer PRIMARY KEY, embedding vector({len(VALUES) - 1}))")
+    with pytest.raises(psycopg.errors.DatatypeMismatch, match=f"is vector\\({len(VALUES) - 1}\\)"):
+        db.execute("SELECT s3vectors.enable_sync('short_docs', 'id', 'embedding', 'b', 'i')")

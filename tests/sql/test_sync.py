@@ -254,3 +254,22 @@ def test_uninstalling_pgs3v_leaves_synced_tables_without_triggers(sql_stack: Sql
         assert scalar(conn, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'items'::regclass") == 0
         conn.execute("INSERT INTO items VALUES (2, '{0,1,0}')")
         assert scalar(conn, "SELECT count(*) FROM items") == 2
+
+
+def test_a_dropped_table_ends_its_sync_and_its_name_can_be_synced_again(
+    db: Connection, admin: Connection, writer: Connection, products: str, index: tuple[str, str],
+) -> None:
+    first = enable(admin, products, index)
+    db.execute(f"INSERT INTO {products} VALUES (1, '{{1,0,0}}')")
+    db.execute(f"DROP TABLE {products}")
+    assert scalar(db, "SELECT count(*) FROM s3vectors.sync_mappings WHERE mapping_id = %s", (first,)) == 0
+    assert scalar(writer, "SELECT s3vectors.sync_run()") == 0  # nothing to read from a dropped table
+    db.execute(f"CREATE TABLE {products} (id integer PRIMARY KEY, embedding real[])")
+    db.execute(f"ALTER TABLE {products} OWNER TO ada")
+    db.execute(f"GRANT SELECT ON {products} TO walter")
+    second = enable(admin, products, index)
+    assert second != first
+    assert scalar(db, "SELECT count(*) FROM s3vectors._sync_mapping WHERE mapping_id = %s", (first,)) == 0
+    db.execute(f"INSERT INTO {products} VALUES (2, '{{0,1,0}}')")
+    assert scalar(writer, "SELECT s3vectors.sync_run()") == 1
+    assert list(index_contents(db, index)) == ["2"]

@@ -29,6 +29,10 @@ ORDERS_TEXT = "equipment for a home strength workout"
 ORDERS_TENANT = "cedar-market"
 ORDERS_SINCE = datetime(2025, 1, 1, tzinfo=UTC)
 READER_TEXT = "gift for a toddler who likes music"
+# The sync scenario cuts the price of the second hit of SEARCH_TEXT (a $117.99 rain jacket).
+SYNC_SKU = "OUT-RJX-04029"
+SYNC_PRICE = Decimal("89.99")
+SYNCED_METADATA = ("product_id", "sku", "category", "price", "in_stock", "tenant", "name", "description")
 INSUFFICIENT_PRIVILEGE = "42501"
 
 
@@ -199,7 +203,61 @@ SELECT s3vectors.put_vector(
     )
 
 
+def sync_an_update() -> Scenario:
+    """An UPDATE of a product reaches the index through sync: pending before the drain, in the index after."""
+    vector, shown = _embedding(SEARCH_TEXT)
+    hybrid = Step(
+        """SELECT q.key AS sku, q.metadata ->> 'name' AS name,
+       (q.metadata ->> 'price')::numeric(10, 2) AS indexed_price,
+       p.price AS table_price,
+       pending.key IS NOT NULL AS change_pending
+FROM s3vectors.query_vectors(
+         vector_bucket_name => %(bucket)s, index_name => %(index)s,
+         query_vector => %(query_vector)s::real[], top_k => 3,
+         filter => %(filter)s, return_metadata => true) AS q
+JOIN shop.products AS p ON p.sku = q.key
+LEFT JOIN s3vectors.sync_pending(%(bucket)s, %(index)s) AS pending
+       ON pending.key = q.key
+ORDER BY q.distance""",
+        {"bucket": BUCKET, "index": INDEX, "query_vector": vector, "filter": Jsonb(SEARCH_FILTER)},
+        {"query_vector": shown},
+        label="the hybrid query: indexed price, table price, pending flag",
+    )
+    status = Step(
+        """SELECT source, vector_bucket_name, index_name, pending,
+       date_trunc('milliseconds', oldest_pending_age) AS oldest_pending_age,
+       last_success IS NOT NULL AS drained_before
+FROM s3vectors.sync_status()
+WHERE source = 'shop.products'::regclass""",
+        label="sync_status",
+    )
+    return Scenario(
+        "sync",
+        f"Keeping the index in step: a price cut of {SYNC_SKU} reaches the index after a drain",
+        "enable_sync's triggers record each change of shop.products in an outbox, in the same "
+        "transaction; until a drain sends it (s3vectors.sync_run here; `pgs3v sync --follow`, or a "
+        "pg_cron job on Aurora) the index answers with the old row, and sync_pending flags it",
+        (
+            Step(
+                """SELECT s3vectors.enable_sync(
+    'shop.products', key_column => 'sku', embedding_column => 'embedding',
+    vector_bucket_name => %(bucket)s, index_name => %(index)s,
+    metadata_columns => %(metadata)s) AS mapping_id""",
+                {"bucket": BUCKET, "index": INDEX, "metadata": list(SYNCED_METADATA)},
+                label="enable sync for shop.products",
+            ),
+            Step("UPDATE shop.products SET price = %(price)s WHERE sku = %(sku)s RETURNING sku, name, price",
+                 {"price": SYNC_PRICE, "sku": SYNC_SKU}, label="a price cut, committed"),
+            status,
+            hybrid,
+            Step("SELECT s3vectors.sync_run() AS changes_sent", label="drain the outbox through the bridge"),
+            status,
+            hybrid,
+        ),
+    )
+
+
 def scenarios() -> list[Scenario]:
     """The demo's statements, in the order they run."""
     return [products_like_this_one(), semantic_search_with_filter(), neighbours_with_reviews(),
-            tenant_orders_like(), reader_role()]
+            tenant_orders_like(), reader_role(), sync_an_update()]
