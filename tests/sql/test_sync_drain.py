@@ -190,7 +190,7 @@ def test_the_command_line_drains_backfills_and_reports(db: Connection, admin: Co
     result = runner.invoke(main, ["sync", "--once", *options], env=env)
     assert result.exit_code == 0, result.output
     assert_in_step(db, items, index)
-    result = runner.invoke(main, ["sync", "status", *options], env={**env, "COLUMNS": "200"})
+    result = runner.invoke(main, ["sync", *options, "status"], env={**env, "COLUMNS": "200"})  # options first
     assert result.exit_code == 0, result.output
     assert items in result.output
     result = runner.invoke(main, ["sync", "--once", "--data-dir", str(tmp_path)], env=env)

@@ -52,6 +52,12 @@ def _target(options: dict[str, Any]) -> Any:
 
     from pgs3v.sync.target import SyncSetupError, resolve_target
 
+    # `pgs3v sync --dsn X status` means the same as `pgs3v sync status --dsn X`.
+    parent = click.get_current_context().parent
+    if parent is not None and parent.command is sync:
+        for name, value in parent.params.items():
+            if name in options and not options[name]:
+                options[name] = value
     data_dir = options["data_dir"] or Path(os.environ.get("PGS3V_DATA_DIR", ".pgs3v"))
     try:
         return resolve_target(data_dir, options["dsn"], options["endpoint"], options["region"],
