@@ -35,12 +35,12 @@ import numpy as np
 import orjson
 from botocore.credentials import Credentials as BotoCredentials
 
+from pgs3v.auth.credentials import Credentials, generate_credentials
 from pgs3v.bridge.json_transport import JsonTransport
-from pgs3v.store.arns import ArnScope
-from pgs3v.store.credentials import Credentials, generate_credentials
-from pgs3v.store.limits import load_limits
+from pgs3v.store.api.arns import ArnScope
+from pgs3v.store.api.limits import load_limits
+from pgs3v.store.api.service import VectorStore
 from pgs3v.store.process import StoreProcess
-from pgs3v.store.service import VectorStore
 
 _BLAS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _TARGET = {"vectorBucketName": "bkt", "indexName": "idx"}

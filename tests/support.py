@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from pgs3v.auth.credentials import Credentials
 from pgs3v.bridge.json_transport import JsonTransport
-from pgs3v.store.credentials import Credentials
 from pgs3v.store.process import StoreProcess as _StoreProcess
 from pgs3v.store.process import free_port
 

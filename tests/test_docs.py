@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from pgs3v.cli import main
-from pgs3v.store.limits import limit_help
+from pgs3v.store.api.limits import limit_help
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from pgs3v.store.credentials import Credentials
+from pgs3v.auth.credentials import Credentials
 
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 60.0

@@ -22,7 +22,7 @@ from pgs3v.bench import register as register_bench
 from pgs3v.bridge.cli import register as register_functions
 from pgs3v.sql_schema.cli import register as register_schema
 from pgs3v.stack.cli import register as register_stack
-from pgs3v.store.limits import limit_help, load_limits
+from pgs3v.store.api.limits import limit_help, load_limits
 from pgs3v.sync.cli import register as register_sync
 
 DEFAULT_DATA_DIR = ".pgs3v"
@@ -87,7 +87,7 @@ def store_serve(data_dir: Path | None, host: str, port: int, region: str, limits
               help="The store's data directory [default: $PGS3V_DATA_DIR or ./.pgs3v].")
 def store_credentials(data_dir: Path | None) -> None:
     """Print the store's access key id and secret as shell variables for AWS clients."""
-    from pgs3v.store.credentials import load_or_create_credentials
+    from pgs3v.auth.credentials import load_or_create_credentials
 
     credentials = load_or_create_credentials(data_dir or default_data_dir())
     click.echo(f"export AWS_ACCESS_KEY_ID={credentials.access_key_id}")

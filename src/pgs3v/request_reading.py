@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 
-from pgs3v.store.sigv4 import SigV4Verifier
+from pgs3v.auth.sigv4 import SigV4Verifier
 
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 

@@ -29,7 +29,7 @@ from pgs3v.bench.ann_data.ground_truth import GroundTruth, exact_ground_truth
 from pgs3v.bench.ann_data.sentence_embedding import EmbeddingUnavailable, SentenceModel
 from pgs3v.bench.ann_data.synthetic import SyntheticParameters, synthetic_dataset, synthetic_in_memory
 from pgs3v.bench.ann_data.wordnet import Synset, parse_synset, parse_synsets, read_synsets, wordnet_dataset
-from pgs3v.store.distances import exact_distances
+from pgs3v.store.engine.distances import exact_distances
 
 SMALL = SyntheticParameters(dimension=32, latent_dimension=16, components=50)
 

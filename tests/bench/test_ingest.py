@@ -13,7 +13,7 @@ from botocore.credentials import Credentials as BotoCredentials
 from botocore.exceptions import ClientError
 
 from pgs3v.bench.ingest import IngestError, ingest, put_vectors_body
-from pgs3v.store.put_body import read_put_vectors
+from pgs3v.store.api.put_body import read_put_vectors
 from tests.support import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, StoreProcess
 
 CREDENTIALS = BotoCredentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY)

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from pgs3v.auth.credentials import Credentials
 from pgs3v.bridge.process import FunctionHostProcess
 from pgs3v.bridge.store_client import reset_store_client
-from pgs3v.store.credentials import Credentials
 from tests.support import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, StoreProcess
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -9,7 +9,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from pgs3v.store.limits import Limits
+from pgs3v.store.api.limits import Limits
 from tests.hybrid.conftest import Catalog, Connection, invocations
 
 FULL = 5202  # products in the sample catalog

@@ -9,7 +9,7 @@ import pytest
 
 from pgs3v.hybrid.patterns import Hits, Paged, Pattern, PostFilter, PushDown, applies, parameters, run_pattern
 from pgs3v.hybrid.predicates import ACME_BESTSELLERS, PREDICATES, UNDER_50, WELL_REVIEWED, Predicate
-from pgs3v.store.limits import Limits
+from pgs3v.store.api.limits import Limits
 from tests.hybrid.conftest import Catalog, Connection, invocations
 
 K = 10

@@ -21,10 +21,10 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
+from pgs3v.auth.credentials import Credentials
 from pgs3v.bridge.process import FunctionHostProcess
 from pgs3v.sql_schema.installer import install_schema
 from pgs3v.stack.postgres import PostgresCluster, missing_packages
-from pgs3v.store.credentials import Credentials
 from pgs3v.store.process import free_port
 from tests.support import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StoreProcess
 

@@ -27,10 +27,10 @@ import pytest
 from botocore.config import Config
 from click.testing import CliRunner
 
+from pgs3v.auth.credentials import ACCESS_KEY_ENV, SECRET_KEY_ENV
 from pgs3v.cli import main
 from pgs3v.stack.local_stack import CLI, PORT_ENV, LocalStack, StackSettings
 from pgs3v.stack.postgres import missing_packages
-from pgs3v.store.credentials import ACCESS_KEY_ENV, SECRET_KEY_ENV
 
 # Variables that would steer a stack command somewhere else than the directory under test.
 _FOREIGN_VARIABLES = (ACCESS_KEY_ENV, SECRET_KEY_ENV, "PGS3V_DATA_DIR")

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from pgs3v.store.credentials import CREDENTIALS_FILE
+from pgs3v.auth.credentials import CREDENTIALS_FILE
 from tests.stack.conftest import Stack
 
 REQUIRED_KEYS = ("postgres_dsn", "store_endpoint", "function_endpoint", "access_key_id", "secret_access_key",

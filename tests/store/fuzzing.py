@@ -22,7 +22,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from pgs3v.store.shapes import service_model
+from pgs3v.store.api.shapes import service_model
 
 _TEXT = string.ascii_letters + string.digits + "-_.:/ {}[]\"'\\é漢🙂\u0000\u200b"
 

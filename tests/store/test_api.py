@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from pgs3v.store.shapes import operation_names
+from pgs3v.store.api.shapes import operation_names
 from tests.support import error_of
 
 ACCOUNT_ARN = "arn:aws:s3vectors:us-east-1:000000000000"

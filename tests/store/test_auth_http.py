@@ -24,7 +24,7 @@ from botocore.awsrequest import AWSRequest, HeadersDict
 from botocore.credentials import Credentials
 from botocore.parsers import create_parser
 
-from pgs3v.store.sigv4 import INVALID_TOKEN, MISSING_TOKEN, SIGNATURE_MISMATCH
+from pgs3v.auth.sigv4 import INVALID_TOKEN, MISSING_TOKEN, SIGNATURE_MISMATCH
 from tests.support import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, StoreProcess, client, error_of
 
 _MODEL = botocore.session.get_session().get_service_model("s3vectors")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pgs3v.store.catalog import CATALOG_FILE, JOURNAL_FILE, BucketRecord, Catalog, IndexRecord
+from pgs3v.store.storage.catalog import CATALOG_FILE, JOURNAL_FILE, BucketRecord, Catalog, IndexRecord
 
 
 def _index(bucket: str, name: str) -> IndexRecord:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pgs3v.store.credentials import (
+from pgs3v.auth.credentials import (
     ACCESS_KEY_ENV,
     CREDENTIALS_FILE,
     SECRET_KEY_ENV,
@@ -108,7 +108,7 @@ def test_repr_hides_the_secret() -> None:
 
 def test_a_pair_saved_concurrently_by_another_process_wins(tmp_path: Path) -> None:
     # Two first starts racing on one data directory must agree on one pair.
-    from pgs3v.store.credentials import _save_new, generate_credentials
+    from pgs3v.auth.credentials import _save_new, generate_credentials
 
     theirs = load_or_create_credentials(tmp_path, environ={})
     ours = _save_new(tmp_path / CREDENTIALS_FILE, generate_credentials())

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pgs3v.store.errors import ValidationException
-from pgs3v.store.filters import compile_filter
-from pgs3v.store.metadata_columns import MetadataColumns
+from pgs3v.store.api.errors import ValidationException
+from pgs3v.store.engine.filters import compile_filter
+from pgs3v.store.engine.metadata_columns import MetadataColumns
 
 T = TypeVar("T")
 Row = dict[str, Any] | None

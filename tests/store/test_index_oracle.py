@@ -22,16 +22,16 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-import pgs3v.store.vector_index as vector_index_module
-from pgs3v.store import segment as segment_module
-from pgs3v.store.distances import exact_distances
-from pgs3v.store.filters import compile_filter
-from pgs3v.store.index_settings import IndexSettings
-from pgs3v.store.manifest import ManifestStore
-from pgs3v.store.mutations import DeleteBatch, PutBatch
-from pgs3v.store.segment_search import SearchKnobs
-from pgs3v.store.vector_index import VectorIndex
-from pgs3v.store.wal import WriteAheadLog
+import pgs3v.store.engine.vector_index as vector_index_module
+from pgs3v.store.engine import segment as segment_module
+from pgs3v.store.engine.distances import exact_distances
+from pgs3v.store.engine.filters import compile_filter
+from pgs3v.store.engine.index_settings import IndexSettings
+from pgs3v.store.engine.mutations import DeleteBatch, PutBatch
+from pgs3v.store.engine.segment_search import SearchKnobs
+from pgs3v.store.engine.vector_index import VectorIndex
+from pgs3v.store.storage.manifest import ManifestStore
+from pgs3v.store.storage.wal import WriteAheadLog
 
 DIMENSION = 8
 KEYS = [f"key-{i}" for i in range(400)]

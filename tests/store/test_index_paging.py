@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pgs3v.store.distances import exact_distances
-from pgs3v.store.index_settings import IndexSettings
-from pgs3v.store.mutations import PutBatch
-from pgs3v.store.vector_index import VectorIndex
+from pgs3v.store.engine.distances import exact_distances
+from pgs3v.store.engine.index_settings import IndexSettings
+from pgs3v.store.engine.mutations import PutBatch
+from pgs3v.store.engine.vector_index import VectorIndex
 
 ROWS, DIMENSION, PAGE = 4000, 16, 50
 

@@ -11,14 +11,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-import pgs3v.store.ann as ann_module
-import pgs3v.store.indexer as indexer_module
-import pgs3v.store.vector_index as vector_index_module
-from pgs3v.store.index_settings import IndexSettings
-from pgs3v.store.merge_policy import merge_choice, optimize_plan, settle_choice
-from pgs3v.store.mutations import DeleteBatch, PutBatch
-from pgs3v.store.segment import write_segment
-from pgs3v.store.vector_index import VectorIndex
+import pgs3v.store.engine.ann as ann_module
+import pgs3v.store.engine.indexer as indexer_module
+import pgs3v.store.engine.vector_index as vector_index_module
+from pgs3v.store.engine.index_settings import IndexSettings
+from pgs3v.store.engine.merge_policy import merge_choice, optimize_plan, settle_choice
+from pgs3v.store.engine.mutations import DeleteBatch, PutBatch
+from pgs3v.store.engine.segment import write_segment
+from pgs3v.store.engine.vector_index import VectorIndex
 
 DIMENSION = 8
 SETTINGS = IndexSettings(fold_rows=100, ann_min_floats=60 * DIMENSION, merge_width=3, background=False,

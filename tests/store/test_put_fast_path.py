@@ -1,4 +1,4 @@
-"""PutVectors read straight into numpy (pgs3v.store.put_body) against the ordinary parse.
+"""PutVectors read straight into numpy (pgs3v.store.api.put_body) against the ordinary parse.
 
 The fast path must never be observable: a body it reads stores exactly what the ordinary parse
 stores, and a body that is rejected is rejected with the same code, status, message and
@@ -26,15 +26,15 @@ from botocore.credentials import Credentials as BotoCredentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pgs3v.store.arns import ArnScope
-from pgs3v.store.credentials import Credentials
-from pgs3v.store.errors import S3VectorsError
-from pgs3v.store.http_app import request_payload
-from pgs3v.store.json_numbers import read_rows
-from pgs3v.store.limits import Limits
-from pgs3v.store.put_body import read_put_vectors
+from pgs3v.auth.credentials import Credentials
+from pgs3v.store.api.arns import ArnScope
+from pgs3v.store.api.errors import S3VectorsError
+from pgs3v.store.api.http_app import request_payload
+from pgs3v.store.api.json_numbers import read_rows
+from pgs3v.store.api.limits import Limits
+from pgs3v.store.api.put_body import read_put_vectors
+from pgs3v.store.api.service import VectorStore
 from pgs3v.store.server import open_store
-from pgs3v.store.service import VectorStore
 from tests.support import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, StoreProcess
 
 DIMENSION = 64

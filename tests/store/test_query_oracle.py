@@ -14,9 +14,9 @@ import numpy as np
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from pgs3v.store.arns import ArnScope
-from pgs3v.store.limits import Limits
-from pgs3v.store.service import VectorStore
+from pgs3v.store.api.arns import ArnScope
+from pgs3v.store.api.limits import Limits
+from pgs3v.store.api.service import VectorStore
 
 DIMENSION = 4
 KEYS = [f"k{i}" for i in range(30)]

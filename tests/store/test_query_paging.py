@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from pgs3v.store.arns import ArnScope
-from pgs3v.store.errors import ValidationException
-from pgs3v.store.limits import Limits
-from pgs3v.store.service import VectorStore
+from pgs3v.store.api.arns import ArnScope
+from pgs3v.store.api.errors import ValidationException
+from pgs3v.store.api.limits import Limits
+from pgs3v.store.api.service import VectorStore
 from tests.support import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, StoreProcess, error_of
 
 PAGE = Limits().query_page_size

@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 
-from pgs3v.store.arns import ArnScope
-from pgs3v.store.http_app import StoreApp, build_app
-from pgs3v.store.limits import Limits
-from pgs3v.store.service import VectorStore
+from pgs3v.store.api.arns import ArnScope
+from pgs3v.store.api.http_app import StoreApp, build_app
+from pgs3v.store.api.limits import Limits
+from pgs3v.store.api.service import VectorStore
 from tests.support import StoreProcess, client, process_status
 
 ROWS, DIMENSION = 500, 1000  # a body of about 10 MB

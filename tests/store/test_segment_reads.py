@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import pgs3v.store.segment as segment_module
-from pgs3v.store.distances import exact_distances
-from pgs3v.store.metadata_columns import MetadataColumns
-from pgs3v.store.segment import Segment, SegmentBuild, write_segment
-from pgs3v.store.segment_rows import SegmentRows
-from pgs3v.store.segment_search import SearchKnobs, search_segment
-from pgs3v.store.vector_table import key_order
+import pgs3v.store.engine.segment as segment_module
+from pgs3v.store.engine.distances import exact_distances
+from pgs3v.store.engine.metadata_columns import MetadataColumns
+from pgs3v.store.engine.segment import Segment, SegmentBuild, write_segment
+from pgs3v.store.engine.segment_rows import SegmentRows
+from pgs3v.store.engine.segment_search import SearchKnobs, search_segment
+from pgs3v.store.engine.vector_table import key_order
 
 
 def _segment(directory: Path, rows: int, dimension: int) -> tuple[Segment, np.ndarray]:

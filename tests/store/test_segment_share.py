@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from pgs3v.bench.ann_data.synthetic import SyntheticParameters, synthetic_in_memory
-from pgs3v.store.ann import build_ann, calibrate_probes, probes_for_top
-from pgs3v.store.distances import exact_distances
-from pgs3v.store.metadata_columns import MetadataColumns
-from pgs3v.store.segment import Segment, SegmentBuild, write_segment
-from pgs3v.store.segment_rows import SegmentRows
-from pgs3v.store.segment_search import SearchKnobs
-from pgs3v.store.segment_set import LiveSegment, expected_share, query_segments
-from pgs3v.store.vector_table import key_order
+from pgs3v.store.engine.ann import build_ann, calibrate_probes, probes_for_top
+from pgs3v.store.engine.distances import exact_distances
+from pgs3v.store.engine.metadata_columns import MetadataColumns
+from pgs3v.store.engine.segment import Segment, SegmentBuild, write_segment
+from pgs3v.store.engine.segment_rows import SegmentRows
+from pgs3v.store.engine.segment_search import SearchKnobs
+from pgs3v.store.engine.segment_set import LiveSegment, expected_share, query_segments
+from pgs3v.store.engine.vector_table import key_order
 
 _PARAMETERS = SyntheticParameters(dimension=64, latent_dimension=16, components=200)
 

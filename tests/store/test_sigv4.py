@@ -23,20 +23,20 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.serialize import create_serializer
 
-from pgs3v.store.errors import (
+from pgs3v.auth.sigv4 import (
+    SIGNATURE_MISMATCH,
+    UNSIGNED_PAYLOAD_REFUSED,
+    SigV4Verifier,
+    canonical_query_string,
+    canonical_uri,
+)
+from pgs3v.store.api.errors import (
     AccessDeniedException,
     IncompleteSignatureException,
     InvalidSignatureException,
     MissingAuthenticationTokenException,
     S3VectorsError,
     UnrecognizedClientException,
-)
-from pgs3v.store.sigv4 import (
-    SIGNATURE_MISMATCH,
-    UNSIGNED_PAYLOAD_REFUSED,
-    SigV4Verifier,
-    canonical_query_string,
-    canonical_uri,
 )
 
 ACCESS_KEY = "PGS3VTESTKEY00000001"

@@ -24,8 +24,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from pgs3v.store.sigv4 import INVALID_TOKEN, SIGNATURE_MISMATCH
-from pgs3v.store.sts import NAMESPACE
+from pgs3v.auth.sigv4 import INVALID_TOKEN, SIGNATURE_MISMATCH
+from pgs3v.store.api.sts import NAMESPACE
 from tests.support import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, StoreProcess, error_of
 
 ACCOUNT = "000000000000"  # the account of the store's ARNs (ArnScope's default)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from pgs3v.store.throttle import TokenBucket
+from pgs3v.store.api.throttle import TokenBucket
 from tests.support import StoreProcess, client
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pgs3v.store import wal as wal_module
-from pgs3v.store.wal import (
+from pgs3v.store.storage import wal as wal_module
+from pgs3v.store.storage.wal import (
     WalClosedError,
     WalCorruptionError,
     WalError,
@@ -272,7 +272,7 @@ def test_a_full_disk_refuses_the_group_and_the_log_goes_on(tmp_path: Path, monke
 CHILD = """
 import sys, threading
 from pathlib import Path
-from pgs3v.store.wal import WriteAheadLog
+from pgs3v.store.storage.wal import WriteAheadLog
 
 log = WriteAheadLog(Path(sys.argv[1]), segment_bytes=8192)
 out = threading.Lock()

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.linalg
 import pytest
 
-from pgs3v.store.warm_start import mapped_libraries, read_libraries_ahead
+from pgs3v.store.engine.warm_start import mapped_libraries, read_libraries_ahead
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")

@@ -49,7 +49,7 @@ _ANN_OPTIONS = ("datasets", "vectors", "dimension", "queries", "numpy_queries", 
 
 
 def _limit_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
-    from pgs3v.store.limits import load_limits
+    from pgs3v.store.api.limits import load_limits
 
     texts: dict[str, str] = {}
     for value in values:

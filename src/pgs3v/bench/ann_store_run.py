@@ -32,6 +32,7 @@ import numpy as np
 import orjson
 from botocore.credentials import Credentials as BotoCredentials
 
+from pgs3v.auth.credentials import generate_credentials
 from pgs3v.bench.ann_data.dataset import AnnDataset, selectivity_filter
 from pgs3v.bench.ann_data.ground_truth import GroundTruth
 from pgs3v.bench.ingest import ingest
@@ -40,7 +41,6 @@ from pgs3v.bench.process_metrics import directory_bytes, drop_page_cache, proces
 from pgs3v.bench.query_timing import throughput, timed_queries
 from pgs3v.bench.settling import watch_settling
 from pgs3v.bridge.json_transport import JsonTransport
-from pgs3v.store.credentials import generate_credentials
 from pgs3v.store.process import StoreProcess
 
 Selectivity = float | None
@@ -198,11 +198,11 @@ def _cold_start(
 def _in_process(
     dataset: AnnDataset, truth: GroundTruth, options: StoreRunOptions, result: StoreRunResult, progress: Progress
 ) -> None:
-    from pgs3v.store.arns import ArnScope
-    from pgs3v.store.filters import compile_filter
-    from pgs3v.store.limits import load_limits
-    from pgs3v.store.segment_search import SearchKnobs
-    from pgs3v.store.service import VectorStore
+    from pgs3v.store.api.arns import ArnScope
+    from pgs3v.store.api.limits import load_limits
+    from pgs3v.store.api.service import VectorStore
+    from pgs3v.store.engine.filters import compile_filter
+    from pgs3v.store.engine.segment_search import SearchKnobs
 
     limits = load_limits(dict(options.limits), environ={})
     store = VectorStore(options.data_dir, limits=limits, scope=ArnScope(), token_secret=b"bench")

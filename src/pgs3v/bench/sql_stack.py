@@ -17,11 +17,11 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from pgs3v.auth.credentials import Credentials, generate_credentials
 from pgs3v.bench.host_functions import FUNCTIONS
 from pgs3v.bridge.process import FunctionHostProcess
 from pgs3v.sql_schema.installer import install_schema
 from pgs3v.stack.postgres import PostgresCluster, missing_packages
-from pgs3v.store.credentials import Credentials, generate_credentials
 from pgs3v.store.process import StoreProcess, free_port
 
 

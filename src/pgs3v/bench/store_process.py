@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pgs3v.store.credentials import generate_credentials
+from pgs3v.auth.credentials import generate_credentials
 from pgs3v.store.process import StoreProcess
 
 # One attempt: a retried call would hide an error and distort the latency it reports.

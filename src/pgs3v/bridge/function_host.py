@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from pgs3v.auth.sigv4 import SigV4Verifier
 from pgs3v.bridge import invocation
 from pgs3v.bridge.functions import LATEST, FunctionRegistry, Target
 from pgs3v.bridge.invocation import ClientContext, Outcome
@@ -45,8 +46,7 @@ from pgs3v.bridge.lambda_errors import (
     ValidationException,
 )
 from pgs3v.request_reading import RequestTooLarge, read_body, verify_signature
-from pgs3v.store.errors import S3VectorsError
-from pgs3v.store.sigv4 import SigV4Verifier
+from pgs3v.store.api.errors import S3VectorsError
 
 log = logging.getLogger("pgs3v.functions")
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import uvicorn
 
+from pgs3v.auth.credentials import ACCESS_KEY_ENV, CREDENTIALS_FILE, SECRET_KEY_ENV, Credentials
+from pgs3v.auth.credentials import load_or_create_credentials as _load_store_credentials
+from pgs3v.auth.sigv4 import SigV4Verifier
 from pgs3v.bridge.function_host import build_app
 from pgs3v.bridge.functions import BRIDGE_FUNCTION, BRIDGE_HANDLER, FunctionRegistry, FunctionSpec, load_handler
 from pgs3v.bridge.settings import STORE_ENDPOINT
 from pgs3v.http_protocol import ConnectionGuards, guarded_protocol, raise_file_handle_limit
-from pgs3v.store.credentials import ACCESS_KEY_ENV, CREDENTIALS_FILE, SECRET_KEY_ENV, Credentials
-from pgs3v.store.credentials import load_or_create_credentials as _load_store_credentials
-from pgs3v.store.sigv4 import SigV4Verifier
 
 log = logging.getLogger("pgs3v.functions")
 

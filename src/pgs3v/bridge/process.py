@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pgs3v.auth.credentials import Credentials
 from pgs3v.child_server import ChildServer
-from pgs3v.store.credentials import Credentials
 
 
 class FunctionHostProcess(ChildServer):

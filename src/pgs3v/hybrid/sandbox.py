@@ -20,10 +20,10 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
+from pgs3v.auth.credentials import Credentials
 from pgs3v.bridge.process import FunctionHostProcess
 from pgs3v.sql_schema.installer import install_schema
 from pgs3v.stack.postgres import PostgresCluster, PostgresError, missing_packages
-from pgs3v.store.credentials import Credentials
 from pgs3v.store.process import StoreProcess, free_port
 
 DATABASE = "pgs3v_hybrid"

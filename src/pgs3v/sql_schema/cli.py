@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from pgs3v.store.credentials import ACCESS_KEY_ENV, SECRET_KEY_ENV
+from pgs3v.auth.credentials import ACCESS_KEY_ENV, SECRET_KEY_ENV
 
 DSN_HELP = "libpq connection string or URI of the database, as a superuser (Aurora: the master user)."
 

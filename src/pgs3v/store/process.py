@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pgs3v.auth.credentials import Credentials
 from pgs3v.child_server import PGS3V_COMMAND, ChildServer, free_port, tail, wait_until_healthy
-from pgs3v.store.credentials import Credentials
 
 __all__ = ["StoreProcess", "free_port", "tail", "wait_until_healthy"]
 

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import uvicorn
 
+from pgs3v.auth.credentials import Credentials, load_or_create_credentials
+from pgs3v.auth.sigv4 import SigV4Verifier
 from pgs3v.http_protocol import ConnectionGuards, guarded_protocol, raise_file_handle_limit
-from pgs3v.store.arns import ArnScope
-from pgs3v.store.credentials import Credentials, load_or_create_credentials
-from pgs3v.store.http_app import build_app
-from pgs3v.store.limits import Limits
-from pgs3v.store.native_memory import limit_arenas
-from pgs3v.store.service import VectorStore
-from pgs3v.store.sigv4 import SigV4Verifier
-from pgs3v.store.warm_start import read_libraries_ahead
+from pgs3v.store.api.arns import ArnScope
+from pgs3v.store.api.http_app import build_app
+from pgs3v.store.api.limits import Limits
+from pgs3v.store.api.service import VectorStore
+from pgs3v.store.engine.native_memory import limit_arenas
+from pgs3v.store.engine.warm_start import read_libraries_ahead
 
 log = logging.getLogger("pgs3v.store")
 # Two arenas keep allocation from contending on the 2-core machines this targets, while freed

@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pgs3v.store.credentials import ACCESS_KEY_ENV, SECRET_KEY_ENV
+from pgs3v.auth.credentials import ACCESS_KEY_ENV, SECRET_KEY_ENV
 from pgs3v.terminal import output_console
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -1,6 +1,6 @@
 """Exact search in numpy, one query at a time: the "exact numpy" baseline of the ANN benchmark.
 
-It is the store's own exact scan (:func:`pgs3v.store.distances.nearest_exact`): float32
+It is the store's own exact scan (:func:`pgs3v.store.engine.distances.nearest_exact`): float32
 distances to every allowed row (one matrix-vector product), a pool of ``2k + 16`` nearest by
 those, re-scored in float64 and ordered by (distance, row). A filter is a boolean mask over the
 rows, turned into row numbers per query. It runs with numpy's default BLAS threads in the
@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from pgs3v.bench.ann_data.dataset import AnnDataset, FloatMatrix, Mask, Metric
 from pgs3v.bench.ann_data.generated import GeneratedMatrix
-from pgs3v.store.distances import nearest_exact, row_norms
+from pgs3v.store.engine.distances import nearest_exact, row_norms
 
 FloatVector = npt.NDArray[np.float32]
 

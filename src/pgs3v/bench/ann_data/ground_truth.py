@@ -35,7 +35,7 @@ import numpy.typing as npt
 from pgs3v.bench.ann_data.cache import Cache
 from pgs3v.bench.ann_data.dataset import SELECTIVITIES, AnnDataset, FloatMatrix, band_limit
 from pgs3v.bench.ann_data.generated import GeneratedMatrix
-from pgs3v.store.distances import exact_distances
+from pgs3v.store.engine.distances import exact_distances
 
 Selectivity = float | None  # None: unfiltered
 IntMatrix = npt.NDArray[np.int64]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from pgs3v.store.limits import Limits
-from pgs3v.store.segment_search import SearchKnobs
+from pgs3v.store.api.limits import Limits
+from pgs3v.store.engine.segment_search import SearchKnobs
 
 
 @dataclass(frozen=True)

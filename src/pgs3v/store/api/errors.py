@@ -18,7 +18,7 @@ The tree (every class carries the AWS ``code`` and the HTTP ``status``)::
     ├── InternalServerException         500
     └── ServiceUnavailableException     503
 
-Only ``pgs3v.store.http_app`` turns them into the wire shape (``x-amzn-ErrorType`` header,
+Only ``pgs3v.store.api.http_app`` turns them into the wire shape (``x-amzn-ErrorType`` header,
 ``__type`` and ``message`` in the body).
 """
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from pgs3v.store.filters import CompiledFilter
-from pgs3v.store.segment import Segment
-from pgs3v.store.segment_search import SearchKnobs, SegmentCandidates, SegmentHits, plan_segment, reranked
-from pgs3v.store.vector_table import StoredVector
+from pgs3v.store.engine.filters import CompiledFilter
+from pgs3v.store.engine.segment import Segment
+from pgs3v.store.engine.segment_search import SearchKnobs, SegmentCandidates, SegmentHits, plan_segment, reranked
+from pgs3v.store.engine.vector_table import StoredVector
 
 BoolArray = npt.NDArray[np.bool_]
 HashArray = npt.NDArray[np.uint64]

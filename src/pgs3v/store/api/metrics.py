@@ -20,8 +20,8 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from pgs3v.store.shapes import operation_names
-from pgs3v.store.state import StoreState
+from pgs3v.store.api.shapes import operation_names
+from pgs3v.store.api.state import StoreState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # From a warm query on a small index (about 0.5 ms) to a PutVectors waiting on a slow fsync.

@@ -5,7 +5,7 @@ applied strictly in log order (so memory holds what a replay would rebuild), the
 Applying means: kill the batch's keys in the segments (a put replaces, a delete removes), then
 update the tail, an in-memory table searched exactly. So a query sees every acknowledged write.
 
-The indexer (see :mod:`pgs3v.store.indexer`) moves the tail into segments in the background and
+The indexer (see :mod:`pgs3v.store.engine.indexer`) moves the tail into segments in the background and
 merges segments; each such change commits a new manifest (the segments, their deleted rows, and
 the watermark up to which the log is folded), after which the log below the watermark is purged.
 Recovery opens the manifest's segments and replays the log after the watermark.
@@ -26,20 +26,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from pgs3v.store.ann import ann_lists, layout_for
-from pgs3v.store.durable_files import SyncedFile, fsync_directory, private_directory
-from pgs3v.store.errors import ServiceUnavailableException
-from pgs3v.store.filters import CompiledFilter
-from pgs3v.store.index_settings import IndexSettings
-from pgs3v.store.manifest import Manifest, ManifestStore, SegmentEntry
-from pgs3v.store.merge_policy import merge_choice, optimize_plan
-from pgs3v.store.metadata_columns import MetadataColumns
-from pgs3v.store.mutations import DeleteBatch, Mutation, decode_mutation, encode_mutation
-from pgs3v.store.native_memory import release_free_memory
-from pgs3v.store.segment import Segment, SegmentBuild, is_complete, write_segment
-from pgs3v.store.segment_rows import Blobs, GatheredVectors, SegmentRows
-from pgs3v.store.segment_search import SearchKnobs
-from pgs3v.store.segment_set import (
+from pgs3v.store.api.errors import ServiceUnavailableException
+from pgs3v.store.engine.ann import ann_lists, layout_for
+from pgs3v.store.engine.filters import CompiledFilter
+from pgs3v.store.engine.index_settings import IndexSettings
+from pgs3v.store.engine.merge_policy import merge_choice, optimize_plan
+from pgs3v.store.engine.metadata_columns import MetadataColumns
+from pgs3v.store.engine.mutations import DeleteBatch, Mutation, decode_mutation, encode_mutation
+from pgs3v.store.engine.native_memory import release_free_memory
+from pgs3v.store.engine.segment import Segment, SegmentBuild, is_complete, write_segment
+from pgs3v.store.engine.segment_rows import Blobs, GatheredVectors, SegmentRows
+from pgs3v.store.engine.segment_search import SearchKnobs
+from pgs3v.store.engine.segment_set import (
     LiveSegment,
     find_live,
     kill_keys,
@@ -48,11 +46,13 @@ from pgs3v.store.segment_set import (
     query_segments,
     replaced,
 )
-from pgs3v.store.vector_table import Neighbour, StoredVector, VectorTable, key_order
-from pgs3v.store.wal import WriteAheadLog
+from pgs3v.store.engine.vector_table import Neighbour, StoredVector, VectorTable, key_order
+from pgs3v.store.storage.durable_files import SyncedFile, fsync_directory, private_directory
+from pgs3v.store.storage.manifest import Manifest, ManifestStore, SegmentEntry
+from pgs3v.store.storage.wal import WriteAheadLog
 
 if TYPE_CHECKING:
-    from pgs3v.store.indexer import IndexerPool
+    from pgs3v.store.engine.indexer import IndexerPool
 
 _logger = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class VectorIndex:
         self._indexer: Any = None
         self._own_pool: Any = None
         if self.settings.background:
-            from pgs3v.store.indexer import Indexer, IndexerPool
+            from pgs3v.store.engine.indexer import Indexer, IndexerPool
 
             if indexer_pool is None:  # an index on its own (tests, tools): its own two threads
                 indexer_pool = self._own_pool = IndexerPool()

@@ -11,8 +11,7 @@ from typing import Any
 
 import orjson
 
-from pgs3v.store.catalog import BucketRecord, IndexRecord
-from pgs3v.store.errors import (
+from pgs3v.store.api.errors import (
     BUCKET_EXISTS,
     BUCKET_NOT_EMPTY,
     BUCKET_NOT_FOUND,
@@ -24,7 +23,8 @@ from pgs3v.store.errors import (
     ServiceQuotaExceededException,
     ValidationException,
 )
-from pgs3v.store.state import StoreState, check_bucket_name, check_index_name
+from pgs3v.store.api.state import StoreState, check_bucket_name, check_index_name
+from pgs3v.store.storage.catalog import BucketRecord, IndexRecord
 
 Request = dict[str, Any]
 Response = dict[str, Any]

@@ -27,10 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pgs3v.store.arns import ArnScope
-from pgs3v.store.catalog import BucketRecord, Catalog, IndexRecord
-from pgs3v.store.durable_files import private_directory
-from pgs3v.store.errors import (
+from pgs3v.store.api.arns import ArnScope
+from pgs3v.store.api.errors import (
     BUCKET_NOT_FOUND,
     INDEX_NOT_FOUND,
     FieldError,
@@ -39,12 +37,14 @@ from pgs3v.store.errors import (
     TooManyRequestsException,
     ValidationException,
 )
-from pgs3v.store.index_settings import index_settings
-from pgs3v.store.indexer import IndexerPool
-from pgs3v.store.limits import Limits
-from pgs3v.store.throttle import TokenBucket
-from pgs3v.store.tokens import TokenCodec
-from pgs3v.store.vector_index import VectorIndex
+from pgs3v.store.api.limits import Limits
+from pgs3v.store.api.throttle import TokenBucket
+from pgs3v.store.api.tokens import TokenCodec
+from pgs3v.store.engine.index_settings import index_settings
+from pgs3v.store.engine.indexer import IndexerPool
+from pgs3v.store.engine.vector_index import VectorIndex
+from pgs3v.store.storage.catalog import BucketRecord, Catalog, IndexRecord
+from pgs3v.store.storage.durable_files import private_directory
 
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")

@@ -21,7 +21,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from pgs3v.store.distances import exact_distances, unit_rows
+from pgs3v.store.engine.distances import exact_distances, unit_rows
 
 FloatArray = npt.NDArray[np.float32]
 RowArray = npt.NDArray[np.int64]

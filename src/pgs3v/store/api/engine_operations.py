@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgs3v.store.errors import ValidationException
-from pgs3v.store.state import StoreState
+from pgs3v.store.api.errors import ValidationException
+from pgs3v.store.api.state import StoreState
 
 Request = dict[str, Any]
 Response = dict[str, Any]

@@ -2,12 +2,12 @@
 
 ``POST /<OperationName>`` with a JSON body (served directly: it is every data-plane call),
 tagging on ``GET|POST|DELETE /tags/{resourceArn}``, STS ``GetCallerIdentity`` on ``/``
-(:mod:`pgs3v.store.sts`), the health check and ``GET /metrics`` (:mod:`pgs3v.store.metrics`)
+(:mod:`pgs3v.store.api.sts`), the health check and ``GET /metrics`` (:mod:`pgs3v.store.api.metrics`)
 (these through Starlette's routing).
 This is the one place where errors become the wire shape (``x-amzn-ErrorType`` header and
 ``__type``/``message`` body, as botocore reads them). Operations run in worker threads, so the
 event loop keeps accepting requests while a write waits for its fsync. A PutVectors body's
-numbers go straight into numpy when the body is plain (:mod:`pgs3v.store.put_body`).
+numbers go straight into numpy when the body is plain (:mod:`pgs3v.store.api.put_body`).
 """
 
 from __future__ import annotations
@@ -30,20 +30,20 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from pgs3v.auth.sigv4 import SigV4Verifier
 from pgs3v.request_reading import RequestTooLarge, read_scope_body, signed_view_of_headers, verify_scope_signature
-from pgs3v.store import engine_operations, sts
-from pgs3v.store.errors import (
+from pgs3v.store.api import engine_operations, sts
+from pgs3v.store.api.errors import (
     InternalServerException,
     S3VectorsError,
     UnknownOperationException,
     ValidationException,
     release_traceback,
 )
-from pgs3v.store.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from pgs3v.store.metrics import StoreMetrics
-from pgs3v.store.put_body import read_put_vectors
-from pgs3v.store.service import VectorStore
-from pgs3v.store.sigv4 import SigV4Verifier
+from pgs3v.store.api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from pgs3v.store.api.metrics import StoreMetrics
+from pgs3v.store.api.put_body import read_put_vectors
+from pgs3v.store.api.service import VectorStore
 
 log = logging.getLogger("pgs3v.store")
 

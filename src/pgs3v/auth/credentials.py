@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pgs3v.store.durable_files import fsync_directory
+from pgs3v.store.storage.durable_files import fsync_directory
 
 ACCESS_KEY_ENV = "PGS3V_ACCESS_KEY_ID"
 SECRET_KEY_ENV = "PGS3V_SECRET_ACCESS_KEY"

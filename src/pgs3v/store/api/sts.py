@@ -35,9 +35,10 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pgs3v.auth.sigv4 import SigV4Verifier
 from pgs3v.request_reading import RequestTooLarge, read_body, verify_signature
-from pgs3v.store.arns import ArnScope
-from pgs3v.store.errors import (
+from pgs3v.store.api.arns import ArnScope
+from pgs3v.store.api.errors import (
     IncompleteSignatureException,
     InvalidSignatureException,
     MissingAuthenticationTokenException,
@@ -45,7 +46,6 @@ from pgs3v.store.errors import (
     UnrecognizedClientException,
     release_traceback,
 )
-from pgs3v.store.sigv4 import SigV4Verifier
 
 log = logging.getLogger("pgs3v.store")
 

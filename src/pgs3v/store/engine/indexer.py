@@ -35,11 +35,11 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from pgs3v.store.errors import unavailable_for
-from pgs3v.store.merge_policy import merge_choice, settle_choice
+from pgs3v.store.api.errors import unavailable_for
+from pgs3v.store.engine.merge_policy import merge_choice, settle_choice
 
 if TYPE_CHECKING:
-    from pgs3v.store.vector_index import VectorIndex
+    from pgs3v.store.engine.vector_index import VectorIndex
 
 _logger = logging.getLogger(__name__)
 _RETRY_SECONDS = 5.0

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from pgs3v.store.ann import ann_candidates, ann_lists, default_probes, probes_for_top
-from pgs3v.store.distances import exact_distances, nearest_exact
-from pgs3v.store.segment import Segment
+from pgs3v.store.engine.ann import ann_candidates, ann_lists, default_probes, probes_for_top
+from pgs3v.store.engine.distances import exact_distances, nearest_exact
+from pgs3v.store.engine.segment import Segment
 
 FloatArray = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pgs3v.store.distances import nearest_exact
-from pgs3v.store.metadata_columns import MetadataColumns
-from pgs3v.store.mutations import DeleteBatch, Mutation, PutBatch
-from pgs3v.store.segment_rows import SegmentRows
+from pgs3v.store.engine.distances import nearest_exact
+from pgs3v.store.engine.metadata_columns import MetadataColumns
+from pgs3v.store.engine.mutations import DeleteBatch, Mutation, PutBatch
+from pgs3v.store.engine.segment_rows import SegmentRows
 
 FloatArray = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]

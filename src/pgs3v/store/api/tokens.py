@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from pgs3v.store.errors import ValidationException
+from pgs3v.store.api.errors import ValidationException
 
 _MAC_BYTES = 12
 

@@ -34,11 +34,11 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from pgs3v.store.ann import build_ann, calibrate_probes, load_ann, save_ann
-from pgs3v.store.distances import row_norms
-from pgs3v.store.durable_files import PRIVATE_DIRECTORY, SyncedFile, fsync_directory, write_file_atomically
-from pgs3v.store.metadata_columns import MetadataColumns
-from pgs3v.store.segment_rows import Blobs, RowVectors, SegmentRows
+from pgs3v.store.engine.ann import build_ann, calibrate_probes, load_ann, save_ann
+from pgs3v.store.engine.distances import row_norms
+from pgs3v.store.engine.metadata_columns import MetadataColumns
+from pgs3v.store.engine.segment_rows import Blobs, RowVectors, SegmentRows
+from pgs3v.store.storage.durable_files import PRIVATE_DIRECTORY, SyncedFile, fsync_directory, write_file_atomically
 
 FloatArray = npt.NDArray[np.float32]
 RowArray = npt.NDArray[np.int64]

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pgs3v.store import data_plane, engine_operations, management
-from pgs3v.store.arns import ArnScope
-from pgs3v.store.errors import UnknownOperationException, unavailable_for
-from pgs3v.store.limits import Limits
-from pgs3v.store.shapes import operation_names, validate_input
-from pgs3v.store.state import StoreState
-from pgs3v.store.tokens import TokenCodec
+from pgs3v.store.api import data_plane, engine_operations, management
+from pgs3v.store.api.arns import ArnScope
+from pgs3v.store.api.errors import UnknownOperationException, unavailable_for
+from pgs3v.store.api.limits import Limits
+from pgs3v.store.api.shapes import operation_names, validate_input
+from pgs3v.store.api.state import StoreState
+from pgs3v.store.api.tokens import TokenCodec
 
 log = logging.getLogger("pgs3v.store")
 

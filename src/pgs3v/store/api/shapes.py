@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from botocore.loaders import Loader
 
-from pgs3v.store.errors import FieldError, ValidationException
-from pgs3v.store.limits import Limits
+from pgs3v.store.api.errors import FieldError, ValidationException
+from pgs3v.store.api.limits import Limits
 
 API_VERSION = "2025-07-15"
 
@@ -142,7 +142,7 @@ class _Checker:
         member_shape = shape["member"]["shape"]
         if self.shapes[member_shape]["type"] == "float":
             # Vectors: a fast path, since these lists hold thousands of numbers. A float64 row was
-            # read from the body's text by pgs3v.store.put_body and holds numbers by construction.
+            # read from the body's text by pgs3v.store.api.put_body and holds numbers by construction.
             kinds = {float} if parsed_numbers else set(map(type, value))
             if not kinds <= _NUMBER_TYPES and not (kinds <= {*_NUMBER_TYPES, str} and _only_non_finite(value)):
                 self.fail(path, f"Value at '{path}' failed to satisfy constraint: Member must contain only numbers")

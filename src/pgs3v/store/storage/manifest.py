@@ -22,7 +22,7 @@ from pathlib import Path
 
 import orjson
 
-from pgs3v.store.durable_files import PRIVATE_FILE, fsync_directory, private_directory
+from pgs3v.store.storage.durable_files import PRIVATE_FILE, fsync_directory, private_directory
 
 _NAME = re.compile(r"manifest-(\d{20})\.json")
 _FORMAT = 1

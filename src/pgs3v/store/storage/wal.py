@@ -40,13 +40,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from pgs3v.store.durable_files import PRIVATE_FILE, fsync_directory, private_directory
-from pgs3v.store.errors import (
+from pgs3v.store.api.errors import (
     DISK_FULL_ERRNOS,
     DISK_FULL_MESSAGE,
     InternalServerException,
     ServiceUnavailableException,
 )
+from pgs3v.store.storage.durable_files import PRIVATE_FILE, fsync_directory, private_directory
 
 __all__ = ["WalClosedError", "WalCorruptionError", "WalError", "WalFailedError", "WalFullError", "WriteAheadLog"]
 

@@ -1,6 +1,6 @@
 """Checks on vectors and metadata that depend on the target index (dimension, metric, keys).
 
-The wire shapes are checked earlier against the model (:mod:`pgs3v.store.shapes`); what is
+The wire shapes are checked earlier against the model (:mod:`pgs3v.store.api.shapes`); what is
 left here needs the index: vector length, finite values, metadata sizes and key counts.
 Messages follow AWS's "Invalid record for key 'k': ..." wording.
 """
@@ -14,10 +14,10 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from pgs3v.store.catalog import IndexRecord
-from pgs3v.store.errors import FieldError, ValidationException
-from pgs3v.store.limits import Limits
-from pgs3v.store.mutations import PutBatch
+from pgs3v.store.api.errors import FieldError, ValidationException
+from pgs3v.store.api.limits import Limits
+from pgs3v.store.engine.mutations import PutBatch
+from pgs3v.store.storage.catalog import IndexRecord
 
 # orjson, which writes the log and every response, refuses JSON nested deeper than 255 levels,
 # and both wrap a vector's metadata in levels of their own: deeper metadata would be accepted
@@ -78,7 +78,7 @@ def _checked_vector(values: Any, key: str, position: int, index: IndexRecord) ->
 
 
 def _checked_matrix(vectors: list[dict[str, Any]], index: IndexRecord) -> npt.NDArray[np.float32] | None:
-    """Every vector as one float32 matrix when they all came as float64 rows (pgs3v.store.put_body)
+    """Every vector as one float32 matrix when they all came as float64 rows (pgs3v.store.api.put_body)
     and all pass :func:`_checked_vector`; else None, and the records are checked one by one."""
     rows = [item["data"]["float32"] for item in vectors]
     if not all(isinstance(row, np.ndarray) and row.shape == (index.dimension,) for row in rows):

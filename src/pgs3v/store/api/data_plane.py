@@ -9,15 +9,15 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from pgs3v.store.catalog import IndexRecord
-from pgs3v.store.errors import INDEX_NOT_FOUND, NotFoundException, ValidationException
-from pgs3v.store.filters import CompiledFilter, compile_filter
-from pgs3v.store.mutations import DeleteBatch, Mutation
-from pgs3v.store.state import StoreState
-from pgs3v.store.vector_index import VectorIndex
-from pgs3v.store.vector_table import Neighbour, StoredVector
-from pgs3v.store.vector_validation import put_batch, vector_array
-from pgs3v.store.wal import WalClosedError
+from pgs3v.store.api.errors import INDEX_NOT_FOUND, NotFoundException, ValidationException
+from pgs3v.store.api.state import StoreState
+from pgs3v.store.api.vector_validation import put_batch, vector_array
+from pgs3v.store.engine.filters import CompiledFilter, compile_filter
+from pgs3v.store.engine.mutations import DeleteBatch, Mutation
+from pgs3v.store.engine.vector_index import VectorIndex
+from pgs3v.store.engine.vector_table import Neighbour, StoredVector
+from pgs3v.store.storage.catalog import IndexRecord
+from pgs3v.store.storage.wal import WalClosedError
 
 Request = dict[str, Any]
 Response = dict[str, Any]

@@ -1,6 +1,6 @@
 """Which segments the indexer merges, and when: a tiered policy under a size cap, then settling.
 
-See :mod:`pgs3v.store.indexer` for how the threads apply it; :meth:`VectorIndex.optimize` applies
+See :mod:`pgs3v.store.engine.indexer` for how the threads apply it; :meth:`VectorIndex.optimize` applies
 :func:`optimize_plan`, the same settled layout the merger reaches once writes pause.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from pgs3v.store.index_settings import IndexSettings
-from pgs3v.store.segment import wants_ann
-from pgs3v.store.segment_set import LiveSegment
+from pgs3v.store.engine.index_settings import IndexSettings
+from pgs3v.store.engine.segment import wants_ann
+from pgs3v.store.engine.segment_set import LiveSegment
 
 # Under a trickle of writes, a large segment is rewritten once the smaller ones in its pack add
 # up to this share of it: a write amplification of about 1 / share.

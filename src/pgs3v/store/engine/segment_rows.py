@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from pgs3v.store.metadata_columns import MetadataColumns
+from pgs3v.store.engine.metadata_columns import MetadataColumns
 
 RowArray = npt.NDArray[np.int64]
 ByteArray = npt.NDArray[np.uint8]

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pgs3v.store.errors import ValidationException
-from pgs3v.store.metadata_columns import BoolArray, MetadataColumns, Scalar
+from pgs3v.store.api.errors import ValidationException
+from pgs3v.store.engine.metadata_columns import BoolArray, MetadataColumns, Scalar
 
 _EQUALITY = ("$eq", "$ne", "$in", "$nin")
 _RANGE = ("$gt", "$gte", "$lt", "$lte")

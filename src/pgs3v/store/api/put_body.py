@@ -2,10 +2,10 @@
 
 orjson turns 500 × 768 numbers into 384,000 Python floats (about 20 ms here) that validation
 then walks twice more (about 30 ms). Instead, the ``"float32": [...]`` arrays are cut out of
-the body and read by simdjson (:mod:`pgs3v.store.json_numbers`, 6 ms), while the rest (names,
+the body and read by simdjson (:mod:`pgs3v.store.api.json_numbers`, 6 ms), while the rest (names,
 keys, metadata) still goes through orjson. The request that comes out is the one orjson would have produced,
 except that each vector's list is a float64 numpy row holding the very same values, which
-validation checks all at once (:mod:`pgs3v.store.vector_validation`).
+validation checks all at once (:mod:`pgs3v.store.api.vector_validation`).
 
 This is only a shortcut: whenever the body is not plain (a syntax error, NaN literals,
 infinities, numbers beyond a double, arrays of unequal length, a vector whose data is not where
@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from pgs3v.store.json_numbers import read_rows
+from pgs3v.store.api.json_numbers import read_rows
 
 _KEY = b'"float32"'
 _AFTER_KEY = re.compile(rb"[ \t\n\r]*:[ \t\n\r]*\[")
