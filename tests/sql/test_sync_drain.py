@@ -157,7 +157,7 @@ def test_reconcile_repairs_and_reports_every_difference(db: Connection, admin: C
         {"key": "9", "data": {"float32": [9, 1, 0]}, "metadata": {"color": "x"}}])
     with drainer.connect() as conn:
         mapping = load_mappings(conn, [mapping_id])[0]
-        report = reconcile(conn, target.transport(), drainer, mapping, segments=3)
+        report = reconcile(conn, target.transport(), drainer, mapping, walks=3)
         assert (report.table_keys, report.index_keys) == (300, 300)
         assert (report.missing, report.extra, report.different) == (1, 1, 2)
         assert report.examples == {"missing": ["7"], "extra": ["stray"], "different": ["8", "9"]}

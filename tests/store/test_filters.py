@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pgs3v.store.api.errors import ValidationException
+from pgs3v.store.api.errors import ValidationException, from_lower_layer
+from pgs3v.store.engine.errors import InvalidFilter
 from pgs3v.store.engine.filters import compile_filter
 from pgs3v.store.engine.metadata_columns import MetadataColumns
 
@@ -344,11 +345,12 @@ def test_nested_object_value_is_rejected(document: object, bad_key: str) -> None
 
 
 def _assert_invalid(document: object, message: str, max_depth: int = 32) -> None:
-    with pytest.raises(ValidationException) as caught:
+    with pytest.raises(InvalidFilter) as caught:
         compile_(document, max_depth=max_depth)
-    assert caught.value.message.startswith("Invalid filter: ")
-    assert message in caught.value.message
-    assert caught.value.status == 400
+    answer = from_lower_layer(caught.value)  # what the client sees
+    assert isinstance(answer, ValidationException) and answer.status == 400
+    assert answer.message.startswith("Invalid filter: ")
+    assert message in answer.message
 
 
 # (c) Evaluation is column-wise: the Python work done does not grow with the row count.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pgs3v.store.api.errors import from_lower_layer
 from pgs3v.store.storage import wal as wal_module
 from pgs3v.store.storage.wal import (
     WalClosedError,
@@ -26,7 +27,7 @@ from pgs3v.store.storage.wal import (
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
-def segments(directory: Path) -> list[Path]:
+def log_files(directory: Path) -> list[Path]:
     return sorted(directory.glob("wal-*.log"))
 
 
@@ -42,7 +43,7 @@ def test_round_trip_and_reopen(tmp_path: Path) -> None:
         assert log.last_lsn == 4
         assert list(log.replay()) == list(enumerate(records, start=1))
         assert log.append(b"more") == 5
-    assert segments(tmp_path) == [tmp_path / "wal-00000000000000000001.log"]
+    assert log_files(tmp_path) == [tmp_path / "wal-00000000000000000001.log"]
 
 
 def test_large_record(tmp_path: Path) -> None:
@@ -70,7 +71,7 @@ def _log_with_torn_sixth_record(directory: Path) -> tuple[list[bytes], Path, int
     with WriteAheadLog(directory) as log:
         for r in records:
             log.append(r)
-        path = segments(directory)[-1]
+        path = log_files(directory)[-1]
         whole = path.stat().st_size
         log.append(b"x" * 1000)
     return records, path, whole, path.stat().st_size
@@ -111,15 +112,15 @@ def test_flipped_byte_in_last_record_drops_only_that_record(tmp_path: Path) -> N
 
 def _rotated_log(directory: Path, count: int = 60) -> list[bytes]:
     records = [f"{i:04d}".encode() * 10 for i in range(count)]
-    with WriteAheadLog(directory, segment_bytes=300) as log:
+    with WriteAheadLog(directory, file_bytes=300) as log:
         for r in records:
             log.append(r)
     return records
 
 
-def test_corruption_in_a_non_last_segment_is_an_error(tmp_path: Path) -> None:
+def test_corruption_in_a_non_last_log_file_is_an_error(tmp_path: Path) -> None:
     _rotated_log(tmp_path)
-    first = segments(tmp_path)[0]
+    first = log_files(tmp_path)[0]
     with open(first, "r+b") as f:
         f.seek(first.stat().st_size // 2)
         f.write(b"\xff\xff")
@@ -128,9 +129,9 @@ def test_corruption_in_a_non_last_segment_is_an_error(tmp_path: Path) -> None:
     assert first.stat().st_size > 0  # nothing was truncated on the way to the error
 
 
-def test_missing_middle_segment_is_an_error(tmp_path: Path) -> None:
+def test_missing_middle_log_file_is_an_error(tmp_path: Path) -> None:
     _rotated_log(tmp_path)
-    middle = segments(tmp_path)[1]
+    middle = log_files(tmp_path)[1]
     middle.unlink()
     with pytest.raises(WalCorruptionError, match="expected"):
         WriteAheadLog(tmp_path)
@@ -138,34 +139,34 @@ def test_missing_middle_segment_is_an_error(tmp_path: Path) -> None:
 
 def test_rotation_and_truncate_before(tmp_path: Path) -> None:
     records = _rotated_log(tmp_path)
-    files = segments(tmp_path)
+    files = log_files(tmp_path)
     assert len(files) > 3
     firsts = [int(p.name[4:24]) for p in files]
     assert firsts[0] == 1 and firsts == sorted(firsts)
 
-    with WriteAheadLog(tmp_path, segment_bytes=300) as log:
+    with WriteAheadLog(tmp_path, file_bytes=300) as log:
         assert list(log.replay()) == list(enumerate(records, start=1))
-        cut = firsts[2] + 1  # inside the third segment: the first two go, the third stays
+        cut = firsts[2] + 1  # inside the third log file: the first two go, the third stays
         log.truncate_before(cut)
-        assert segments(tmp_path) == files[2:]
+        assert log_files(tmp_path) == files[2:]
         assert next(log.replay())[0] == firsts[2]
         assert list(log.replay(after_lsn=cut - 1)) == list(enumerate(records, start=1))[cut - 1 :]
         log.truncate_before(10**9)
-        assert segments(tmp_path) == files[-1:]  # the active segment is never deleted
+        assert log_files(tmp_path) == files[-1:]  # the active log file is never deleted
         assert log.last_lsn == len(records)
 
-    with WriteAheadLog(tmp_path, segment_bytes=300) as log:
+    with WriteAheadLog(tmp_path, file_bytes=300) as log:
         assert log.last_lsn == len(records)
         assert [lsn for lsn, _ in log.replay()] == list(range(firsts[-1], len(records) + 1))
         assert log.append(b"next") == len(records) + 1
 
 
-def test_truncate_to_an_empty_active_segment_keeps_the_lsn(tmp_path: Path) -> None:
-    with WriteAheadLog(tmp_path, segment_bytes=10) as log:
-        log.append(b"0123456789abc")  # fills segment 1, so the next append rotates
+def test_truncate_to_an_empty_active_log_file_keeps_the_lsn(tmp_path: Path) -> None:
+    with WriteAheadLog(tmp_path, file_bytes=10) as log:
+        log.append(b"0123456789abc")  # fills log file 1, so the next append rotates
         log.append(b"x")
         log.truncate_before(2)
-    assert [p.name for p in segments(tmp_path)] == ["wal-00000000000000000002.log"]
+    assert [p.name for p in log_files(tmp_path)] == ["wal-00000000000000000002.log"]
     with WriteAheadLog(tmp_path) as log:
         assert log.last_lsn == 2
         assert log.append(b"y") == 3
@@ -173,7 +174,7 @@ def test_truncate_to_an_empty_active_segment_keeps_the_lsn(tmp_path: Path) -> No
 
 def test_concurrent_appends_share_syncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     threads, per_thread = 8, 40
-    log = WriteAheadLog(tmp_path, segment_bytes=4096)
+    log = WriteAheadLog(tmp_path, file_bytes=4096)
     real_sync = wal_module._fdatasync
     first_sync = threading.Event()
 
@@ -243,7 +244,7 @@ def test_a_full_disk_refuses_the_group_and_the_log_goes_on(tmp_path: Path, monke
                                                           where: str) -> None:
     log = WriteAheadLog(tmp_path)
     assert log.append(b"durable") == 1
-    size = segments(tmp_path)[-1].stat().st_size
+    size = log_files(tmp_path)[-1].stat().st_size
     real_write_all, real_sync = wal_module._write_all, wal_module._fdatasync
 
     def half_written(fd: int, buffers: list[memoryview]) -> None:
@@ -260,8 +261,9 @@ def test_a_full_disk_refuses_the_group_and_the_log_goes_on(tmp_path: Path, monke
         monkeypatch.setattr(wal_module, "_fdatasync", full_at_sync)
     with pytest.raises(WalFullError) as refused:
         log.append(b"refused")
-    assert refused.value.status == 503 and str(tmp_path) not in refused.value.message
-    assert segments(tmp_path)[-1].stat().st_size == size  # cut back to where the group began
+    answer = from_lower_layer(refused.value)
+    assert answer is not None and answer.status == 503 and str(tmp_path) not in answer.message
+    assert log_files(tmp_path)[-1].stat().st_size == size  # cut back to where the group began
     monkeypatch.setattr(wal_module, "_write_all", real_write_all)
     assert log.append(b"after") == 2  # the refused record's LSN is free again
     log.close()
@@ -274,7 +276,7 @@ import sys, threading
 from pathlib import Path
 from pgs3v.store.storage.wal import WriteAheadLog
 
-log = WriteAheadLog(Path(sys.argv[1]), segment_bytes=8192)
+log = WriteAheadLog(Path(sys.argv[1]), file_bytes=8192)
 out = threading.Lock()
 
 def worker(t: int) -> None:

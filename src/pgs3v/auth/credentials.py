@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pgs3v.store.storage.durable_files import fsync_directory
+from pgs3v.durable_files import write_file_atomically
 
 ACCESS_KEY_ENV = "PGS3V_ACCESS_KEY_ID"
 SECRET_KEY_ENV = "PGS3V_SECRET_ACCESS_KEY"
@@ -103,33 +103,11 @@ def _save_new(path: Path, credentials: Credentials) -> Credentials:
         {"access_key_id": credentials.access_key_id, "secret_access_key": credentials.secret_access_key},
         indent=2,
     ).encode("utf-8")
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    # O_EXCL: never write through a symlink or file planted at the temporary name. The mode is
-    # given at creation so the secret is never readable by others, not even briefly.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Create-only, so two first starts on one data directory agree on one pair instead of the
+    # later one silently replacing keys the first already handed out.
     try:
-        with os.fdopen(fd, "wb") as file:
-            os.fchmod(file.fileno(), 0o600)  # exactly 0600, even under an odd umask such as 0o277
-            file.write(payload + b"\n")
-            file.flush()
-            os.fsync(file.fileno())
-        winner = _publish(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_directory(path.parent)
-    return credentials if winner else _read(path)
-
-
-def _publish(tmp: Path, path: Path) -> bool:
-    """Move tmp to path unless path appeared meanwhile; True when ours is the one in place."""
-    # A hard link is an atomic create-if-absent, so two first starts on one data directory agree
-    # on one pair instead of the later rename silently replacing keys the first already handed out.
-    try:
-        os.link(tmp, path)
+        write_file_atomically(path, payload + b"\n", create_only=True)
     except FileExistsError:
-        return False
-    except OSError:
-        # Filesystems without hard links: fall back to a plain atomic rename.
-        os.replace(tmp, path)
-    return True
+        return _read(path)
+    return credentials
 

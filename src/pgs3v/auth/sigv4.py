@@ -27,7 +27,7 @@ from urllib.parse import quote, unquote_to_bytes
 
 from botocore.utils import normalize_url_path
 
-from pgs3v.store.api.errors import (
+from pgs3v.auth.errors import (
     IncompleteSignatureException,
     InvalidSignatureException,
     MissingAuthenticationTokenException,

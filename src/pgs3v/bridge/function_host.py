@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from pgs3v.auth.errors import AwsError
 from pgs3v.auth.sigv4 import SigV4Verifier
 from pgs3v.bridge import invocation
 from pgs3v.bridge.functions import LATEST, FunctionRegistry, Target
@@ -46,7 +47,6 @@ from pgs3v.bridge.lambda_errors import (
     ValidationException,
 )
 from pgs3v.request_reading import RequestTooLarge, read_body, verify_signature
-from pgs3v.store.api.errors import S3VectorsError
 
 log = logging.getLogger("pgs3v.functions")
 
@@ -71,10 +71,10 @@ def _json_response(status: int, body: bytes, headers: dict[str, str]) -> Respons
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
-def error_response(error: LambdaError | S3VectorsError, request_id: str) -> Response:
+def error_response(error: LambdaError | AwsError, request_id: str) -> Response:
     """The wire shape of an Invoke API error."""
     # The store's 403 errors are reused for SigV4; they are the caller's doing, hence "User".
-    body = {"Type": "User", "message": error.message} if isinstance(error, S3VectorsError) else error.to_body()
+    body = {"Type": "User", "message": error.message} if isinstance(error, AwsError) else error.to_body()
     headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": error.code}
     return _json_response(error.status, orjson.dumps(body), headers)
 
@@ -179,7 +179,7 @@ def build_app(registry: FunctionRegistry, verifier: SigV4Verifier | None, *, con
                 task.add_done_callback(running.discard)
                 return Response(status_code=202, headers={"x-amzn-RequestId": request_id})
             outcome = await run_with_timeout(target, event, request_id, client_context)
-        except (LambdaError, S3VectorsError) as error:
+        except (LambdaError, AwsError) as error:
             return error_response(error, request_id)
         except Exception:
             log.exception("unexpected error in Invoke")

@@ -11,7 +11,7 @@ The tree (each class carries the Lambda error ``code``, the HTTP ``status`` and 
     ├── RequestTooLargeException         413  the payload is over Lambda's limit
     └── ServiceException                 500  the host itself failed
 
-Signature problems reuse the store's 403 errors (``pgs3v.store.api.errors.AccessDeniedException``
+Signature problems reuse the 403 errors both servers share (``pgs3v.auth.errors.AccessDeniedException``
 and its subclasses). Only ``pgs3v.bridge.function_host`` turns errors into the wire shape
 (``x-amzn-ErrorType`` header, ``{"Type": ..., "message": ...}`` body, as botocore reads it).
 """

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from pgs3v.auth.credentials import Credentials, load_or_create_credentials
+from pgs3v.durable_files import write_file_atomically
 from pgs3v.stack.daemon import Daemon
 from pgs3v.stack.postgres import PostgresCluster
-from pgs3v.store.storage.durable_files import write_file_atomically
 
 DEFAULT_PORTS = {"postgres": 54329, "store": 8750, "functions": 8760}
 # Override the preferred port of each part on a first `up` (0: any free port), so that tests and

@@ -156,10 +156,10 @@ def sync_backfill(restart: bool, **options: Any) -> None:
 
 
 @sync.command("reconcile")
-@click.option("--segments", default=4, show_default=True, type=click.IntRange(1, 16),
-              help="Parallel ListVectors walks over the index.")
+@click.option("--walks", default=4, show_default=True, type=click.IntRange(1, 16),
+              help="Parallel ListVectors walks over the index (its segmentCount).")
 @_connection_options
-def sync_reconcile(segments: int, **options: Any) -> None:
+def sync_reconcile(walks: int, **options: Any) -> None:
     """Compare each synced table with its index by key and content; repair and report every difference."""
     from pgs3v.sync.drain import Drainer, load_mappings
     from pgs3v.sync.reconcile import reconcile
@@ -177,7 +177,7 @@ def sync_reconcile(segments: int, **options: Any) -> None:
                 def advanced(side: str, rows: int, tasks: dict[str, Any] = tasks) -> None:
                     progress.advance(tasks[side], rows)
 
-                report = reconcile(conn, target.transport(), drainer, mapping, segments=segments, progress=advanced)
+                report = reconcile(conn, target.transport(), drainer, mapping, walks=walks, progress=advanced)
                 examples = "; ".join(f"{kind}: {', '.join(keys)}" for kind, keys in report.examples.items())
                 console.print(f"{escape(mapping.source)} → {escape(mapping.index_name)}: {report.table_keys} rows "
                               f"with embeddings, {report.index_keys} vectors; repaired {report.missing} missing, "

@@ -1,8 +1,8 @@
 """``pgs3v sync reconcile``: compare a table with its index key by key and repair every difference.
 
-The index is read with ListVectors in parallel segments (data and metadata); the table is read in
-key order through the same decision the drains use (``s3vectors._sync_batch``), so "what the
-index should hold" has one definition. Each side becomes a content hash per key (float32 bytes
+The index is read by parallel ListVectors walks (its ``segmentCount``; data and metadata); the
+table is read in key order through the same decision the drains use (``s3vectors._sync_batch``),
+so "what the index should hold" has one definition. Each side becomes a content hash per key (float32 bytes
 of the vector and the metadata as canonical JSON); keys missing from the index, extra in it, or
 with other content are queued in the outbox and drained, and the report says how many of each.
 After a TRUNCATE (which records no keys) this is what brings the index back in step.
@@ -55,16 +55,16 @@ def content_hash(data: Sequence[float], metadata: dict[str, Any] | None) -> byte
     return digest.digest()
 
 
-def index_hashes(transport: JsonTransport, mapping: Mapping, segments: int = 4,
+def index_hashes(transport: JsonTransport, mapping: Mapping, walks: int = 4,
                  progress: Callable[[int], None] | None = None) -> dict[str, bytes]:
-    """Every key of the index with its content hash, read in ``segments`` parallel ListVectors walks."""
-    def walk(segment: int) -> dict[str, bytes]:
+    """Every key of the index with its content hash, read in ``walks`` parallel ListVectors walks."""
+    def walk(number: int) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         token: str | None = None
         while True:
             request: dict[str, Any] = {
                 "vectorBucketName": mapping.vector_bucket_name, "indexName": mapping.index_name,
-                "segmentCount": segments, "segmentIndex": segment, "maxResults": PAGE_ROWS,
+                "segmentCount": walks, "segmentIndex": number, "maxResults": PAGE_ROWS,
                 "returnData": True, "returnMetadata": True}
             if token:
                 request["nextToken"] = token
@@ -79,19 +79,19 @@ def index_hashes(transport: JsonTransport, mapping: Mapping, segments: int = 4,
                 return found
 
     hashes: dict[str, bytes] = {}
-    with ThreadPoolExecutor(max_workers=segments, thread_name_prefix="pgs3v-reconcile") as pool:
-        for part in pool.map(walk, range(segments)):
+    with ThreadPoolExecutor(max_workers=walks, thread_name_prefix="pgs3v-reconcile") as pool:
+        for part in pool.map(walk, range(walks)):
             hashes.update(part)
     return hashes
 
 
 def reconcile(conn: Connection, transport: JsonTransport, drainer: Drainer, mapping: Mapping, *,
-              segments: int = 4, progress: Callable[[str, int], None] | None = None) -> ReconcileReport:
+              walks: int = 4, progress: Callable[[str, int], None] | None = None) -> ReconcileReport:
     """Compare the mapping's table and index, queue every key that differs, drain; report what was repaired."""
     row = conn.execute("SELECT now()").fetchone()
     started = row[0] if row else None
     report = ReconcileReport()
-    index = index_hashes(transport, mapping, segments,
+    index = index_hashes(transport, mapping, walks,
                          None if progress is None else (lambda n: progress("index", n)))
     report.index_keys = len(index)
     after: str | None = None

@@ -18,8 +18,11 @@ The tree (every class carries the AWS ``code`` and the HTTP ``status``)::
     ├── InternalServerException         500
     └── ServiceUnavailableException     503
 
-Only ``pgs3v.store.api.http_app`` turns them into the wire shape (``x-amzn-ErrorType`` header,
-``__type`` and ``message`` in the body).
+``S3VectorsError`` is :class:`pgs3v.auth.errors.AwsError`, and the 403 family comes from
+``pgs3v.auth.errors``: the function host answers the same signature errors. The lower layers
+raise their own errors (``store.engine.errors``, ``store.storage.errors``, ``OSError``);
+:func:`from_lower_layer` turns them into these. Only ``pgs3v.store.api.http_app`` turns these into
+the wire shape (``x-amzn-ErrorType`` header, ``__type`` and ``message`` in the body).
 """
 
 from __future__ import annotations
@@ -28,7 +31,24 @@ import errno
 import traceback
 from dataclasses import dataclass
 
-DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+from pgs3v.auth.errors import (
+    AccessDeniedException,
+    AwsError,
+    IncompleteSignatureException,
+    InvalidSignatureException,
+    MissingAuthenticationTokenException,
+    UnrecognizedClientException,
+)
+from pgs3v.store.engine.errors import EngineError, IndexUnavailable, InvalidFilter
+from pgs3v.store.storage.errors import DISK_FULL_ERRNOS, StorageError, StorageFull
+
+__all__ = [
+    "AccessDeniedException", "ConflictException", "IncompleteSignatureException", "InternalServerException",
+    "InvalidSignatureException", "MissingAuthenticationTokenException", "NotFoundException",
+    "RequestTimeoutException", "S3VectorsError", "ServiceQuotaExceededException", "ServiceUnavailableException",
+    "TooManyRequestsException", "UnknownOperationException", "UnrecognizedClientException",
+    "ValidationException", "from_lower_layer", "release_traceback", "unavailable_for",
+]
 DISK_FULL_MESSAGE = "The store's disk is full: the request was not carried out. Retry once space has been freed."
 NO_FILE_HANDLES_MESSAGE = "The store has no file handles left: the request was not carried out. Retry shortly."
 
@@ -62,19 +82,8 @@ class FieldError:
     message: str
 
 
-class S3VectorsError(Exception):
-    """Base class: an error with an S3 Vectors code and an HTTP status."""
-
-    code = "InternalServerException"
-    status = 500
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def to_body(self) -> dict[str, object]:
-        """The JSON body the client sees."""
-        return {"__type": self.code, "message": self.message}
+# The store's errors are AWS JSON errors; one base for both servers' error handlers.
+S3VectorsError = AwsError
 
 
 class ValidationException(S3VectorsError):
@@ -95,27 +104,6 @@ class ValidationException(S3VectorsError):
     def for_field(cls, path: str, message: str) -> ValidationException:
         """A single-field validation error in AWS's wording."""
         return cls(f"1 validation error detected. {message}", [FieldError(path, message)])
-
-
-class AccessDeniedException(S3VectorsError):
-    code = "AccessDeniedException"
-    status = 403
-
-
-class MissingAuthenticationTokenException(AccessDeniedException):
-    code = "MissingAuthenticationTokenException"
-
-
-class UnrecognizedClientException(AccessDeniedException):
-    code = "UnrecognizedClientException"
-
-
-class IncompleteSignatureException(AccessDeniedException):
-    code = "IncompleteSignatureException"
-
-
-class InvalidSignatureException(AccessDeniedException):
-    code = "InvalidSignatureException"
 
 
 class NotFoundException(S3VectorsError):
@@ -178,3 +166,16 @@ def unavailable_for(error: OSError) -> ServiceUnavailableException | None:
     if error.errno in (errno.EMFILE, errno.ENFILE):
         return ServiceUnavailableException(NO_FILE_HANDLES_MESSAGE)
     return None
+
+
+def from_lower_layer(error: EngineError | StorageError | OSError) -> S3VectorsError | None:
+    """The S3 Vectors error a client sees for an engine or storage error; None: let it be a 500."""
+    if isinstance(error, InvalidFilter):
+        return ValidationException(f"Invalid filter: {error}")
+    if isinstance(error, StorageFull):
+        return ServiceUnavailableException(DISK_FULL_MESSAGE)
+    if isinstance(error, IndexUnavailable):
+        return ServiceUnavailableException(str(error))
+    if isinstance(error, StorageError | EngineError):
+        return InternalServerException(str(error))
+    return unavailable_for(error)

@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from pgs3v.store.engine.index_settings import IndexSettings
+from pgs3v.store.engine.segment_search import SearchKnobs
+
 
 def _limit(default: int, help: str) -> Any:
     return field(default=default, metadata={"help": help})
@@ -131,3 +134,21 @@ def _checked(name: str, raw: str) -> int:
     if value < smallest:
         raise ValueError(f"limit {name} must be at least {smallest}, got {value}")
     return value
+
+
+def index_settings(limits: Limits) -> IndexSettings:
+    """The engine settings a store's limits table asks for."""
+    return IndexSettings(
+        fold_rows=limits.index_fold_rows,
+        fold_idle_seconds=limits.index_fold_idle_ms / 1000,
+        fold_max_age_seconds=limits.index_fold_max_age_ms / 1000,
+        ann_min_floats=limits.index_ann_min_floats,
+        merge_width=max(2, limits.index_merge_width),
+        max_segment_rows=limits.index_max_segment_rows,
+        settle_seconds=limits.index_settle_ms / 1000,
+        recall_target=min(limits.index_recall_target, 1000) / 1000,
+        search=SearchKnobs(
+            probes=limits.query_probes or None, rerank=limits.query_rerank,
+            exact_scan_floats=limits.query_exact_scan_floats,
+        ),
+    )

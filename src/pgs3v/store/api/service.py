@@ -14,11 +14,13 @@ from typing import Any
 
 from pgs3v.store.api import data_plane, engine_operations, management
 from pgs3v.store.api.arns import ArnScope
-from pgs3v.store.api.errors import UnknownOperationException, unavailable_for
+from pgs3v.store.api.errors import UnknownOperationException, from_lower_layer
 from pgs3v.store.api.limits import Limits
 from pgs3v.store.api.shapes import operation_names, validate_input
 from pgs3v.store.api.state import StoreState
 from pgs3v.store.api.tokens import TokenCodec
+from pgs3v.store.engine.errors import EngineError
+from pgs3v.store.storage.errors import StorageError
 
 log = logging.getLogger("pgs3v.store")
 
@@ -57,12 +59,13 @@ class VectorStore:
             validate_input(operation, request, self.limits)
         try:
             return function(self.state, request)
-        except OSError as error:
-            unavailable = unavailable_for(error)
-            if unavailable is None:
+        except (EngineError, StorageError, OSError) as error:
+            answer = from_lower_layer(error)
+            if answer is None:
                 raise
-            log.warning("%s refused: %s", operation, error)
-            raise unavailable from None
+            if answer.status >= 500:
+                log.warning("%s refused: %s", operation, error)
+            raise answer from None
 
     def close(self) -> None:
         """Release every open index."""

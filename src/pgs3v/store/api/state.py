@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pgs3v.durable_files import private_directory
 from pgs3v.store.api.arns import ArnScope
 from pgs3v.store.api.errors import (
     BUCKET_NOT_FOUND,
@@ -37,14 +38,12 @@ from pgs3v.store.api.errors import (
     TooManyRequestsException,
     ValidationException,
 )
-from pgs3v.store.api.limits import Limits
+from pgs3v.store.api.limits import Limits, index_settings
 from pgs3v.store.api.throttle import TokenBucket
 from pgs3v.store.api.tokens import TokenCodec
-from pgs3v.store.engine.index_settings import index_settings
 from pgs3v.store.engine.indexer import IndexerPool
 from pgs3v.store.engine.vector_index import VectorIndex
 from pgs3v.store.storage.catalog import BucketRecord, Catalog, IndexRecord
-from pgs3v.store.storage.durable_files import private_directory
 
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")

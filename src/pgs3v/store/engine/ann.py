@@ -5,8 +5,11 @@ vectors stay in the segment's memory-mapped file and are read only to re-rank th
 best candidates exactly. The codes alone rank too coarsely for high recall (on 768-d data the
 re-rank lifts recall@10 from about 0.8 to 0.98), so a search here always returns *candidates*.
 
-Cosine indexes are built over unit vectors with inner product, so the coarse quantizer and the
-codes see angles, not lengths; euclidean indexes use L2 directly.
+Cosine ANNs are built over unit vectors with inner product, so the coarse quantizer and the
+codes see angles, not lengths; euclidean ones use L2 directly.
+
+Names: "index" is a vector index (the API's resource); the faiss structure inside one segment
+is its *ANN* (``ann``, the file ``ann.faiss``).
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ def default_probes(lists: int) -> int:
 
 
 def prepared(vectors: FloatArray, metric: str) -> FloatArray:
-    """Vectors as the index sees them: unit length for cosine, unchanged for euclidean."""
+    """Vectors as the ANN sees them: unit length for cosine, unchanged for euclidean."""
     if metric == "cosine":
         return unit_rows(vectors)
     return np.ascontiguousarray(vectors, dtype=np.float32)
@@ -68,10 +71,10 @@ def prepared(vectors: FloatArray, metric: str) -> FloatArray:
 def build_ann(
     vectors: FloatArray, metric: str, *, seed: int = 1234, threads: int = 0, trained: faiss.Index | None = None
 ) -> tuple[faiss.Index, faiss.Index]:
-    """An index over every row of ``vectors`` (id = row number), and the empty trained index it grew from.
+    """An ANN over every row of ``vectors`` (id = row number), and the empty trained one it grew from.
 
-    ``trained`` (an empty index another segment of the same index was trained into) skips the
-    training: most of a small segment's build is k-means, and rows of one index share their
+    ``trained`` (an empty ANN another segment of the same vector index was trained into) skips
+    the training: most of a small segment's build is k-means, and rows of one index share their
     distribution, so its lists and codebooks serve the next segment as well. The calibration
     that follows every build measures what they achieve on this segment's rows.
     """
@@ -81,53 +84,53 @@ def build_ann(
         faiss.omp_set_num_threads(threads)
     if trained is None:
         trained = train_ann(vectors, metric, seed=seed)
-    index = faiss.clone_index(trained)
+    ann = faiss.clone_index(trained)
     rows = len(vectors)
     chunk = 65536
     for start in range(0, rows, chunk):
         stop = min(rows, start + chunk)
-        index.add_with_ids(prepared(np.asarray(vectors[start:stop]), metric), np.arange(start, stop, dtype=np.int64))
-    return index, trained
+        ann.add_with_ids(prepared(np.asarray(vectors[start:stop]), metric), np.arange(start, stop, dtype=np.int64))
+    return ann, trained
 
 
 def train_ann(vectors: FloatArray, metric: str, *, seed: int = 1234) -> faiss.Index:
-    """An empty index whose lists and codebooks are trained on a sample of ``vectors``."""
+    """An empty ANN whose lists and codebooks are trained on a sample of ``vectors``."""
     rows, dimension = vectors.shape
     layout = layout_for(rows, dimension)
     faiss_metric = faiss.METRIC_INNER_PRODUCT if metric == "cosine" else faiss.METRIC_L2
-    index = faiss.index_factory(dimension, layout.factory, faiss_metric)
-    ivf = faiss.extract_index_ivf(index)
+    ann = faiss.index_factory(dimension, layout.factory, faiss_metric)
+    ivf = faiss.extract_index_ivf(ann)
     # Small segments train on few points; that is expected, so faiss need not warn about it.
     ivf.cp.min_points_per_centroid = 1
     coder: Any = faiss.downcast_index(ivf)
     coder.pq.cp.min_points_per_centroid = 1
     sample_size = min(rows, layout.lists * _TRAINING_POINTS_PER_LIST)
     sample_rows = np.sort(np.random.default_rng(seed).choice(rows, sample_size, replace=False))
-    index.train(prepared(np.asarray(vectors[sample_rows]), metric))
-    return index
+    ann.train(prepared(np.asarray(vectors[sample_rows]), metric))
+    return ann
 
 
-def save_ann(index: faiss.Index, write: Callable[[bytes], object]) -> None:
-    """Pass the index to ``write`` piece by piece as it serializes (the caller makes it durable)."""
+def save_ann(ann: faiss.Index, write: Callable[[bytes], object]) -> None:
+    """Pass the ANN to ``write`` piece by piece as it serializes (the caller makes it durable)."""
     writer = faiss.PyCallbackIOWriter(write)  # type: ignore[attr-defined]  # missing from faiss's stubs
     try:
-        faiss.write_index(index, writer)
+        faiss.write_index(ann, writer)
     finally:
         del writer  # flushes what faiss still buffers
 
 
 def load_ann(path: Path) -> faiss.Index:
-    """Read an index written by :func:`save_ann`."""
+    """Read an ANN written by :func:`save_ann`."""
     return faiss.read_index(str(path))
 
 
-def ann_lists(index: faiss.Index) -> int:
+def ann_lists(ann: faiss.Index) -> int:
     """Number of inverted lists."""
-    return int(faiss.extract_index_ivf(index).nlist)
+    return int(faiss.extract_index_ivf(ann).nlist)
 
 
 def ann_candidates(
-    index: faiss.Index, query: FloatArray, metric: str, count: int, probes: int,
+    ann: faiss.Index, query: FloatArray, metric: str, count: int, probes: int,
     allowed: npt.NDArray[np.uint8] | None = None,
 ) -> tuple[RowArray, FloatArray]:
     """Rows of the ``count`` best codes in the ``probes`` nearest lists (restricted to ``allowed``).
@@ -147,7 +150,7 @@ def ann_candidates(
     parameters.nprobe = max(1, probes)
     if selector is not None:
         parameters.sel = selector
-    scores, ids = index.search(point, count, params=parameters)
+    scores, ids = ann.search(point, count, params=parameters)
     found = ids[0] >= 0
     estimated: FloatArray = scores[0][found]
     if metric == "cosine":
@@ -185,7 +188,7 @@ _RERANK_GROWTH = (1, 2, 4, 8)
 
 
 def calibrate_probes(
-    index: faiss.Index, vectors: FloatArray, metric: str, rerank: int, target: float, *, samples: int = 128,
+    ann: faiss.Index, vectors: FloatArray, metric: str, rerank: int, target: float, *, samples: int = 128,
     top: int = 10, seed: int = 99,
 ) -> Calibration:
     """The fewest probes (and, if needed, a larger re-rank pool) reaching ``target`` recall@``top``.
@@ -194,7 +197,7 @@ def calibrate_probes(
     from the data's own distribution. Recall is measured after the exact re-rank, as queries see it.
     """
     rows = len(vectors)
-    lists = ann_lists(index)
+    lists = ann_lists(ann)
     picks = np.sort(np.random.default_rng(seed).choice(rows, min(samples, rows), replace=False))
     queries = np.asarray(vectors[picks], dtype=np.float32)
     truth = _exact_top(vectors, queries, picks, metric, top)
@@ -208,7 +211,7 @@ def calibrate_probes(
             parameters = faiss.SearchParametersIVF()
             parameters.nprobe = probes
             # All sample queries in one call: calibration is part of every segment build.
-            _, ids = index.search(points, pool + 1, params=parameters)
+            _, ids = ann.search(points, pool + 1, params=parameters)
             found = np.zeros(top, dtype=np.int64)
             for candidates, query, own, expected in zip(ids, queries, picks, truth, strict=True):
                 candidates = candidates[(candidates >= 0) & (candidates != own)]

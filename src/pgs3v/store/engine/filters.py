@@ -7,8 +7,8 @@ take a number and match a list when any numeric element satisfies them (strings 
 never match a range; ``True`` is not 1). Values that are objects or lists holding objects or
 lists are "present but not comparable": they match ``$exists`` and nothing else.
 
-Anything outside the grammar is a ValidationException, never ignored: an emulator that
-skipped a filter it did not understand leaked other tenants' rows.
+Anything outside the grammar is an InvalidFilter (a ValidationException on the wire), never
+ignored: an emulator that skipped a filter it did not understand leaked other tenants' rows.
 
 Negations and missing keys. The AWS user guide ("Metadata filtering", table of operators,
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-vectors-metadata-filtering.html)
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pgs3v.store.api.errors import ValidationException
+from pgs3v.store.engine.errors import InvalidFilter
 from pgs3v.store.engine.metadata_columns import BoolArray, MetadataColumns, Scalar
 
 _EQUALITY = ("$eq", "$ne", "$in", "$nin")
@@ -117,7 +117,7 @@ class CompiledFilter:
 
 
 def compile_filter(document: object, *, non_filterable_keys: Collection[str], max_depth: int) -> CompiledFilter:
-    """Validate a QueryVectors ``filter`` document and compile it; raises ValidationException."""
+    """Validate a QueryVectors ``filter`` document and compile it; raises InvalidFilter."""
     compiler = _Compiler(frozenset(non_filterable_keys), max_depth)
     if isinstance(document, Mapping) and not document:
         return CompiledFilter(_AllOf(()), frozenset())  # {} matches every row
@@ -125,8 +125,8 @@ def compile_filter(document: object, *, non_filterable_keys: Collection[str], ma
     return CompiledFilter(root, frozenset(compiler.keys))
 
 
-def _invalid(message: str) -> ValidationException:
-    return ValidationException(f"Invalid filter: {message}")
+def _invalid(message: str) -> InvalidFilter:
+    return InvalidFilter(message)
 
 
 def _type_name(value: object) -> str:

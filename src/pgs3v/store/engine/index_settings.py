@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from pgs3v.store.api.limits import Limits
 from pgs3v.store.engine.segment_search import SearchKnobs
 
 
@@ -39,21 +38,3 @@ class IndexSettings:
     # Threads used to build a segment's index (queries always use one thread each).
     build_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     search: SearchKnobs = field(default_factory=SearchKnobs)
-
-
-def index_settings(limits: Limits) -> IndexSettings:
-    """The engine settings a store's limits table asks for."""
-    return IndexSettings(
-        fold_rows=limits.index_fold_rows,
-        fold_idle_seconds=limits.index_fold_idle_ms / 1000,
-        fold_max_age_seconds=limits.index_fold_max_age_ms / 1000,
-        ann_min_floats=limits.index_ann_min_floats,
-        merge_width=max(2, limits.index_merge_width),
-        max_segment_rows=limits.index_max_segment_rows,
-        settle_seconds=limits.index_settle_ms / 1000,
-        recall_target=min(limits.index_recall_target, 1000) / 1000,
-        search=SearchKnobs(
-            probes=limits.query_probes or None, rerank=limits.query_rerank,
-            exact_scan_floats=limits.query_exact_scan_floats,
-        ),
-    )

@@ -33,13 +33,13 @@ import math
 import os
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
-from pgs3v.store.api.errors import unavailable_for
+from pgs3v.store.engine.index_settings import IndexSettings
 from pgs3v.store.engine.merge_policy import merge_choice, settle_choice
-
-if TYPE_CHECKING:
-    from pgs3v.store.engine.vector_index import VectorIndex
+from pgs3v.store.engine.segment_set import LiveSegment
+from pgs3v.store.storage.errors import is_exhaustion
 
 _logger = logging.getLogger(__name__)
 _RETRY_SECONDS = 5.0
@@ -59,10 +59,28 @@ _SETTLE_COST_FACTOR = 4.0
 _MERGER_NICENESS = 10
 
 
+class Indexable(Protocol):
+    """What the indexer needs of an index (a ``VectorIndex``): its tail, its segments, two steps."""
+
+    settings: IndexSettings
+
+    @property
+    def tail_rows(self) -> int: ...
+
+    @property
+    def seconds_since_write(self) -> float: ...
+
+    def segment_states(self) -> tuple[LiveSegment, ...]: ...
+
+    def fold(self) -> bool: ...
+
+    def merge(self, names: Sequence[str]) -> None: ...
+
+
 class Indexer:
     """When and what to fold and merge for one index; its steps run on an :class:`IndexerPool`."""
 
-    def __init__(self, index: VectorIndex, pool: IndexerPool) -> None:
+    def __init__(self, index: Indexable, pool: IndexerPool) -> None:
         self._index = index
         self._settings = index.settings
         self._pool = pool
@@ -109,7 +127,7 @@ class Indexer:
                 # wait): its files may be gone, and nothing will be committed.
                 return None
             self._errors[kind] = f"{type(problem).__name__}: {problem}"
-            if isinstance(problem, OSError) and unavailable_for(problem) is not None:
+            if isinstance(problem, OSError) and is_exhaustion(problem):
                 # A full disk or no file handles: expected to pass, one line per attempt.
                 _logger.warning("indexing (%s) paused: %s; retrying in %s s", kind, problem, _RETRY_SECONDS)
             else:

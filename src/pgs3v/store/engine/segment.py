@@ -34,11 +34,12 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from pgs3v.durable_files import PRIVATE_DIRECTORY, SyncedFile, fsync_directory, write_file_atomically
+from pgs3v.store.engine import metadata_columns
 from pgs3v.store.engine.ann import build_ann, calibrate_probes, load_ann, save_ann
 from pgs3v.store.engine.distances import row_norms
 from pgs3v.store.engine.metadata_columns import MetadataColumns
 from pgs3v.store.engine.segment_rows import Blobs, RowVectors, SegmentRows
-from pgs3v.store.storage.durable_files import PRIVATE_DIRECTORY, SyncedFile, fsync_directory, write_file_atomically
 
 FloatArray = npt.NDArray[np.float32]
 RowArray = npt.NDArray[np.int64]
@@ -56,7 +57,7 @@ _CACHED_PROBE_SECONDS = 0.00025
 
 @dataclass(frozen=True)
 class SegmentBuild:
-    """How to build a segment's index."""
+    """How to build a segment's ANN."""
 
     metric: str
     ann_min_floats: int
@@ -68,7 +69,7 @@ class SegmentBuild:
 
 
 def wants_ann(rows: int, dimension: int, ann_min_floats: int) -> bool:
-    """Whether a segment of this size gets an approximate index (smaller ones are scanned exactly)."""
+    """Whether a segment of this size gets an ANN (smaller ones are scanned exactly)."""
     # A 4-bit codebook has 16 centroids to train: fewer rows than a few times that cannot.
     return rows >= _MIN_ANN_ROWS and rows * dimension >= ann_min_floats
 
@@ -78,9 +79,9 @@ def write_segment(
 ) -> faiss.Index | None:
     """Write and fsync every file of a new segment in ``directory`` (which must not exist).
 
-    A segment large enough (:func:`wants_ann`) also gets its index, grown from ``trained`` when
-    given (see :func:`build_ann`). Returns the empty trained index used, for the next segment to
-    reuse, or None when the segment has no index.
+    A segment large enough (:func:`wants_ann`) also gets its ANN, grown from ``trained`` when
+    given (see :func:`build_ann`). Returns the empty trained ANN used, for the next segment to
+    reuse, or None when the segment has no ANN.
     """
     directory.mkdir(mode=PRIVATE_DIRECTORY)
     count = len(rows)
@@ -98,12 +99,12 @@ def write_segment(
     probes_by_top: list[int] | None = None
     if has_ann:
         # Both read the file just written, so a merge never holds all its vectors in RAM at once.
-        index, trained = build_ann(vectors, build.metric, threads=build.build_threads, trained=trained)
-        calibration = calibrate_probes(index, vectors, build.metric, build.rerank, build.recall_target)
+        ann, trained = build_ann(vectors, build.metric, threads=build.build_threads, trained=trained)
+        calibration = calibrate_probes(ann, vectors, build.metric, build.rerank, build.recall_target)
         probes, rerank = calibration.probes, calibration.rerank
         probes_by_top = list(calibration.probes_by_top)
         with SyncedFile(directory / "ann.faiss") as file:
-            save_ann(index, file.write)
+            save_ann(ann, file.write)
     descriptor = {"format": _FORMAT, "rows": count, "dimension": int(rows.vectors.shape[1]),
                   "metric": build.metric, "ann": has_ann, "probes": probes, "rerank": rerank,
                   "probes_by_top": probes_by_top}
@@ -141,6 +142,33 @@ def _save(path: Path, array: npt.NDArray[Any]) -> None:
 def _write_durably(path: Path, data: bytes | npt.NDArray[np.uint8]) -> None:
     with SyncedFile(path) as file:
         file.write(data if isinstance(data, bytes) else data.data)
+
+
+# What columns.pickle may name. Segments written before the store's modules moved into
+# sub-packages name pgs3v.store.metadata_columns; any other global is refused, so a segment file
+# (one day in a shared bucket) can never make the server run code of its choosing.
+_COLUMN_MODULES = frozenset({"pgs3v.store.metadata_columns", "pgs3v.store.engine.metadata_columns"})
+_COLUMN_CLASSES = frozenset({"MetadataColumns", "_KeyColumn", "_Growable"})
+_NUMPY_GLOBALS = frozenset({("numpy", "dtype"), ("numpy", "ndarray"), ("numpy._core.numeric", "_frombuffer"),
+                            ("numpy.core.numeric", "_frombuffer"), ("numpy._core.multiarray", "_reconstruct"),
+                            ("numpy.core.multiarray", "_reconstruct")})
+
+
+class _ColumnsUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if module in _COLUMN_MODULES and name in _COLUMN_CLASSES:
+            return getattr(metadata_columns, name)
+        if (module, name) in _NUMPY_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"a segment's columns may not name {module}.{name}")
+
+
+def _load_columns(path: Path) -> MetadataColumns:
+    with path.open("rb") as file:
+        columns = _ColumnsUnpickler(file).load()
+    if not isinstance(columns, MetadataColumns):
+        raise pickle.UnpicklingError(f"{path} holds a {type(columns).__name__}, not metadata columns")
+    return columns
 
 
 def is_complete(directory: Path) -> bool:
@@ -184,7 +212,7 @@ class Segment:
         self.hash_high: npt.NDArray[np.uint64] = _load(directory / "hash_high.npy")
         self.hash_low: npt.NDArray[np.uint64] = _load(directory / "hash_low.npy")
         self.hash_rows: RowArray = _load(directory / "hash_rows.npy")
-        self.columns: MetadataColumns = pickle.loads((directory / "columns.pickle").read_bytes())
+        self.columns = _load_columns(directory / "columns.pickle")
         self.ann: faiss.Index | None = load_ann(directory / "ann.faiss") if descriptor["ann"] else None
         # The calibrated probe count (see SegmentBuild.recall_target); None without an index.
         self.probes: int | None = descriptor.get("probes")

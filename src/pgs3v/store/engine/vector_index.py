@@ -21,15 +21,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from pgs3v.store.api.errors import ServiceUnavailableException
+from pgs3v.durable_files import SyncedFile, fsync_directory, private_directory
 from pgs3v.store.engine.ann import ann_lists, layout_for
+from pgs3v.store.engine.errors import IndexUnavailable
 from pgs3v.store.engine.filters import CompiledFilter
 from pgs3v.store.engine.index_settings import IndexSettings
+from pgs3v.store.engine.indexer import Indexer, IndexerPool
 from pgs3v.store.engine.merge_policy import merge_choice, optimize_plan
 from pgs3v.store.engine.metadata_columns import MetadataColumns
 from pgs3v.store.engine.mutations import DeleteBatch, Mutation, decode_mutation, encode_mutation
@@ -47,12 +49,8 @@ from pgs3v.store.engine.segment_set import (
     replaced,
 )
 from pgs3v.store.engine.vector_table import Neighbour, StoredVector, VectorTable, key_order
-from pgs3v.store.storage.durable_files import SyncedFile, fsync_directory, private_directory
 from pgs3v.store.storage.manifest import Manifest, ManifestStore, SegmentEntry
 from pgs3v.store.storage.wal import WriteAheadLog
-
-if TYPE_CHECKING:
-    from pgs3v.store.engine.indexer import IndexerPool
 
 _logger = logging.getLogger(__name__)
 
@@ -114,8 +112,6 @@ class VectorIndex:
         self._indexer: Any = None
         self._own_pool: Any = None
         if self.settings.background:
-            from pgs3v.store.engine.indexer import Indexer, IndexerPool
-
             if indexer_pool is None:  # an index on its own (tests, tools): its own two threads
                 indexer_pool = self._own_pool = IndexerPool()
             self._indexer = Indexer(self, indexer_pool)
@@ -131,7 +127,7 @@ class VectorIndex:
             with self._applied:
                 ready = self._applied.wait_for(lambda: self._applied_lsn >= lsn - 1, timeout=_APPLY_WAIT_SECONDS)
                 if not ready:
-                    raise ServiceUnavailableException("The index is not accepting writes; retry the request")
+                    raise IndexUnavailable("The index is not accepting writes; retry the request")
                 try:
                     self._apply(mutation)
                 finally:

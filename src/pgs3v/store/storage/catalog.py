@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from pgs3v.store.storage.durable_files import PRIVATE_FILE, fsync_directory, write_file_atomically
+from pgs3v.durable_files import PRIVATE_FILE, fsync_directory, write_file_atomically
 
 CATALOG_FILE = "catalog.json"
 JOURNAL_FILE = "catalog.journal"

@@ -15,14 +15,13 @@ than the watermark.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 
-from pgs3v.store.storage.durable_files import PRIVATE_FILE, fsync_directory, private_directory
+from pgs3v.durable_files import private_directory, write_file_atomically
 
 _NAME = re.compile(r"manifest-(\d{20})\.json")
 _FORMAT = 1
@@ -83,6 +82,8 @@ class ManifestStore:
     def __init__(self, directory: Path) -> None:
         private_directory(directory)
         self._directory = directory
+        for stale in directory.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)  # a commit that a crash cut short; it committed nothing
 
     def _generations(self) -> list[int]:
         found = []
@@ -103,24 +104,10 @@ class ManifestStore:
 
     def commit(self, manifest: Manifest) -> None:
         """Write ``manifest`` as its generation, create-only; durable when this returns."""
-        path = self._path(manifest.generation)
-        temporary = path.with_name(path.name + ".tmp")
-        data = manifest.to_json()
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
         try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            # link() fails if the name exists: the create-only put. A crash before it leaves a
-            # .tmp file, which is ignored and cleaned up.
-            os.link(temporary, path)
+            write_file_atomically(self._path(manifest.generation), manifest.to_json(), create_only=True)
         except FileExistsError:
             raise ManifestConflictError(f"manifest generation {manifest.generation} already exists") from None
-        finally:
-            temporary.unlink(missing_ok=True)
-        fsync_directory(self._directory)
         for generation in self._generations():
             if generation < manifest.generation - 1:
                 self._path(generation).unlink(missing_ok=True)

@@ -1,6 +1,6 @@
 """A per-index write-ahead log of opaque byte records, durable before it acknowledges.
 
-Layout: a directory of segment files ``wal-<first lsn, 20 digits>.log`` plus a ``LOCK`` file.
+Layout: a directory of log files ``wal-<first lsn, 20 digits>.log`` plus a ``LOCK`` file.
 Each record is framed as::
 
     magic/version u8 | payload length u32 | lsn u64 | crc32 u32 | payload
@@ -14,7 +14,7 @@ becomes the leader, takes every queued record, writes and syncs them, then wakes
 A lone appender is its own leader and never waits on a timer.
 
 A full disk (ENOSPC, EDQUOT) is survived: the group's records, and those queued behind it, are
-refused with ``WalFullError`` (a retryable 503), the active segment is truncated back to where
+refused with ``WalFullError`` (a retryable 503), the active log file is truncated back to where
 the group began and synced, and the next append reuses the group's LSNs once space is free again.
 This is safe where a blind retry is not: everything before that offset was synced by an earlier,
 successful fsync, and the truncation removes exactly the pages a failed fsync may have dropped.
@@ -40,13 +40,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from pgs3v.store.api.errors import (
-    DISK_FULL_ERRNOS,
-    DISK_FULL_MESSAGE,
-    InternalServerException,
-    ServiceUnavailableException,
-)
-from pgs3v.store.storage.durable_files import PRIVATE_FILE, fsync_directory, private_directory
+from pgs3v.durable_files import PRIVATE_FILE, fsync_directory, private_directory
+from pgs3v.store.storage.errors import DISK_FULL_ERRNOS, StorageError, StorageFull
 
 __all__ = ["WalClosedError", "WalCorruptionError", "WalError", "WalFailedError", "WalFullError", "WriteAheadLog"]
 
@@ -56,18 +51,18 @@ _MAGIC = 0xA1  # high nibble: "WAL", low nibble: framing version 1
 _HEADER = struct.Struct("<BIQI")
 _PREFIX = struct.Struct("<BIQ")  # the part of the header the CRC covers
 _MAX_RECORD = 2**32 - 1
-_SEGMENT_NAME = re.compile(r"wal-(\d{20})\.log")
+_LOG_FILE_NAME = re.compile(r"wal-(\d{20})\.log")
 _IOV_MAX = 1024
 # Patched by tests to count or fail syncs; fdatasync skips the needless inode-timestamp write.
 _fdatasync = getattr(os, "fdatasync", os.fsync)
 
 
-class WalError(InternalServerException):
+class WalError(StorageError):
     """The write-ahead log cannot serve the request (clients see a 500)."""
 
 
 class WalCorruptionError(WalError):
-    """A segment is damaged somewhere a crash cannot explain; never skipped silently."""
+    """A log file is damaged somewhere a crash cannot explain; never skipped silently."""
 
 
 class WalFailedError(WalError):
@@ -78,11 +73,8 @@ class WalClosedError(WalError):
     """The log was closed."""
 
 
-class WalFullError(ServiceUnavailableException):
+class WalFullError(StorageFull):
     """The disk is full: the append was not made, the log stays open (clients see a retryable 503)."""
-
-    def __init__(self) -> None:
-        super().__init__(DISK_FULL_MESSAGE)
 
 
 class _Ticket:
@@ -97,14 +89,14 @@ class _Ticket:
 
 
 class _BadRecord(Exception):
-    """A record at ``offset`` fails framing; a torn tail if it is in the last segment."""
+    """A record at ``offset`` fails framing; a torn tail if it is in the last log file."""
 
     def __init__(self, offset: int, reason: str) -> None:
         super().__init__(f"{reason} at byte {offset}")
         self.offset = offset
 
 
-def _segment_path(directory: Path, first_lsn: int) -> Path:
+def _log_file_path(directory: Path, first_lsn: int) -> Path:
     return directory / f"wal-{first_lsn:020d}.log"
 
 
@@ -114,7 +106,7 @@ def _frame(lsn: int, payload_crc: int, length: int) -> bytes:
 
 
 def _records(f: BinaryIO, size: int, first_lsn: int, *, skip_to: int = 0) -> Iterator[tuple[int, bytes]]:
-    """Yield (lsn, payload) from a segment; raise _BadRecord at the first bad frame.
+    """Yield (lsn, payload) from a log file; raise _BadRecord at the first bad frame.
 
     Payloads of records with lsn <= skip_to are not returned (b"") but still CRC-checked,
     because an unchecked length could send us past a torn frame.
@@ -157,12 +149,12 @@ def _write_all(fd: int, buffers: list[memoryview]) -> None:
 class WriteAheadLog:
     """An append-only, crash-safe log of byte records with group commit (see module docstring)."""
 
-    def __init__(self, directory: Path, *, segment_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, directory: Path, *, file_bytes: int = 64 * 1024 * 1024) -> None:
         """Open (creating if needed) the log in ``directory`` and recover from any crash."""
-        if segment_bytes <= 0:
-            raise ValueError("segment_bytes must be positive")
+        if file_bytes <= 0:
+            raise ValueError("file_bytes must be positive")
         self.directory = Path(directory)
-        self.segment_bytes = segment_bytes
+        self.file_bytes = file_bytes
         self.fsync_count = 0  # data syncs issued; fewer than appends means group commit happened
         self._cond = threading.Condition(threading.Lock())
         self._pending: list[tuple[_Ticket, memoryview, memoryview]] = []  # (ticket, header, payload)
@@ -172,9 +164,9 @@ class WriteAheadLog:
         self._fd = -1
         self._lock_fd = self._acquire_dir_lock()
         try:
-            self._segments, self._durable_lsn, self._active_size = self._recover()
+            self._files, self._durable_lsn, self._active_size = self._recover()
             self._next_lsn = self._durable_lsn + 1
-            self._fd = os.open(self._segments[-1][1], os.O_WRONLY | os.O_APPEND)
+            self._fd = os.open(self._files[-1][1], os.O_WRONLY | os.O_APPEND)
         except BaseException:
             os.close(self._lock_fd)
             raise
@@ -197,10 +189,10 @@ class WriteAheadLog:
 
     def _recover(self) -> tuple[list[tuple[int, Path]], int, int]:
         found = sorted(
-            (int(m.group(1)), p) for p in self.directory.iterdir() if (m := _SEGMENT_NAME.fullmatch(p.name))
+            (int(m.group(1)), p) for p in self.directory.iterdir() if (m := _LOG_FILE_NAME.fullmatch(p.name))
         )
         if not found:
-            path = _segment_path(self.directory, 1)
+            path = _log_file_path(self.directory, 1)
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
             fsync_directory(self.directory)
             return [(1, path)], 0, 0
@@ -216,8 +208,8 @@ class WriteAheadLog:
                         last_lsn = lsn
                 except _BadRecord as bad:
                     if i < len(found) - 1:
-                        raise WalCorruptionError(f"{path}: {bad}; the segment is not the last") from None
-                    # Synced bytes form a prefix of the file, so a bad frame in the last segment
+                        raise WalCorruptionError(f"{path}: {bad}; the log file is not the last") from None
+                    # Synced bytes form a prefix of the file, so a bad frame in the last log file
                     # and everything after it was never acknowledged: a crash mid-write.
                     _logger.warning("%s: %s; truncating %d torn bytes", path, bad, size - bad.offset)
                     self._truncate(path, bad.offset)
@@ -298,7 +290,7 @@ class WriteAheadLog:
 
     def _write_batch(self, batch: list[tuple[_Ticket, memoryview, memoryview]]) -> None:
         """Write and sync the group; WalFullError if the disk was full and the file is as before."""
-        if self._active_size >= self.segment_bytes:
+        if self._active_size >= self.file_bytes:
             self._rotate(batch[0][0].lsn)
         buffers: list[memoryview] = []
         for _, header, payload in batch:
@@ -316,18 +308,18 @@ class WriteAheadLog:
             os.ftruncate(self._fd, start)
             _fdatasync(self._fd)
             _logger.warning("write-ahead log %s: disk full, %d records refused", self.directory, len(batch))
-            raise WalFullError() from None
+            raise WalFullError("the disk is full") from None
         self._active_size = start + sum(len(b) for b in buffers)
         self.fsync_count += 1
 
     def _rotate(self, first_lsn: int) -> None:
-        # Every record in the old segment is already synced, so only the new name needs care.
-        path = _segment_path(self.directory, first_lsn)
+        # Every record in the old log file is already synced, so only the new name needs care.
+        path = _log_file_path(self.directory, first_lsn)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, PRIVATE_FILE)
         except OSError as exc:
             if exc.errno in DISK_FULL_ERRNOS:
-                raise WalFullError() from None  # nothing was created: the log is as it was
+                raise WalFullError("the disk is full") from None  # nothing was created: the log is as it was
             raise
         try:
             fsync_directory(self.directory)
@@ -335,22 +327,22 @@ class WriteAheadLog:
             os.close(fd)
             if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
                 path.unlink()  # an empty file whose name may not be durable: as if never made
-                raise WalFullError() from None
+                raise WalFullError("the disk is full") from None
             raise
         os.close(self._fd)
         self._fd, self._active_size = fd, 0
         with self._cond:
-            self._segments.append((first_lsn, path))
+            self._files.append((first_lsn, path))
 
     def replay(self, after_lsn: int = 0) -> Iterator[tuple[int, bytes]]:
         """Yield every durable (lsn, record) with lsn > after_lsn, oldest first."""
         with self._cond:
-            segments, limit = list(self._segments), self._durable_lsn
-        for i, (first_lsn, path) in enumerate(segments):
-            next_first = segments[i + 1][0] if i + 1 < len(segments) else limit + 1
+            files, limit = list(self._files), self._durable_lsn
+        for i, (first_lsn, path) in enumerate(files):
+            next_first = files[i + 1][0] if i + 1 < len(files) else limit + 1
             if next_first <= after_lsn + 1 or first_lsn > limit:
                 continue  # wholly before after_lsn, or not yet durable
-            # A concurrent truncate_before may delete a segment we have not opened yet (then this
+            # A concurrent truncate_before may delete a log file we have not opened yet (then this
             # raises FileNotFoundError); checkpointers truncate only what was already replayed.
             with open(path, "rb") as f:
                 size = os.fstat(f.fileno()).st_size
@@ -364,13 +356,13 @@ class WriteAheadLog:
                     raise WalCorruptionError(f"{path}: {bad}") from None
 
     def truncate_before(self, lsn: int) -> None:
-        """Delete whole segments whose records all have LSNs below ``lsn`` (never the active one)."""
+        """Delete whole log files whose records all have LSNs below ``lsn`` (never the active one)."""
         with self._cond:
             self._check_open()
             doomed = 0
-            while doomed + 1 < len(self._segments) and self._segments[doomed + 1][0] <= lsn:
+            while doomed + 1 < len(self._files) and self._files[doomed + 1][0] <= lsn:
                 doomed += 1
-            removed, self._segments = self._segments[:doomed], self._segments[doomed:]
+            removed, self._files = self._files[:doomed], self._files[doomed:]
         if removed:
             # Oldest first, so a crash midway leaves a contiguous log.
             for _, path in removed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 # The store's files hold every vector and its metadata: only the store's own user may read them.
@@ -27,12 +28,20 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def write_file_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file."""
-    temporary = path.with_name(path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+def write_file_atomically(path: Path, data: bytes, *, create_only: bool = False) -> None:
+    """Put ``data`` at ``path`` so that a crash leaves either the old file (or none) or the new one.
+
+    With ``create_only``, raise FileExistsError when ``path`` exists: the conditional put
+    (If-None-Match: *) of an object store, on which the manifest and the credentials rely so
+    that two writers never both believe they won.
+    """
+    # A random name created with O_EXCL: never written through a symlink or file planted at a
+    # predictable temporary name, and two writers never share one.
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     try:
         try:
+            os.fchmod(fd, PRIVATE_FILE)  # exactly 0600, even under an odd umask such as 0o277
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)
@@ -40,11 +49,27 @@ def write_file_atomically(path: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-    except BaseException:
-        temporary.unlink(missing_ok=True)  # a full disk must not keep the half-written copy
-        raise
-    os.replace(temporary, path)
+        if create_only:
+            _link_if_absent(temporary, path)
+        else:
+            os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)  # a full disk or a lost race must not leave the copy
     fsync_directory(path.parent)
+
+
+def _link_if_absent(temporary: Path, path: Path) -> None:
+    # link() is the atomic create-if-absent: it fails when the name exists.
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        # A filesystem without hard links: an exclusive rename is not available either, so the
+        # check and the rename are two steps (good enough for one process per data directory).
+        if path.exists():
+            raise FileExistsError(path) from None
+        os.replace(temporary, path)
 
 
 class SyncedFile:
