@@ -8,15 +8,28 @@ from typing import Any
 
 import pytest
 
+from pgs3v.stack.seaweedfs import SeaweedFS
 from tests.support import StoreProcess, client
 
 _names = itertools.count()
+SEAWEEDFS_BUCKET = "pgs3v-tests"
 
 
 @pytest.fixture(scope="session")
 def store_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreProcess]:
     server = StoreProcess(tmp_path_factory.mktemp("store")).start()
     try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """One SeaweedFS server (S3 gateway on loopback) for the session, with a bucket "pgs3v-tests"."""
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs")).start()
+    try:
+        server.create_bucket(SEAWEEDFS_BUCKET)
         yield server
     finally:
         server.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,13 @@ from botocore.config import Config
 
 from pgs3v.auth.credentials import Credentials
 from pgs3v.bridge.json_transport import JsonTransport
+from pgs3v.stack.seaweedfs import SeaweedFS
 from pgs3v.store.process import StoreProcess as _StoreProcess
 from pgs3v.store.process import free_port
+from pgs3v.store.storage.s3_objects import S3Location, S3Objects
 
-__all__ = ["StoreProcess", "client", "engine_client", "error_of", "free_port", "process_status", "signed_head"]
+__all__ = ["StoreProcess", "client", "engine_client", "error_of", "free_port", "process_status", "seaweedfs_objects",
+           "signed_head"]
 
 ACCESS_KEY_ID = "PGS3VTESTACCESSKEY01"
 SECRET_ACCESS_KEY = "test-secret-access-key-0123456789abcdefgh"
@@ -83,3 +87,9 @@ def process_status(pid: int, field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+def seaweedfs_objects(server: SeaweedFS, bucket: str = "pgs3v-tests") -> S3Objects:
+    """The objects under a fresh prefix of ``bucket`` on ``server`` (tests share the bucket)."""
+    return S3Objects(S3Location(bucket, f"t-{secrets.token_hex(6)}", server.endpoint, server.region,
+                                server.credentials.access_key_id, server.credentials.secret_access_key))

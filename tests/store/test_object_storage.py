@@ -7,14 +7,11 @@ conditional puts that exactly one of several concurrent writers wins.
 
 from __future__ import annotations
 
-import secrets
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pgs3v.stack.seaweedfs import SeaweedFS
 from pgs3v.store.storage.local_objects import LocalObjects
 from pgs3v.store.storage.objects import (
     IfMatch,
@@ -24,27 +21,15 @@ from pgs3v.store.storage.objects import (
     PreconditionFailed,
     PutMode,
 )
-from pgs3v.store.storage.s3_objects import S3Location, S3Objects, parse_s3_url
-
-
-@pytest.fixture(scope="module")
-def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
-    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs")).start()
-    try:
-        server.create_bucket("contract")
-        yield server
-    finally:
-        server.stop()
+from pgs3v.store.storage.s3_objects import parse_s3_url
+from tests.support import seaweedfs_objects
 
 
 @pytest.fixture(params=["local", "s3"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStorage:
     if request.param == "local":
         return LocalObjects(tmp_path / "objects")
-    server: SeaweedFS = request.getfixturevalue("seaweedfs")
-    # A fresh prefix per test: the bucket is shared by the module's tests.
-    return S3Objects(S3Location("contract", f"t-{secrets.token_hex(4)}", server.endpoint, server.region,
-                                server.credentials.access_key_id, server.credentials.secret_access_key))
+    return seaweedfs_objects(request.getfixturevalue("seaweedfs"))
 
 
 def test_put_then_get_head_and_overwrite(storage: ObjectStorage) -> None:

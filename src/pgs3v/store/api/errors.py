@@ -40,7 +40,7 @@ from pgs3v.auth.errors import (
     UnrecognizedClientException,
 )
 from pgs3v.store.engine.errors import EngineError, IndexUnavailable, InvalidFilter
-from pgs3v.store.storage.errors import DISK_FULL_ERRNOS, StorageError, StorageFull
+from pgs3v.store.storage.errors import DISK_FULL_ERRNOS, StorageError, StorageFull, WriteRefused
 
 __all__ = [
     "AccessDeniedException", "ConflictException", "IncompleteSignatureException", "InternalServerException",
@@ -174,7 +174,7 @@ def from_lower_layer(error: EngineError | StorageError | OSError) -> S3VectorsEr
         return ValidationException(f"Invalid filter: {error}")
     if isinstance(error, StorageFull):
         return ServiceUnavailableException(DISK_FULL_MESSAGE)
-    if isinstance(error, IndexUnavailable):
+    if isinstance(error, WriteRefused | IndexUnavailable):
         return ServiceUnavailableException(str(error))
     if isinstance(error, StorageError | EngineError):
         return InternalServerException(str(error))

@@ -2,8 +2,14 @@
 
 ::
 
-    StorageError          the data cannot be read or written (clients see a 500)
-    └── StorageFull       the disk is full: nothing was written, retry later (a 503)
+    StorageError              the data cannot be read or written (clients see a 500)
+    ├── WriteRefused          nothing was written; retry later (a 503)
+    │   └── StorageFull       ... because the disk is full
+    └── WalError              the write-ahead log cannot serve the request
+        ├── WalCorruptionError   damaged where a crash cannot explain; never skipped silently
+        ├── WalFailedError       a write failed in a way that may have lost data: reopen the log
+        ├── WalFencedError       another writer appended at the same position (object storage)
+        └── WalClosedError       the log was closed
 """
 
 from __future__ import annotations
@@ -18,8 +24,32 @@ class StorageError(Exception):
     """The storage cannot serve the request."""
 
 
-class StorageFull(StorageError):
+class WriteRefused(StorageError):
+    """The write was not made, and the storage stays usable: retry it later."""
+
+
+class StorageFull(WriteRefused):
     """The disk is full: the write was not made and the storage stays usable."""
+
+
+class WalError(StorageError):
+    """The write-ahead log cannot serve the request (clients see a 500)."""
+
+
+class WalCorruptionError(WalError):
+    """A log file or object is damaged somewhere a crash cannot explain; never skipped silently."""
+
+
+class WalFailedError(WalError):
+    """A write failed in a way that may have lost data; the log refuses appends until reopened."""
+
+
+class WalFencedError(WalFailedError):
+    """Another writer appended at this log position: this log's view is stale; reopen it."""
+
+
+class WalClosedError(WalError):
+    """The log was closed."""
 
 
 def is_exhaustion(error: OSError) -> bool:

@@ -90,3 +90,37 @@ def check_range(start: int, end: int | None) -> None:
     """A byte range the protocol accepts: 0 <= start <= end."""
     if start < 0 or (end is not None and end < start):
         raise ValueError(f"invalid byte range [{start}, {end})")
+
+
+class Prefixed:
+    """The objects of ``storage`` under ``prefix/``, with keys relative to it."""
+
+    def __init__(self, storage: ObjectStorage, prefix: str) -> None:
+        self._storage = storage
+        self._prefix = check_key(prefix.strip("/")) + "/"
+
+    def put(self, key: str, data: bytes, *, mode: PutMode = "overwrite") -> str:
+        """Store ``data`` under ``key``, durable when this returns; return the new etag."""
+        return self._storage.put(self._prefix + check_key(key), data, mode=mode)
+
+    def get(self, key: str, *, start: int = 0, end: int | None = None) -> bytes:
+        """The object's bytes ``[start, end)`` (to its end when ``end`` is None)."""
+        return self._storage.get(self._prefix + check_key(key), start=start, end=end)
+
+    def head(self, key: str) -> ObjectInfo:
+        """The object's size and etag."""
+        info = self._storage.head(self._prefix + check_key(key))
+        return ObjectInfo(key, info.size, info.etag)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, in key order."""
+        for info in self._storage.list(self._prefix + prefix):
+            yield ObjectInfo(info.key[len(self._prefix):], info.size, info.etag)
+
+    def delete(self, key: str) -> None:
+        """Remove the object; no error if there is none."""
+        self._storage.delete(self._prefix + check_key(key))
+
+    def describe(self) -> str:
+        """Where the objects are."""
+        return f"{self._storage.describe()} ({self._prefix})"

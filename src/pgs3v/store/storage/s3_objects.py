@@ -13,15 +13,17 @@ create-only puts alone.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import obstore
-from obstore.exceptions import AlreadyExistsError, PreconditionError
+from obstore.exceptions import AlreadyExistsError, BaseError, PreconditionError
 from obstore.store import S3Store
 
+from pgs3v.store.storage.errors import StorageError
 from pgs3v.store.storage.objects import (
     IfMatch,
     ObjectInfo,
@@ -31,6 +33,24 @@ from pgs3v.store.storage.objects import (
     check_key,
     check_range,
 )
+
+_REQUEST_SECONDS = 30
+_CONNECT_SECONDS = 5
+_RETRIES = 3
+_RETRY_SECONDS = 20
+
+
+@contextmanager
+def _translated(key: str) -> Iterator[None]:
+    """obstore's errors as the protocol's."""
+    try:
+        yield
+    except FileNotFoundError:  # obstore's NotFoundError is one
+        raise ObjectNotFound(key) from None
+    except (AlreadyExistsError, PreconditionError):
+        raise PreconditionFailed(f"{key}: the conditional put lost") from None
+    except (BaseError, OSError) as problem:
+        raise StorageError(f"object storage: {key}: {problem}".splitlines()[0]) from problem
 
 
 @dataclass(frozen=True)
@@ -70,9 +90,15 @@ class S3Objects:
         self.location = location
         options: dict[str, Any] = {"region": location.region, "access_key_id": location.access_key_id,
                                    "secret_access_key": location.secret_access_key}
+        # A request that cannot finish in seconds should fail the API call that waits for it, not
+        # hold it for obstore's default three minutes of retries.
+        client: dict[str, Any] = {"timeout": timedelta(seconds=_REQUEST_SECONDS),
+                                  "connect_timeout": timedelta(seconds=_CONNECT_SECONDS)}
         if location.endpoint:
-            options.update(endpoint=location.endpoint, virtual_hosted_style_request=False,
-                           client_options={"allow_http": location.endpoint.startswith("http://")})
+            client["allow_http"] = location.endpoint.startswith("http://")
+            options.update(endpoint=location.endpoint, virtual_hosted_style_request=False)
+        options.update(client_options=client,
+                       retry_config={"max_retries": _RETRIES, "retry_timeout": timedelta(seconds=_RETRY_SECONDS)})
         self._store = S3Store(location.bucket, **options)
         self._prefix = f"{location.prefix}/" if location.prefix else ""
 
@@ -82,34 +108,28 @@ class S3Objects:
     def put(self, key: str, data: bytes, *, mode: PutMode = "overwrite") -> str:
         """Store ``data`` under ``key``, durable when this returns; return the new etag."""
         put_mode: Any = {"e_tag": mode.etag} if isinstance(mode, IfMatch) else mode
-        try:
+        with _translated(key):
             result = obstore.put(self._store, self._key(key), data, mode=put_mode, use_multipart=False)
-        except (AlreadyExistsError, PreconditionError):
-            raise PreconditionFailed(f"{key}: the conditional put lost") from None
         return str(result["e_tag"])
 
     def get(self, key: str, *, start: int = 0, end: int | None = None) -> bytes:
         """The object's bytes ``[start, end)`` (to its end when ``end`` is None)."""
         check_range(start, end)
-        try:
+        with _translated(key):
             if start == 0 and end is None:
                 return bytes(obstore.get(self._store, self._key(key)).bytes())
             if end is None:
                 options: Any = {"range": {"offset": start}}
                 return bytes(obstore.get(self._store, self._key(key), options=options).bytes())
             if end == start:
-                self.head(key)  # an empty range of an existing object; S3 would refuse the request
+                obstore.head(self._store, self._key(key))  # S3 refuses an empty range; the object must exist
                 return b""
             return bytes(obstore.get_range(self._store, self._key(key), start=start, end=end))
-        except FileNotFoundError:  # obstore's NotFoundError is one
-            raise ObjectNotFound(key) from None
 
     def head(self, key: str) -> ObjectInfo:
         """The object's size and etag."""
-        try:
+        with _translated(key):
             meta = obstore.head(self._store, self._key(key))
-        except FileNotFoundError:  # obstore's NotFoundError is one
-            raise ObjectNotFound(key) from None
         return ObjectInfo(key, int(meta["size"]), str(meta["e_tag"]))
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
@@ -117,19 +137,23 @@ class S3Objects:
         found = []
         # object_store lists whole path segments under a prefix; filter the rest here.
         directory = prefix.rpartition("/")[0]
-        stream = obstore.list(self._store, self._prefix + directory if directory else self._prefix or None,
-                              chunk_size=1000)
-        for chunk in stream:
-            for meta in chunk:
-                key = str(meta["path"])[len(self._prefix):]
-                if key.startswith(prefix):
-                    found.append(ObjectInfo(key, int(meta["size"]), str(meta["e_tag"])))
+        with _translated(prefix or "/"):
+            stream = obstore.list(self._store, self._prefix + directory if directory else self._prefix or None,
+                                  chunk_size=1000)
+            for chunk in stream:
+                for meta in chunk:
+                    key = str(meta["path"])[len(self._prefix):]
+                    if key.startswith(prefix):
+                        found.append(ObjectInfo(key, int(meta["size"]), str(meta["e_tag"])))
         yield from sorted(found, key=lambda info: info.key)
 
     def delete(self, key: str) -> None:
         """Remove the object; no error if there is none."""
-        with contextlib.suppress(FileNotFoundError):
-            obstore.delete(self._store, self._key(key))
+        try:
+            with _translated(key):
+                obstore.delete(self._store, self._key(key))
+        except ObjectNotFound:
+            pass
 
     def describe(self) -> str:
         """Where the objects are, without the credentials."""
