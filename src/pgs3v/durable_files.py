@@ -112,3 +112,22 @@ class SyncedFile:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def copy_file_atomically(source: Path, path: Path, *, create_only: bool = False) -> None:
+    """Copy ``source`` to ``path`` as :func:`write_file_atomically` writes (piece by piece, synced as it goes)."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        with source.open("rb") as reader, SyncedFile(temporary) as writer:
+            while chunk := reader.read(_COPY_CHUNK):
+                writer.write(chunk)
+        if create_only:
+            _link_if_absent(temporary, path)
+        else:
+            os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    fsync_directory(path.parent)
+
+
+_COPY_CHUNK = 8 << 20

@@ -31,6 +31,7 @@ from pgs3v.store.engine.mutations import DeleteBatch, PutBatch
 from pgs3v.store.engine.segment_search import SearchKnobs
 from pgs3v.store.engine.vector_index import VectorIndex
 from pgs3v.store.storage.manifest import ManifestStore
+from pgs3v.store.storage.store_storage import local_index_storage
 from pgs3v.store.storage.wal import WriteAheadLog
 
 DIMENSION = 8
@@ -76,7 +77,8 @@ class IndexAgainstOracle(RuleBasedStateMachine):
         self.recall_total = 0
 
     def _open(self) -> VectorIndex:
-        return VectorIndex(self.directory / "index", DIMENSION, self.metric, frozenset({"note"}), ENGINE)
+        storage = local_index_storage(self.directory / "index")
+        return VectorIndex(storage, DIMENSION, self.metric, frozenset({"note"}), ENGINE)
 
     def teardown(self) -> None:
         self.index.close()

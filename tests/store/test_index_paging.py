@@ -10,6 +10,7 @@ from pgs3v.store.engine.distances import exact_distances
 from pgs3v.store.engine.index_settings import IndexSettings
 from pgs3v.store.engine.mutations import PutBatch
 from pgs3v.store.engine.vector_index import VectorIndex
+from pgs3v.store.storage.store_storage import local_index_storage
 
 ROWS, DIMENSION, PAGE = 4000, 16, 50
 
@@ -18,7 +19,7 @@ def test_a_cursor_walk_never_repeats_a_vector(tmp_path: Path) -> None:
     rng = np.random.default_rng(11)
     vectors = rng.standard_normal((ROWS, DIMENSION)).astype(np.float32)
     settings = IndexSettings(background=False, ann_min_floats=1000, build_threads=1)
-    index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), settings)
+    index = VectorIndex(local_index_storage(tmp_path / "index"), DIMENSION, "cosine", frozenset(), settings)
     try:
         index.write(PutBatch([f"v{i}" for i in range(ROWS)], vectors, [None] * ROWS))
         index.optimize()

@@ -19,6 +19,7 @@ from pgs3v.store.engine.merge_policy import merge_choice, optimize_plan, settle_
 from pgs3v.store.engine.mutations import DeleteBatch, PutBatch
 from pgs3v.store.engine.segment import write_segment
 from pgs3v.store.engine.vector_index import VectorIndex
+from pgs3v.store.storage.store_storage import local_index_storage
 
 DIMENSION = 8
 SETTINGS = IndexSettings(fold_rows=100, ann_min_floats=60 * DIMENSION, merge_width=3, background=False,
@@ -44,7 +45,7 @@ def test_folds_are_indexed_at_once_and_reuse_the_last_training(tmp_path: Path, m
         return real_train(vectors, metric, **kwargs)
 
     monkeypatch.setattr(ann_module, "train_ann", counted)
-    index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), SETTINGS)
+    index = VectorIndex(local_index_storage(tmp_path / "index"), DIMENSION, "cosine", frozenset(), SETTINGS)
     try:
         for start in (0, 80, 160):
             _put(index, start, 80)
@@ -80,7 +81,7 @@ def test_folds_are_indexed_at_once_and_reuse_the_last_training(tmp_path: Path, m
 
 def test_no_merge_builds_a_segment_above_the_cap(tmp_path: Path) -> None:
     capped = replace(SETTINGS, max_segment_rows=200)
-    index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), capped)
+    index = VectorIndex(local_index_storage(tmp_path / "index"), DIMENSION, "cosine", frozenset(), capped)
     try:
         for start, count in ((0, 90), (90, 95), (185, 70)):
             _put(index, start, count)
@@ -101,7 +102,7 @@ def test_no_merge_builds_a_segment_above_the_cap(tmp_path: Path) -> None:
 
 
 def test_a_fold_commits_while_a_merge_is_still_building(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), SETTINGS)
+    index = VectorIndex(local_index_storage(tmp_path / "index"), DIMENSION, "cosine", frozenset(), SETTINGS)
     building, release = threading.Event(), threading.Event()
 
     def slow_when_merging(directory: Path, rows: Any, *args: Any, **kwargs: Any) -> Any:
@@ -134,7 +135,7 @@ def test_a_fold_commits_while_a_merge_is_still_building(tmp_path: Path, monkeypa
         release.set()
         index.close()
     # Reopened from its manifest and log: the same rows, the merged sources' files gone.
-    reopened = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), SETTINGS)
+    reopened = VectorIndex(local_index_storage(tmp_path / "index"), DIMENSION, "cosine", frozenset(), SETTINGS)
     try:
         assert {live.segment.name: live.live_count for live in reopened.segment_states()} == rows
         assert sorted(p.name for p in (tmp_path / "index" / "segments").iterdir()) == sorted(rows)
@@ -145,7 +146,7 @@ def test_a_fold_commits_while_a_merge_is_still_building(tmp_path: Path, monkeypa
 
 def test_a_failed_segment_write_leaves_no_files_and_loses_nothing(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), SETTINGS)
+    index = VectorIndex(local_index_storage(tmp_path / "index"), DIMENSION, "cosine", frozenset(), SETTINGS)
 
     def write_then_fail(*args: Any, **kwargs: Any) -> None:
         write_segment(*args, **kwargs)
@@ -174,7 +175,7 @@ def test_under_steady_writes_segments_settle_once_the_last_settle_is_long_enough
     monkeypatch.setattr(indexer_module, "_SETTLE_PATIENCE_SECONDS", patience)
     # Writes never "pause" here (an hour of idle time), as under a steady trickle.
     settings = replace(SETTINGS, background=True, fold_idle_seconds=3600.0, settle_seconds=3600.0)
-    index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), settings)
+    index = VectorIndex(local_index_storage(tmp_path / "index"), DIMENSION, "cosine", frozenset(), settings)
     try:
         deadline = time.monotonic() + 60
         for start in (0, 150):
@@ -195,7 +196,7 @@ def test_under_steady_writes_segments_settle_once_the_last_settle_is_long_enough
 
 
 def test_a_partial_settle_merges_the_small_segments_before_rewriting_the_large_one(tmp_path: Path) -> None:
-    index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), SETTINGS)
+    index = VectorIndex(local_index_storage(tmp_path / "index"), DIMENSION, "cosine", frozenset(), SETTINGS)
     try:
         for start, count in ((0, 1000), (1000, 50), (1050, 40), (1090, 30)):
             _put(index, start, count)
@@ -218,7 +219,7 @@ def test_a_partial_settle_merges_the_small_segments_before_rewriting_the_large_o
 
 def test_under_a_trickle_that_never_pauses_the_tail_is_folded_once_it_is_old(tmp_path: Path) -> None:
     settings = replace(SETTINGS, background=True, fold_idle_seconds=3600.0, fold_max_age_seconds=0.3)
-    index = VectorIndex(tmp_path / "index", DIMENSION, "cosine", frozenset(), settings)
+    index = VectorIndex(local_index_storage(tmp_path / "index"), DIMENSION, "cosine", frozenset(), settings)
     try:
         deadline = time.monotonic() + 60
         start = 0

@@ -46,6 +46,12 @@ class _Faulty:
     def get(self, key: str, *, start: int = 0, end: int | None = None) -> bytes:
         return self.inner.get(key, start=start, end=end)
 
+    def put_file(self, key: str, source: Path) -> None:
+        self.inner.put_file(key, source)
+
+    def get_file(self, key: str, destination: Path) -> None:
+        self.inner.get_file(key, destination)
+
     def head(self, key: str) -> ObjectInfo:
         return self.inner.head(key)
 

@@ -7,6 +7,7 @@ conditional puts that exactly one of several concurrent writers wins.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -137,3 +138,18 @@ def test_s3_urls_name_a_bucket_and_a_prefix() -> None:
     for bad in ["bucket/prefix", "s3:///prefix", "s3://bucket/a/../b"]:
         with pytest.raises(ValueError):
             parse_s3_url(bad)
+
+
+def test_files_go_in_and_out_whole(storage: ObjectStorage, tmp_path: Path) -> None:
+    source = tmp_path / "source.bin"
+    data = os.urandom(40 << 20) + b"end"  # several parts of a multipart upload
+    source.write_bytes(data)
+    storage.put_file("segments/s1/vectors.npy", source)
+    assert storage.head("segments/s1/vectors.npy").size == len(data)
+    copy = tmp_path / "copy.bin"
+    storage.get_file("segments/s1/vectors.npy", copy)
+    assert copy.read_bytes() == data
+    assert storage.get("segments/s1/vectors.npy", start=len(data) - 3) == b"end"
+    with pytest.raises(ObjectNotFound):
+        storage.get_file("segments/s1/missing", tmp_path / "never")
+    assert not (tmp_path / "never").exists()

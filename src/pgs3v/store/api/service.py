@@ -21,6 +21,7 @@ from pgs3v.store.api.state import StoreState
 from pgs3v.store.api.tokens import TokenCodec
 from pgs3v.store.engine.errors import EngineError
 from pgs3v.store.storage.errors import StorageError
+from pgs3v.store.storage.store_storage import LocalStoreStorage, StoreStorage
 
 log = logging.getLogger("pgs3v.store")
 
@@ -42,11 +43,13 @@ def _operations() -> dict[str, Operation]:
 
 
 class VectorStore:
-    """A self-hosted S3 Vectors service over a data directory."""
+    """A self-hosted S3 Vectors service over a data directory, or objects with ``data_dir`` as their cache."""
 
-    def __init__(self, data_dir: Path, *, limits: Limits, scope: ArnScope, token_secret: bytes) -> None:
+    def __init__(self, data_dir: Path, *, limits: Limits, scope: ArnScope, token_secret: bytes,
+                 storage: StoreStorage | None = None) -> None:
         self.limits = limits
-        self.state = StoreState(data_dir, limits, scope, TokenCodec(token_secret))
+        self.state = StoreState(data_dir, limits, scope, TokenCodec(token_secret),
+                                storage or LocalStoreStorage(data_dir))
         self._operations = _operations()
 
     def call(self, operation: str, request: Any) -> dict[str, Any]:

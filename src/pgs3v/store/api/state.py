@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import threading
 import time
 from collections import OrderedDict
@@ -43,7 +42,8 @@ from pgs3v.store.api.throttle import TokenBucket
 from pgs3v.store.api.tokens import TokenCodec
 from pgs3v.store.engine.indexer import IndexerPool
 from pgs3v.store.engine.vector_index import VectorIndex
-from pgs3v.store.storage.catalog import BucketRecord, Catalog, IndexRecord
+from pgs3v.store.storage.catalog import BucketRecord, IndexRecord
+from pgs3v.store.storage.store_storage import CatalogStore, StoreStorage
 
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -85,8 +85,9 @@ class StoreState:
     limits: Limits
     scope: ArnScope
     tokens: TokenCodec
+    storage: StoreStorage
     clock: Callable[[], float] = time.time
-    catalog: Catalog = field(init=False)
+    catalog: CatalogStore = field(init=False)
     # storage id -> the open index and how many requests use it now; least recently used first.
     _open: OrderedDict[str, _OpenIndex] = field(init=False, default_factory=OrderedDict)
     _open_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
@@ -100,8 +101,7 @@ class StoreState:
         # Private from the root down: a data directory made before files were private (or by
         # hand) is tightened, which also shuts others out of whatever older files lie under it.
         private_directory(self.data_dir)
-        private_directory(self.data_dir / "indexes")
-        self.catalog = Catalog(self.data_dir)
+        self.catalog = self.storage.open_catalog()
         self._remove_orphans()
         self._pool = IndexerPool()
         self._opener = threading.Thread(target=self._open_ahead, name="pgs3v-open-ahead", daemon=True)
@@ -127,13 +127,8 @@ class StoreState:
         # A crash between a DeleteIndex's catalog write and its directory removal (or before
         # a CreateIndex was acknowledged) leaves a directory nobody owns.
         owned = {record.storage_id for record in self.catalog.indexes.values()}
-        for directory in (self.data_dir / "indexes").iterdir():
-            if directory.name not in owned:
-                shutil.rmtree(directory, ignore_errors=True)
-
-    def index_directory(self, record: IndexRecord) -> Path:
-        """Where an index keeps its files."""
-        return self.data_dir / "indexes" / record.storage_id
+        for storage_id in self.storage.index_ids() - owned:
+            self.storage.drop_index(storage_id)
 
     @contextmanager
     def using(self, record: IndexRecord) -> Iterator[VectorIndex]:
@@ -169,14 +164,13 @@ class StoreState:
         return entry
 
     def _open_index(self, record: IndexRecord) -> VectorIndex:
-        directory = self.index_directory(record)
-        created = not directory.exists()
+        created = not self.storage.index_exists(record.storage_id)
         try:
-            return VectorIndex(directory, record.dimension, record.distance_metric, record.non_filterable_keys,
-                               index_settings(self.limits), self._pool)
+            return VectorIndex(self.storage.index(record.storage_id), record.dimension, record.distance_metric,
+                               record.non_filterable_keys, index_settings(self.limits), self._pool)
         except BaseException:
             if created:  # a new index whose files could not all be made leaves none
-                shutil.rmtree(directory, ignore_errors=True)
+                self.storage.drop_index(record.storage_id)
             raise
 
     def _evict(self) -> list[tuple[str, _OpenIndex]]:
@@ -233,7 +227,7 @@ class StoreState:
             entry.index.close()
         if closing is not None:
             closing.wait()
-        shutil.rmtree(self.index_directory(record), ignore_errors=True)
+        self.storage.drop_index(record.storage_id)
 
     def close(self) -> None:
         """Close every open index and stop the indexer's threads."""

@@ -40,6 +40,7 @@ from pgs3v.store.engine.ann import build_ann, calibrate_probes, load_ann, save_a
 from pgs3v.store.engine.distances import row_norms
 from pgs3v.store.engine.metadata_columns import MetadataColumns
 from pgs3v.store.engine.segment_rows import Blobs, RowVectors, SegmentRows
+from pgs3v.store.storage.segment_files import DESCRIPTOR
 
 FloatArray = npt.NDArray[np.float32]
 RowArray = npt.NDArray[np.int64]
@@ -47,7 +48,7 @@ ByteArray = npt.NDArray[np.uint8]
 BlobSource = tuple[ByteArray, RowArray, RowArray]  # (bytes, offsets, rows), as Blobs.gathered reads it
 
 _FORMAT = 1
-_DESCRIPTOR = "segment.json"
+_DESCRIPTOR = DESCRIPTOR  # written last: its presence means the segment is whole
 _MIN_ANN_ROWS = 32
 # read_rows: this many rows are read first; if that takes longer than a page-cache read could,
 # the file is not cached and the rest are read ahead concurrently.

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import threading
 import time
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pgs3v.durable_files import SyncedFile, fsync_directory, private_directory
+from pgs3v.durable_files import SyncedFile, fsync_directory
 from pgs3v.store.engine.ann import ann_lists, layout_for
 from pgs3v.store.engine.errors import IndexUnavailable
 from pgs3v.store.engine.filters import CompiledFilter
@@ -36,7 +35,7 @@ from pgs3v.store.engine.merge_policy import merge_choice, optimize_plan
 from pgs3v.store.engine.metadata_columns import MetadataColumns
 from pgs3v.store.engine.mutations import DeleteBatch, Mutation, decode_mutation, encode_mutation
 from pgs3v.store.engine.native_memory import release_free_memory
-from pgs3v.store.engine.segment import Segment, SegmentBuild, is_complete, write_segment
+from pgs3v.store.engine.segment import Segment, SegmentBuild, write_segment
 from pgs3v.store.engine.segment_rows import Blobs, GatheredVectors, SegmentRows
 from pgs3v.store.engine.segment_search import SearchKnobs
 from pgs3v.store.engine.segment_set import (
@@ -49,8 +48,8 @@ from pgs3v.store.engine.segment_set import (
     replaced,
 )
 from pgs3v.store.engine.vector_table import Neighbour, StoredVector, VectorTable, key_order
-from pgs3v.store.storage.manifest import Manifest, ManifestStore, SegmentEntry
-from pgs3v.store.storage.wal import WriteAheadLog
+from pgs3v.store.storage.manifest import Manifest, SegmentEntry
+from pgs3v.store.storage.store_storage import IndexStorage
 
 _logger = logging.getLogger(__name__)
 
@@ -74,19 +73,17 @@ class VectorIndex:
     """Durable vectors of one index, searched through segments and the unindexed tail."""
 
     def __init__(
-        self, directory: Path, dimension: int, metric: str, non_filterable_keys: frozenset[str],
+        self, storage: IndexStorage, dimension: int, metric: str, non_filterable_keys: frozenset[str],
         settings: IndexSettings | None = None, indexer_pool: IndexerPool | None = None,
     ) -> None:
-        private_directory(directory)
         self.dimension, self.metric = dimension, metric
         self.settings = settings or IndexSettings()
         self._build = SegmentBuild(
             metric, self.settings.ann_min_floats, self.settings.build_threads,
             recall_target=self.settings.recall_target, rerank=self.settings.search.rerank,
         )
-        self._segments_dir = directory / "segments"
-        private_directory(self._segments_dir)
-        self._manifests = ManifestStore(directory / "manifest")
+        self._files = storage.segments
+        self._manifests = storage.manifests
         self._manifest = self._manifests.load()
         self._remove_unreferenced()
         self._segments: tuple[LiveSegment, ...] = tuple(self._open_segment(entry) for entry in self._manifest.segments)
@@ -102,7 +99,7 @@ class VectorIndex:
         self._folded_lsn = self._manifest.watermark_lsn
         self._last_write = time.monotonic()
         self._writes_in_flight = 0
-        self._log = WriteAheadLog(directory / "wal")
+        self._log = storage.open_log()
         for _, record in self._log.replay(after_lsn=self._manifest.watermark_lsn):
             self._apply(decode_mutation(record))
         self._applied_lsn = self._log.last_lsn
@@ -317,7 +314,7 @@ class VectorIndex:
             self._commit()
             # Queries still running on the old segments keep their open files and mappings.
             for live in sources:
-                shutil.rmtree(live.segment.directory, ignore_errors=True)
+                self._files.remove(live.segment.name)
 
     def optimize(self) -> None:
         """Fold the tail and merge the segments into the settled layout now (for benchmarks and tests).
@@ -336,7 +333,7 @@ class VectorIndex:
         with self._lock:
             name = f"seg-{self._next_segment:08d}"
             self._next_segment += 1
-        directory = self._segments_dir / name
+        directory = self._files.new_directory(name)
         # Training (k-means over a sample) is most of a build: 30-60 s of a core for a 528k x 768
         # merge. Rows of one index share their distribution, so the last training serves every
         # segment up to 16x the size it was made for (lists up to 4x longer than ideal, which
@@ -347,10 +344,11 @@ class VectorIndex:
             template = None
         try:
             trained = write_segment(directory, rows, replace(self._build, build_threads=threads), trained=template)
+            self._files.publish(name)  # stored where the index lives before a manifest names it
         except Exception:
             # The step is retried under a new name: do not leave this one's files (a full disk
             # would otherwise fill up further with every retry).
-            shutil.rmtree(directory, ignore_errors=True)
+            self._files.remove(name)
             raise
         if trained is not None and template is None:
             self._trained = trained
@@ -368,12 +366,13 @@ class VectorIndex:
                 if live.deleted_count and file is None:
                     file = f"deleted-{generation:020d}.npy"
                     _save_mask(live.segment.directory / file, live.deleted)
+                    self._files.publish_file(live.segment.name, file)
                     newly_saved.append((live, file))
                 entries.append(SegmentEntry(live.segment.name, live.segment.rows,
                                             file if live.deleted_count else None, live.deleted_count))
             manifest = Manifest(generation, watermark, next_segment, tuple(entries))
             self._manifests.commit(manifest)
-            self._manifest = manifest
+            previous, self._manifest = self._manifest, manifest
             if newly_saved:
                 with self._lock:
                     marked = {id(live.deleted): file for live, file in newly_saved}
@@ -382,32 +381,35 @@ class VectorIndex:
                         for live in self._segments
                     )
             self._log.truncate_before(watermark + 1)
-            self._remove_stale_masks(manifest)
+            self._remove_replaced_masks(previous, manifest)
 
     # -- files ------------------------------------------------------------------------------
 
     def _open_segment(self, entry: SegmentEntry) -> LiveSegment:
-        segment = Segment(self._segments_dir / entry.name)
+        segment = Segment(self._files.local_directory(entry.name))
         if entry.deleted is None:
             return LiveSegment.fresh(segment)
-        packed = np.load(segment.directory / entry.deleted, allow_pickle=False)
+        packed = np.load(self._files.local_file(entry.name, entry.deleted), allow_pickle=False)
         deleted = np.unpackbits(packed, count=segment.rows, bitorder="little").astype(np.bool_)
         return LiveSegment.fresh(segment, deleted, entry.deleted)
 
-    def _remove_stale_masks(self, manifest: Manifest) -> None:
+    def _remove_replaced_masks(self, previous: Manifest, manifest: Manifest) -> None:
         """Delete the deletion masks that ``manifest`` replaced by newer ones."""
-        for entry in manifest.segments:
-            for file in (self._segments_dir / entry.name).glob("deleted-*.npy"):
-                if _DELETED_FILE.fullmatch(file.name) and file.name != entry.deleted:
-                    file.unlink(missing_ok=True)
+        current = {entry.name: entry.deleted for entry in manifest.segments}
+        for entry in previous.segments:
+            if entry.deleted is not None and entry.name in current and current[entry.name] != entry.deleted:
+                self._files.remove_file(entry.name, entry.deleted)
 
     def _remove_unreferenced(self) -> None:
-        """At start: delete segments and deletion files the manifest does not name (interrupted steps)."""
-        referenced = {entry.name for entry in self._manifest.segments}
-        for path in self._segments_dir.iterdir():
-            if path.name not in referenced or not is_complete(path):
-                shutil.rmtree(path, ignore_errors=True)
-        self._remove_stale_masks(self._manifest)
+        """At start: delete segments and deletion masks the manifest does not name (interrupted steps)."""
+        named = {entry.name: entry.deleted for entry in self._manifest.segments}
+        for name in self._files.names():
+            if name not in named:
+                self._files.remove(name)
+        for name, mask in named.items():
+            for file in self._files.file_names(name):
+                if _DELETED_FILE.fullmatch(file) and file != mask:
+                    self._files.remove_file(name, file)
 
     def close(self) -> None:
         """Stop the indexer and close the log; the index must not be used afterwards."""
@@ -416,6 +418,7 @@ class VectorIndex:
         if self._own_pool is not None:
             self._own_pool.stop()
         self._log.close()
+        self._files.release()
         # Each memory-mapped array holds a file handle until it is freed: let them go now (a
         # query still running keeps the segments it captured until it ends).
         with self._lock:

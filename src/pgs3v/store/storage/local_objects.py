@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pgs3v.durable_files import private_directory, write_file_atomically
+from pgs3v.durable_files import copy_file_atomically, private_directory, write_file_atomically
 from pgs3v.store.storage.objects import (
     IfMatch,
     ObjectInfo,
@@ -39,6 +39,8 @@ class LocalObjects:
     def __init__(self, root: Path) -> None:
         private_directory(root)
         self.root = root
+        for stale in root.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)  # a put that a crash cut short; it stored nothing
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -68,6 +70,20 @@ class LocalObjects:
             with self._path(key).open("rb") as file:
                 file.seek(start)
                 return file.read() if end is None else file.read(end - start)
+        except (FileNotFoundError, IsADirectoryError):
+            raise ObjectNotFound(key) from None
+
+    def put_file(self, key: str, source: Path) -> None:
+        """Store the file ``source`` under ``key`` (copied piece by piece, synced, renamed)."""
+        path = self._path(key)
+        private_directory(path.parent)
+        with self._locked():
+            copy_file_atomically(source, path)
+
+    def get_file(self, key: str, destination: Path) -> None:
+        """Write the object to the new file ``destination``."""
+        try:
+            copy_file_atomically(self._path(key), destination, create_only=True)
         except (FileNotFoundError, IsADirectoryError):
             raise ObjectNotFound(key) from None
 

@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import orjson
 
-from pgs3v.durable_files import private_directory, write_file_atomically
+from pgs3v.store.storage.errors import StorageError
+from pgs3v.store.storage.objects import ObjectStorage, PreconditionFailed
 
 _NAME = re.compile(r"manifest-(\d{20})\.json")
 _FORMAT = 1
 
 
-class ManifestConflictError(RuntimeError):
+class ManifestConflictError(StorageError):
     """Another writer committed this generation first."""
 
 
@@ -77,40 +77,33 @@ class Manifest:
 
 
 class ManifestStore:
-    """The manifests of one index in a local directory."""
+    """The manifests of one index, as objects of its own prefix (a directory or a bucket prefix)."""
 
-    def __init__(self, directory: Path) -> None:
-        private_directory(directory)
-        self._directory = directory
-        for stale in directory.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)  # a commit that a crash cut short; it committed nothing
+    def __init__(self, objects: ObjectStorage) -> None:
+        self._objects = objects
 
     def _generations(self) -> list[int]:
-        found = []
-        for path in self._directory.iterdir():
-            match = _NAME.fullmatch(path.name)
-            if match:
-                found.append(int(match.group(1)))
-        return sorted(found)
+        return sorted(int(m.group(1)) for info in self._objects.list() if (m := _NAME.fullmatch(info.key)))
 
     def load(self) -> Manifest:
         """The newest committed manifest, or an empty one for a new index."""
         generations = self._generations()
         if not generations:
             return Manifest()
-        # A manifest is fully synced before its name appears (see commit), so the newest one
-        # is complete; a damaged one is not skipped, as that would silently lose data.
-        return Manifest.from_json(self._path(generations[-1]).read_bytes())
+        # A manifest is stored whole before its name appears (see commit), so the newest one is
+        # complete; a damaged one is not skipped, as that would silently lose data.
+        return Manifest.from_json(self._objects.get(_name(generations[-1])))
 
     def commit(self, manifest: Manifest) -> None:
         """Write ``manifest`` as its generation, create-only; durable when this returns."""
         try:
-            write_file_atomically(self._path(manifest.generation), manifest.to_json(), create_only=True)
-        except FileExistsError:
+            self._objects.put(_name(manifest.generation), manifest.to_json(), mode="create")
+        except PreconditionFailed:
             raise ManifestConflictError(f"manifest generation {manifest.generation} already exists") from None
         for generation in self._generations():
             if generation < manifest.generation - 1:
-                self._path(generation).unlink(missing_ok=True)
+                self._objects.delete(_name(generation))
 
-    def _path(self, generation: int) -> Path:
-        return self._directory / f"manifest-{generation:020d}.json"
+
+def _name(generation: int) -> str:
+    return f"manifest-{generation:020d}.json"

@@ -2,7 +2,8 @@
 
 ``put`` (with a mode: overwrite, create-only, or only if the object is still the version the
 caller read), ``get`` (whole, or a byte range), ``head``, ``list`` (by prefix, in key order) and
-``delete``. Create-only and if-match are the compare-and-swap of an object store (S3's
+``delete``; and ``put_file``/``get_file`` for objects too large to hold in memory (segment
+files). Create-only and if-match are the compare-and-swap of an object store (S3's
 ``If-None-Match: *`` and ``If-Match``), so manifest commits and writer fencing work the same on a
 local directory and on a bucket. Two implementations pass the same contract tests
 (``tests/store/test_object_storage.py``): :class:`LocalObjects` and :class:`S3Objects`.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Protocol
 
 from pgs3v.store.storage.errors import StorageError
@@ -61,6 +63,14 @@ class ObjectStorage(Protocol):
         """The object's bytes ``[start, end)`` (to its end when ``end`` is None)."""
         ...
 
+    def put_file(self, key: str, source: Path) -> None:
+        """Store the file ``source`` under ``key`` without reading it into memory whole."""
+        ...
+
+    def get_file(self, key: str, destination: Path) -> None:
+        """Write the object to the new file ``destination`` without holding it in memory whole."""
+        ...
+
     def head(self, key: str) -> ObjectInfo:
         """The object's size and etag."""
         ...
@@ -106,6 +116,14 @@ class Prefixed:
     def get(self, key: str, *, start: int = 0, end: int | None = None) -> bytes:
         """The object's bytes ``[start, end)`` (to its end when ``end`` is None)."""
         return self._storage.get(self._prefix + check_key(key), start=start, end=end)
+
+    def put_file(self, key: str, source: Path) -> None:
+        """Store the file ``source`` under ``key``."""
+        self._storage.put_file(self._prefix + check_key(key), source)
+
+    def get_file(self, key: str, destination: Path) -> None:
+        """Write the object to the new file ``destination``."""
+        self._storage.get_file(self._prefix + check_key(key), destination)
 
     def head(self, key: str) -> ObjectInfo:
         """The object's size and etag."""

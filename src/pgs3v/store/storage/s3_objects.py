@@ -17,12 +17,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import obstore
 from obstore.exceptions import AlreadyExistsError, BaseError, PreconditionError
 from obstore.store import S3Store
 
+from pgs3v.durable_files import SyncedFile
 from pgs3v.store.storage.errors import StorageError
 from pgs3v.store.storage.objects import (
     IfMatch,
@@ -34,7 +36,9 @@ from pgs3v.store.storage.objects import (
     check_range,
 )
 
-_REQUEST_SECONDS = 30
+_PART_BYTES = 16 << 20
+_TRANSFER_SECONDS = 600
+_STALL_SECONDS = 15
 _CONNECT_SECONDS = 5
 _RETRIES = 3
 _RETRY_SECONDS = 20
@@ -90,9 +94,10 @@ class S3Objects:
         self.location = location
         options: dict[str, Any] = {"region": location.region, "access_key_id": location.access_key_id,
                                    "secret_access_key": location.secret_access_key}
-        # A request that cannot finish in seconds should fail the API call that waits for it, not
-        # hold it for obstore's default three minutes of retries.
-        client: dict[str, Any] = {"timeout": timedelta(seconds=_REQUEST_SECONDS),
+        # A stalled request should fail the API call that waits for it within seconds, not hold it
+        # for obstore's default three minutes of retries; a large transfer may take minutes.
+        client: dict[str, Any] = {"timeout": timedelta(seconds=_TRANSFER_SECONDS),
+                                  "read_timeout": timedelta(seconds=_STALL_SECONDS),
                                   "connect_timeout": timedelta(seconds=_CONNECT_SECONDS)}
         if location.endpoint:
             client["allow_http"] = location.endpoint.startswith("http://")
@@ -125,6 +130,21 @@ class S3Objects:
                 obstore.head(self._store, self._key(key))  # S3 refuses an empty range; the object must exist
                 return b""
             return bytes(obstore.get_range(self._store, self._key(key), start=start, end=end))
+
+    def put_file(self, key: str, source: Path) -> None:
+        """Store the file ``source`` under ``key`` (a multipart upload when it is large)."""
+        with _translated(key):
+            obstore.put(self._store, self._key(key), source, chunk_size=_PART_BYTES, max_concurrency=4)
+
+    def get_file(self, key: str, destination: Path) -> None:
+        """Write the object to the new file ``destination``, streamed, synced as it goes."""
+        try:
+            with _translated(key), SyncedFile(destination) as file:
+                for chunk in obstore.get(self._store, self._key(key)).stream(min_chunk_size=_PART_BYTES):
+                    file.write(memoryview(chunk))
+        except BaseException:
+            destination.unlink(missing_ok=True)
+            raise
 
     def head(self, key: str) -> ObjectInfo:
         """The object's size and etag."""
