@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,8 +18,8 @@ from pgs3v.store.process import StoreProcess as _StoreProcess
 from pgs3v.store.process import free_port
 from pgs3v.store.storage.s3_objects import S3Location, S3Objects
 
-__all__ = ["StoreProcess", "client", "engine_client", "error_of", "free_port", "process_status", "seaweedfs_objects",
-           "signed_head"]
+__all__ = ["StoreProcess", "client", "engine_client", "error_of", "free_port", "process_status",
+           "seaweedfs_objects", "seaweedfs_store", "signed_head"]
 
 ACCESS_KEY_ID = "PGS3VTESTACCESSKEY01"
 SECRET_ACCESS_KEY = "test-secret-access-key-0123456789abcdefgh"
@@ -93,3 +94,13 @@ def seaweedfs_objects(server: SeaweedFS, bucket: str = "pgs3v-tests") -> S3Objec
     """The objects under a fresh prefix of ``bucket`` on ``server`` (tests share the bucket)."""
     return S3Objects(S3Location(bucket, f"t-{secrets.token_hex(6)}", server.endpoint, server.region,
                                 server.credentials.access_key_id, server.credentials.secret_access_key))
+
+
+def seaweedfs_store(server: SeaweedFS, data_dir: Path, extra_args: tuple[str, ...] = (), *,
+                    prefix: str | None = None, bucket: str = "pgs3v-tests") -> tuple[StoreProcess, dict[str, str]]:
+    """A store (not started) keeping its data under a fresh (or the given) prefix of ``bucket``, and its environment."""
+    prefix = prefix or f"store-{secrets.token_hex(6)}"
+    args = ("--storage", f"s3://{bucket}/{prefix}", "--s3-endpoint", server.endpoint, *extra_args)
+    environ = {**os.environ, "AWS_ACCESS_KEY_ID": server.credentials.access_key_id,
+               "AWS_SECRET_ACCESS_KEY": server.credentials.secret_access_key}
+    return StoreProcess(data_dir, extra_args=args), environ

@@ -23,6 +23,7 @@ from pgs3v.bridge.cli import register as register_functions
 from pgs3v.sql_schema.cli import register as register_schema
 from pgs3v.stack.cli import register as register_stack
 from pgs3v.store.api.limits import limit_help, load_limits
+from pgs3v.store.storage.location import DEFAULT_CACHE_BYTES
 from pgs3v.sync.cli import register as register_sync
 
 DEFAULT_DATA_DIR = ".pgs3v"
@@ -66,11 +67,21 @@ _LIMITS_HELP = "Raise a service limit, NAME=VALUE (repeatable). Limits: " + ", "
 @click.option("--port", default=8750, show_default=True, type=int, help="Port to listen on.")
 @click.option("--region", default="us-east-1", show_default=True, help="Region named in ARNs and SigV4 scopes.")
 @click.option("--limit", "limits", multiple=True, metavar="NAME=VALUE", help=_LIMITS_HELP)
-def store_serve(data_dir: Path | None, host: str, port: int, region: str, limits: tuple[str, ...]) -> None:
+@click.option("--storage", metavar="s3://BUCKET[/PREFIX]", default=None,
+              help="Keep the data in an S3-compatible bucket (the data directory then holds a cache) "
+                   "[default: in the data directory].")
+@click.option("--s3-endpoint", metavar="URL", default=None,
+              help="The bucket's S3 endpoint, e.g. http://127.0.0.1:8333 [default: Amazon S3].")
+@click.option("--s3-region", default="us-east-1", show_default=True, help="The bucket's region.")
+@click.option("--cache-mb", default=DEFAULT_CACHE_BYTES >> 20, show_default=True, type=click.IntRange(1),
+              help="With --storage: disk space for cached segments, in MiB.")
+def store_serve(data_dir: Path | None, host: str, port: int, region: str, limits: tuple[str, ...],
+                storage: str | None, s3_endpoint: str | None, s3_region: str, cache_mb: int) -> None:
     """Run the store in the foreground.
 
     Credentials come from PGS3V_ACCESS_KEY_ID / PGS3V_SECRET_ACCESS_KEY, else are generated on
-    first start and saved (mode 0600) in DATA_DIR/credentials.json.
+    first start and saved (mode 0600) in DATA_DIR/credentials.json. With --storage, the bucket's
+    own credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
     """
     # The BLAS thread count is set at the top of this module, before numpy loads.
     from pgs3v.store.server import ServeOptions, serve
@@ -79,7 +90,14 @@ def store_serve(data_dir: Path | None, host: str, port: int, region: str, limits
         limit_values = load_limits(_parse_limits(limits))
     except ValueError as problem:
         raise click.BadParameter(str(problem), param_hint="--limit") from None
-    serve(ServeOptions(data_dir=data_dir or default_data_dir(), host=host, port=port, region=region), limit_values)
+    from pgs3v.store.storage.location import StorageConfigError, StorageOptions
+
+    options = ServeOptions(data_dir=data_dir or default_data_dir(), host=host, port=port, region=region,
+                           storage=StorageOptions(storage, s3_endpoint, s3_region, cache_mb << 20))
+    try:
+        serve(options, limit_values)
+    except StorageConfigError as problem:
+        raise click.ClickException(str(problem)) from None
 
 
 @store.command("credentials")

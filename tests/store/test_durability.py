@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tests.support import StoreProcess, client, engine_client
+from tests.support import StoreProcess, client, engine_client, seaweedfs_store
 
 THREADS = 4
 KEYS_PER_THREAD = 40
@@ -71,9 +71,27 @@ BUSY_INDEXER = (
 )
 
 
+def _servers(storage: str, engine_args: tuple[str, ...], tmp_path: Path,
+             request: pytest.FixtureRequest) -> tuple[StoreProcess, StoreProcess, dict[str, str] | None]:
+    """The server to kill and the one to restart: the same one on a data directory; on SeaweedFS,
+    a fresh server with an empty cache over the same bucket prefix, so everything it answers
+    must have been in the bucket."""
+    if storage == "local":
+        server = StoreProcess(tmp_path / "data", extra_args=engine_args)
+        return server, server, None
+    seaweedfs = request.getfixturevalue("seaweedfs")
+    first, environ = seaweedfs_store(seaweedfs, tmp_path / "first", engine_args)
+    prefix = first.extra_args[1].rsplit("/", 1)[1]
+    second, _ = seaweedfs_store(seaweedfs, tmp_path / "second", engine_args, prefix=prefix)
+    return first, second, environ
+
+
+@pytest.mark.parametrize("storage", ["local", "seaweedfs"])
 @pytest.mark.parametrize("engine_args", [(), BUSY_INDEXER], ids=["default-engine", "busy-indexer"])
-def test_acknowledged_writes_survive_sigkill(tmp_path: Path, engine_args: tuple[str, ...]) -> None:
-    server = StoreProcess(tmp_path / "data", extra_args=engine_args).start()
+def test_acknowledged_writes_survive_sigkill(tmp_path: Path, engine_args: tuple[str, ...], storage: str,
+                                             request: pytest.FixtureRequest) -> None:
+    server, restarted, environ = _servers(storage, engine_args, tmp_path, request)
+    server.start(environ)
     try:
         s3v = client(server.endpoint)
         s3v.create_vector_bucket(vectorBucketName="durable")
@@ -108,7 +126,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path, engine_args: tuple[
         expected: dict[str, State] = {}
         for _, change in acked:
             expected.update(change)
-        server.start()
+        server = restarted.start(environ)
         s3v = client(server.endpoint)
         all_keys = [f"t{t}-k{k}" for t in range(THREADS) for k in range(KEYS_PER_THREAD)]
         found = _read_back(s3v, index, all_keys)

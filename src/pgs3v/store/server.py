@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
+import os
 import signal
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
@@ -21,6 +22,8 @@ from pgs3v.store.api.limits import Limits
 from pgs3v.store.api.service import VectorStore
 from pgs3v.store.engine.native_memory import limit_arenas
 from pgs3v.store.engine.warm_start import read_libraries_ahead
+from pgs3v.store.storage.location import StorageOptions, open_storage
+from pgs3v.store.storage.store_storage import StoreStorage
 
 log = logging.getLogger("pgs3v.store")
 # Two arenas keep allocation from contending on the 2-core machines this targets, while freed
@@ -37,14 +40,16 @@ class ServeOptions:
     port: int = 8750
     region: str = "us-east-1"
     account_id: str = "000000000000"
+    storage: StorageOptions = field(default_factory=StorageOptions)
 
 
-def open_store(data_dir: Path, limits: Limits, scope: ArnScope, credentials: Credentials) -> VectorStore:
-    """Open (and recover) the store in ``data_dir``."""
+def open_store(data_dir: Path, limits: Limits, scope: ArnScope, credentials: Credentials,
+               storage: StoreStorage | None = None) -> VectorStore:
+    """Open (and recover) the store in ``data_dir``, or on ``storage`` with ``data_dir`` as its cache."""
     # Pagination tokens are signed with a key derived from the store's secret, so they stay
-    # valid across restarts without another file to keep.
+    # valid across restarts (and across servers sharing a bucket) without another file to keep.
     token_secret = hashlib.sha256(b"pgs3v-next-token\0" + credentials.secret_access_key.encode()).digest()
-    return VectorStore(data_dir, limits=limits, scope=scope, token_secret=token_secret)
+    return VectorStore(data_dir, limits=limits, scope=scope, token_secret=token_secret, storage=storage)
 
 
 def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | None = None) -> None:
@@ -59,7 +64,8 @@ def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | No
     )
     credentials = load_or_create_credentials(options.data_dir, environ)
     scope = ArnScope(region=options.region, account_id=options.account_id)
-    store = open_store(options.data_dir, limits, scope, credentials)
+    storage = open_storage(options.storage, options.data_dir, os.environ if environ is None else environ)
+    store = open_store(options.data_dir, limits, scope, credentials, storage)
     # The HTTP stack's native parts are imported by uvicorn only when it starts: map them now,
     # so that they are read ahead with the rest.
     importlib.import_module("uvloop")
@@ -75,7 +81,7 @@ def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | No
         log_level="warning", access_log=False, timeout_keep_alive=75,
     )
     print(
-        f"pgs3v store serving {options.data_dir} on http://{options.host}:{options.port} "
+        f"pgs3v store serving {storage.describe()} on http://{options.host}:{options.port} "
         f"(region {options.region}, access key {credentials.access_key_id}, "
         f"at most {guards.max_connections} connections of {file_handles} file handles)",
         flush=True,
