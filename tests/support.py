@@ -9,16 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from botocore.config import Config
 
 from pgs3v.auth.credentials import Credentials
 from pgs3v.bridge.json_transport import JsonTransport
+from pgs3v.stack.postgres import PostgresError
 from pgs3v.stack.seaweedfs import SeaweedFS
+from pgs3v.stack.startup import require_packages
 from pgs3v.store.process import StoreProcess as _StoreProcess
 from pgs3v.store.process import free_port
 from pgs3v.store.storage.s3_objects import S3Location, S3Objects
 
-__all__ = ["StoreProcess", "client", "engine_client", "error_of", "free_port", "process_status",
+__all__ = ["StoreProcess", "client", "engine_client", "error_of", "free_port", "process_status", "require_postgres",
            "seaweedfs_objects", "seaweedfs_store", "signed_head"]
 
 ACCESS_KEY_ID = "PGS3VTESTACCESSKEY01"
@@ -36,6 +39,16 @@ class StoreProcess(_StoreProcess):
     def start(self, environ: Mapping[str, str] | None = None) -> StoreProcess:
         super().start(environ)
         return self
+
+
+def require_postgres() -> None:
+    """Skip the test, saying what to install, when PostgreSQL 15 or PL/Python is missing."""
+    try:
+        require_packages()
+    except PostgresError as problem:
+        if os.environ.get("CI"):
+            pytest.fail(str(problem))  # CI must run these tests, not skip them
+        pytest.skip(str(problem))
 
 
 def client(endpoint: str, *, validate: bool = True, secret: str = SECRET_ACCESS_KEY,

@@ -8,25 +8,20 @@ store. Everything is real: PL/Python calls the function host, which runs the bri
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import psycopg
 import pytest
 
-from pgs3v.bridge.process import FunctionHostProcess
-from pgs3v.hybrid.catalog_tables import CatalogIndex, load_catalog
+from pgs3v.hybrid.catalog_tables import CatalogIndex, Connection, load_catalog
 from pgs3v.hybrid.ground_truth import ExactSearch
-from pgs3v.hybrid.sandbox import Connection, create_database
 from pgs3v.sample_data.catalog import load_demo_queries, load_product_embeddings, load_products
-from pgs3v.sql_schema.installer import install_schema
-from tests.sql.conftest import CREDENTIALS, new_cluster
-from tests.support import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StoreProcess
+from pgs3v.stack.startup import RunningStack, running_stack
+from tests.support import StoreProcess, require_postgres
 
-__all__ = ["INVOCATIONS", "Catalog", "Connection", "HybridStack", "invocations"]
+__all__ = ["INVOCATIONS", "Catalog", "Connection", "invocations"]
 
 DATABASE = "pgs3v_hybrid_tests"
 READER = "hybrid_reader"       # a member of pgs3v_reader, allowed to read the catalog tables
@@ -46,32 +41,16 @@ class Catalog:
     skus: list[str]
 
 
-@dataclass(frozen=True)
-class HybridStack:
-    """The cluster's connections."""
-
-    dsn_of: dict[str, str]
-
-
 @pytest.fixture(scope="session")
-def hybrid_stack(store_server: StoreProcess) -> Iterator[HybridStack]:
-    cluster, root = new_cluster("pgs3v-hybrid-tests-")
-    host: FunctionHostProcess | None = None
-    try:
-        host = FunctionHostProcess(store_server.endpoint, CREDENTIALS).start()
-        dsn = create_database(cluster, DATABASE)
-        install_schema(dsn, function_endpoint=host.endpoint, access_key_id=ACCESS_KEY_ID,
-                       secret_access_key=SECRET_ACCESS_KEY, timeout_seconds=30)
-        yield HybridStack({user: cluster.socket_dsn(DATABASE, user) for user in ("postgres", READER, OUTSIDER)})
-    finally:
-        if host is not None:
-            host.stop()
-        cluster.destroy()
-        shutil.rmtree(root, ignore_errors=True)
+def hybrid_stack(store_server: StoreProcess) -> Iterator[RunningStack]:
+    """PostgreSQL with pgs3v in DATABASE, and a function host in front of the session's store."""
+    require_postgres()
+    with running_stack({DATABASE: None}, prefix="pgs3v-hybrid-tests-", store=store_server) as stack:
+        yield stack
 
 
-def _session(stack: HybridStack, user: str) -> Iterator[Connection]:
-    conn = psycopg.connect(stack.dsn_of[user], autocommit=True)
+def _session(stack: RunningStack, user: str) -> Iterator[Connection]:
+    conn = stack.connect(user=user)
     try:
         yield conn
     finally:
@@ -79,7 +58,7 @@ def _session(stack: HybridStack, user: str) -> Iterator[Connection]:
 
 
 @pytest.fixture(scope="session")
-def db(hybrid_stack: HybridStack) -> Iterator[Connection]:
+def db(hybrid_stack: RunningStack) -> Iterator[Connection]:
     """A superuser connection that counts function calls (track_functions = all)."""
     for conn in _session(hybrid_stack, "postgres"):
         conn.execute("SET track_functions = 'all'")
@@ -100,13 +79,13 @@ def catalog(db: Connection) -> Catalog:
 
 
 @pytest.fixture(scope="session")
-def reader(hybrid_stack: HybridStack, catalog: Catalog) -> Iterator[Connection]:
+def reader(hybrid_stack: RunningStack, catalog: Catalog) -> Iterator[Connection]:
     """A member of pgs3v_reader that may read the catalog tables."""
     yield from _session(hybrid_stack, READER)
 
 
 @pytest.fixture(scope="session")
-def outsider(hybrid_stack: HybridStack, catalog: Catalog) -> Iterator[Connection]:
+def outsider(hybrid_stack: RunningStack, catalog: Catalog) -> Iterator[Connection]:
     """A role that may read the catalog tables but has no pgs3v role."""
     yield from _session(hybrid_stack, OUTSIDER)
 

@@ -9,34 +9,28 @@ from __future__ import annotations
 
 import itertools
 import os
-import secrets
-import shutil
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg.rows import TupleRow
 
 from pgs3v.auth.credentials import Credentials
 from pgs3v.bridge.process import FunctionHostProcess
-from pgs3v.sql_schema.installer import install_schema
-from pgs3v.stack.postgres import PostgresCluster, missing_packages
-from pgs3v.store.process import free_port
-from tests.support import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StoreProcess
+from pgs3v.stack.startup import Connection as Connection  # re-exported: the tests import it from here
+from pgs3v.stack.startup import RunningStack, function_host, running_stack
+from tests.support import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StoreProcess, require_postgres
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CREDENTIALS = Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
 HANDLERS = "tests.sql.handlers"
-TEST_FUNCTIONS = {"pgs3v-test-echo": "echo", "pgs3v-test-fail": "fail"}
+TEST_FUNCTIONS = {"pgs3v-test-echo": f"{HANDLERS}.echo", "pgs3v-test-fail": f"{HANDLERS}.fail"}
 DATABASE = "pgs3v_sql_tests"
 # login role -> the pgs3v group role it is granted
 USERS = {"alice": "pgs3v_reader", "walter": "pgs3v_writer", "ada": "pgs3v_admin"}
-
-Connection = psycopg.Connection[TupleRow]
+# The session's stack; dsn() and connect() reach DATABASE unless told otherwise.
+SqlStack = RunningStack
 
 _names = itertools.count()
 
@@ -46,87 +40,35 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{os.getpid()}-{next(_names)}"
 
 
+def _host_environment() -> dict[str, str]:
+    # The bridge's INFO lines say how many calls each statement made; tests read them from the log.
+    return {**os.environ, "PGS3V_BRIDGE_LOG_LEVEL": "INFO"}
+
+
 def start_function_host(store_endpoint: str, port: int | None = None) -> FunctionHostProcess:
     """A function host serving pgs3v-bridge and the test functions, logging the bridge's calls."""
-    args: list[str] = []
-    for name, handler in TEST_FUNCTIONS.items():
-        args += ["--function", f"{name}={HANDLERS}.{handler}"]
     # cwd=ROOT puts the tests package on the host's sys.path, for the test functions.
-    host = FunctionHostProcess(store_endpoint, CREDENTIALS, port=port, extra_args=tuple(args), cwd=ROOT)
-    return host.start({**os.environ, "PGS3V_BRIDGE_LOG_LEVEL": "INFO"})
-
-
-@dataclass
-class SqlStack:
-    """The servers of the session: PostgreSQL, the store (shared with other tests), the function host."""
-
-    cluster: PostgresCluster
-    store: StoreProcess
-    host: FunctionHostProcess
-    root: Path
-
-    def dsn(self, dbname: str = DATABASE, user: str = "postgres") -> str:
-        """A connection string over the cluster's private socket (trust authentication)."""
-        return self.cluster.socket_dsn(dbname, user)
-
-    def connect(self, dbname: str = DATABASE, user: str = "postgres") -> Connection:
-        """A new autocommit connection."""
-        return psycopg.connect(self.dsn(dbname, user), autocommit=True)
-
-    def create_database(self, name: str) -> str:
-        """A new empty database (dropped first if a previous run left it); its DSN."""
-        with self.connect("postgres") as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.dsn(name)
-
-
-def new_cluster(prefix: str) -> tuple[PostgresCluster, Path]:
-    """A started cluster in a fresh directory the postgres OS user can enter; (cluster, directory)."""
-    if missing_packages():
-        reason = f"PostgreSQL packages missing: apt-get install -y {' '.join(missing_packages())}"
-        if os.environ.get("CI"):
-            pytest.fail(reason)  # CI must run these tests, not skip them
-        pytest.skip(reason)
-    # Not pytest's tmp_path: it is mode 0700 under root, and the server runs as postgres.
-    root = Path(tempfile.mkdtemp(prefix=prefix))
-    root.chmod(0o755)
-    cluster = PostgresCluster(root / "pg", free_port())
-    try:
-        cluster.init(secrets.token_hex(16))
-        cluster.start()
-    except BaseException:
-        cluster.destroy()
-        shutil.rmtree(root, ignore_errors=True)
-        raise
-    return cluster, root
+    host = function_host(store_endpoint, CREDENTIALS, functions=TEST_FUNCTIONS, port=port, cwd=ROOT)
+    return host.start(_host_environment())
 
 
 @pytest.fixture(scope="session")
 def sql_stack(store_server: StoreProcess) -> Iterator[SqlStack]:
-    cluster, root = new_cluster("pgs3v-sql-")
-    host: FunctionHostProcess | None = None
-    try:
-        host = start_function_host(store_server.endpoint)
-        yield SqlStack(cluster, store_server, host, root)
-    finally:
-        if host is not None:
-            host.stop()
-        cluster.destroy()
-        shutil.rmtree(root, ignore_errors=True)
+    """PostgreSQL with pgs3v in DATABASE, and a function host in front of the session's store."""
+    require_postgres()
+    with running_stack({DATABASE: None}, prefix="pgs3v-sql-", store=store_server, functions=TEST_FUNCTIONS,
+                       host_cwd=ROOT, host_environ=_host_environment()) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")
 def database(sql_stack: SqlStack) -> str:
-    """The test database with pgs3v installed and the login users created; its DSN."""
-    dsn = sql_stack.create_database(DATABASE)
-    install_schema(dsn, function_endpoint=sql_stack.host.endpoint, access_key_id=ACCESS_KEY_ID,
-                   secret_access_key=SECRET_ACCESS_KEY, timeout_seconds=30)
+    """The test database, pgs3v installed, with the login users created; its DSN."""
     with sql_stack.connect() as conn:
         for user, group in USERS.items():
             conn.execute(f"DROP ROLE IF EXISTS {user}")
             conn.execute(f"CREATE ROLE {user} LOGIN IN ROLE {group}")
-    return dsn
+    return sql_stack.dsn()
 
 
 def _session_connection(sql_stack: SqlStack, database: str, user: str) -> Iterator[Connection]:

@@ -22,26 +22,17 @@ from pgs3v.sql_schema.installer import (
 )
 from pgs3v.sql_schema.scripts import sql_directory
 from pgs3v.stack.postgres import BIN_DIR, PostgresCluster
-from tests.sql.conftest import new_cluster
+from pgs3v.stack.startup import new_database, running_cluster
+from tests.support import require_postgres
 
 PGS3V_ROLES = {"pgs3v_admin", "pgs3v_writer", "pgs3v_reader", "pgs3v_owner", "pgs3v_shim_owner"}
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PostgresCluster]:
-    cluster, root = new_cluster("pgs3v-sql-lifecycle-")
-    try:
+    require_postgres()
+    with running_cluster("pgs3v-sql-lifecycle-") as cluster:
         yield cluster
-    finally:
-        cluster.destroy()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def fresh_database(cluster: PostgresCluster, name: str) -> str:
-    with psycopg.connect(cluster.socket_dsn(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return cluster.socket_dsn(name)
 
 
 def leftovers(dsn: str) -> dict[str, list[str]]:
@@ -66,8 +57,8 @@ def leftovers(dsn: str) -> dict[str, list[str]]:
 
 
 def test_install_twice_upgrade_and_uninstall_everything(cluster: PostgresCluster, tmp_path: Path) -> None:
-    first = fresh_database(cluster, "lifecycle_first")
-    second = fresh_database(cluster, "lifecycle_second")
+    first = new_database(cluster, "lifecycle_first")
+    second = new_database(cluster, "lifecycle_second")
     assert installed_version(first) is None
 
     report = install_schema(first, function_endpoint="http://127.0.0.1:9", access_key_id="AKID",
@@ -155,11 +146,11 @@ def test_a_fresh_install_and_an_upgrade_from_0_1_0_end_in_the_same_catalog(
     released.mkdir()
     for script in ("aws_lambda_shim--1.0.sql", "pgs3v--0.1.0.sql"):
         shutil.copy(sql_directory() / script, released / script)
-    upgraded = fresh_database(cluster, "lifecycle_upgraded")
+    upgraded = new_database(cluster, "lifecycle_upgraded")
     assert install_schema(upgraded, scripts_directory=released).schema_version == "0.1.0"
     before = catalog(upgraded)
     assert install_schema(upgraded).scripts_run == ["aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0--0.2.0.sql"]
-    fresh = fresh_database(cluster, "lifecycle_fresh")
+    fresh = new_database(cluster, "lifecycle_fresh")
     install_schema(fresh)
     after = catalog(upgraded)
     assert after == catalog(fresh)
@@ -188,7 +179,7 @@ def test_a_fresh_install_and_an_upgrade_from_0_1_0_end_in_the_same_catalog(
 
 
 def test_roles_stay_while_user_objects_depend_on_them(cluster: PostgresCluster) -> None:
-    dsn = fresh_database(cluster, "lifecycle_grants")
+    dsn = new_database(cluster, "lifecycle_grants")
     install_schema(dsn)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE products (sku text)")
@@ -204,7 +195,7 @@ def test_roles_stay_while_user_objects_depend_on_them(cluster: PostgresCluster) 
 
 
 def test_the_scripts_work_with_plain_psql(cluster: PostgresCluster) -> None:
-    dsn = fresh_database(cluster, "lifecycle_psql")
+    dsn = new_database(cluster, "lifecycle_psql")
     directory = sql_directory()
     def psql(script: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -226,7 +217,7 @@ def test_the_scripts_work_with_plain_psql(cluster: PostgresCluster) -> None:
 
 
 def test_the_schema_script_refuses_to_run_without_aws_lambda(cluster: PostgresCluster) -> None:
-    dsn = fresh_database(cluster, "lifecycle_alone")
+    dsn = new_database(cluster, "lifecycle_alone")
     result = subprocess.run(
         [str(BIN_DIR / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f",
          str(sql_directory() / "pgs3v--0.1.0.sql")],
@@ -237,7 +228,7 @@ def test_the_schema_script_refuses_to_run_without_aws_lambda(cluster: PostgresCl
 
 
 def test_cli_install_and_uninstall(cluster: PostgresCluster) -> None:
-    dsn = fresh_database(cluster, "lifecycle_cli")
+    dsn = new_database(cluster, "lifecycle_cli")
 
     import click
 

@@ -198,14 +198,14 @@ def bench_sql(
     from pgs3v.bench.measurements import write_json
     from pgs3v.bench.report import print_report
     from pgs3v.bench.sql_bench import SqlBenchParameters, run_sql_bench
-    from pgs3v.bench.sql_stack import StackError
+    from pgs3v.stack.postgres import PostgresError
 
     console = _console()
     parameters = SqlBenchParameters(queries=queries, top_k=top_k, rounds=rounds, products=products, seed=seed,
                                     keep_data=keep_data, new_sessions=new_sessions)
     try:
         result = run_sql_bench(parameters, console)
-    except StackError as problem:
+    except PostgresError as problem:
         raise click.ClickException(str(problem)) from None
     path = write_json(result, output_json or default_output_path("sql"))
     print_report(result, console)
@@ -254,8 +254,8 @@ def bench_sync(rows: int, dimension: int, rate: int, seconds: float, rows_per_tr
     probe times commits of a new embedding until QueryVectors returns it (docs/sync.md).
     """
     from pgs3v.bench.measurements import write_json
-    from pgs3v.bench.sql_stack import StackError
     from pgs3v.bench.sync_bench import SYSTEM, SyncBenchParameters, run_sync_bench
+    from pgs3v.stack.postgres import PostgresError
 
     console = _console()
     parameters = SyncBenchParameters(rows=rows, dimension=dimension, rate=rate, seconds=seconds,
@@ -263,7 +263,7 @@ def bench_sync(rows: int, dimension: int, rate: int, seconds: float, rows_per_tr
                                      keep_data=keep_data)
     try:
         result = run_sync_bench(parameters, console)
-    except StackError as problem:
+    except PostgresError as problem:
         raise click.ClickException(str(problem)) from None
     from rich.table import Table
 

@@ -32,14 +32,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pgs3v.bench import sql_systems as paths
-from pgs3v.bench.host_functions import LEAN_BRIDGE_FUNCTION
+from pgs3v.bench.host_functions import FUNCTIONS, LEAN_BRIDGE_FUNCTION
 from pgs3v.bench.lean_store_client import LeanStoreClient
 from pgs3v.bench.machine import machine_info
 from pgs3v.bench.measurements import BenchResult, Measurement, latency_measurements, phase, ratios_to
-from pgs3v.bench.sql_stack import SqlBenchStack, running_sql_stack
 from pgs3v.bench.store_process import CLIENT_CONFIG
 from pgs3v.bench.wire_clock import WireClock
 from pgs3v.sample_data import FloatMatrix, Product, load_product_embeddings, load_products
+from pgs3v.stack.startup import RunningStack, running_stack
 
 WORKLOAD = "query"
 FIRST_CALL_WORKLOAD = "first-call"
@@ -117,8 +117,9 @@ def run_sql_bench(parameters: SqlBenchParameters, console: Console) -> BenchResu
     try:
         console.print("Starting PostgreSQL 15, the store and the function host…")
         began = time.perf_counter()
-        with running_sql_stack(root, {MAIN_DATABASE: paths.BRIDGE_FUNCTION,
-                                      LEAN_DATABASE: LEAN_BRIDGE_FUNCTION}) as stack:
+        # The same SQL in two databases, each invoking its own bridge (the host serves the no-op and the lean one).
+        with running_stack({MAIN_DATABASE: paths.BRIDGE_FUNCTION, LEAN_DATABASE: LEAN_BRIDGE_FUNCTION},
+                           root=root, functions=FUNCTIONS) as stack:
             phases["start_s"] = time.perf_counter() - began
             result.notes["postgres"] = stack.server_version()
             console.print(f"PostgreSQL {result.notes['postgres']}, store {stack.store.endpoint}, "
@@ -143,7 +144,7 @@ def run_sql_bench(parameters: SqlBenchParameters, console: Console) -> BenchResu
     return result
 
 
-def _load(stack: SqlBenchStack, products: list[Product], embeddings: FloatMatrix) -> None:
+def _load(stack: RunningStack, products: list[Product], embeddings: FloatMatrix) -> None:
     """The catalog into the index (PutVectors by 500) and into a products table in each database."""
     client = stack.store.client(**CLIENT_CONFIG)
     client.create_vector_bucket(vectorBucketName=_BUCKET)
@@ -170,7 +171,7 @@ def _load(stack: SqlBenchStack, products: list[Product], embeddings: FloatMatrix
 
 
 def _time_paths(
-    stack: SqlBenchStack, queries: list[list[float]], parameters: SqlBenchParameters, console: Console
+    stack: RunningStack, queries: list[list[float]], parameters: SqlBenchParameters, console: Console
 ) -> _Timings:
     """Every query along every path, in interleaved blocks; warm-up calls first, untimed."""
     target = paths.Target(_BUCKET, _INDEX, parameters.top_k)
@@ -228,7 +229,7 @@ def _time_block(
 
 
 def _time_first_calls(
-    stack: SqlBenchStack, queries: list[list[float]], parameters: SqlBenchParameters, expected: dict[int, list[str]]
+    stack: RunningStack, queries: list[list[float]], parameters: SqlBenchParameters, expected: dict[int, list[str]]
 ) -> _FirstCalls:
     """The SQL statement's first and second call in each of ``new_sessions`` new connections."""
     target = paths.Target(_BUCKET, _INDEX, parameters.top_k)

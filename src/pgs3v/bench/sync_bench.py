@@ -36,9 +36,9 @@ from rich.console import Console
 
 from pgs3v.bench.machine import machine_info
 from pgs3v.bench.measurements import BenchResult, Measurement
-from pgs3v.bench.sql_stack import SqlBenchStack, running_sql_stack
 from pgs3v.bridge.json_transport import JsonTransport
 from pgs3v.child_server import PGS3V_COMMAND
+from pgs3v.stack.startup import RunningStack, running_stack
 from pgs3v.sync.backfill import backfill
 from pgs3v.sync.drain import Drainer, load_mappings
 from pgs3v.sync.target import SyncTarget
@@ -82,7 +82,7 @@ def run_sync_bench(parameters: SyncBenchParameters, console: Console) -> BenchRe
     result.notes["data_dir"] = str(root)
     try:
         console.print("Starting PostgreSQL 15, the store and the function host…")
-        with running_sql_stack(root, {DATABASE: "pgs3v-bridge"}) as stack:
+        with running_stack({DATABASE: "pgs3v-bridge"}, root=root) as stack:
             target = SyncTarget(stack.dsn(DATABASE), stack.store.endpoint, stack.store.region,
                                 stack.credentials.access_key_id, stack.credentials.secret_access_key)
             _prepare(stack, parameters)
@@ -97,7 +97,7 @@ def run_sync_bench(parameters: SyncBenchParameters, console: Console) -> BenchRe
     return result
 
 
-def _prepare(stack: SqlBenchStack, parameters: SyncBenchParameters) -> None:
+def _prepare(stack: RunningStack, parameters: SyncBenchParameters) -> None:
     rng = np.random.default_rng(parameters.seed)
     with psycopg.connect(stack.dsn(DATABASE), autocommit=True) as conn:
         conn.execute("SELECT s3vectors.create_vector_bucket(%s)", (BUCKET,))
@@ -129,7 +129,7 @@ def _backfill(target: SyncTarget, parameters: SyncBenchParameters, notes: dict[s
             Measurement("backfill", SYSTEM, "seconds", seconds, "s")]
 
 
-def _lag_under_load(stack: SqlBenchStack, target: SyncTarget, parameters: SyncBenchParameters, root: Path,
+def _lag_under_load(stack: RunningStack, target: SyncTarget, parameters: SyncBenchParameters, root: Path,
                     notes: dict[str, Any]) -> list[Measurement]:
     env = {**os.environ, "PGS3V_ACCESS_KEY_ID": target.access_key_id or "",
            "PGS3V_SECRET_ACCESS_KEY": target.secret_access_key or ""}

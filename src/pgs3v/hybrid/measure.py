@@ -1,7 +1,7 @@
 """Recall and latency of the three hybrid query patterns on the sample catalog, in one run.
 
 Starts a throwaway stack (PostgreSQL 15 + the store + the function host, see
-:mod:`pgs3v.hybrid.sandbox`), loads the sample catalog into tables and, through the SQL
+:func:`pgs3v.stack.startup.running_stack`), loads the sample catalog into tables and, through the SQL
 functions, into an index; then runs every pattern for every demo query at each predicate's
 selectivity and compares the rows with the exact answer computed in numpy over the rows that
 pass the predicate. Run it with ``python -m pgs3v.hybrid.measure`` (or ``pgs3v bench hybrid``
@@ -35,6 +35,7 @@ from pgs3v.hybrid.predicates import PREDICATES, Predicate
 from pgs3v.sample_data.catalog import load_demo_queries, load_product_embeddings, load_products
 
 CATALOG = CatalogIndex("hybrid-catalog", "products")
+DATABASE = "pgs3v_hybrid"
 
 # QueryVectors calls made by the statement: every one goes through s3vectors._invoke.
 _INVOCATIONS = "SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions WHERE funcname = '_invoke'"
@@ -230,10 +231,10 @@ def _cell(
 
 def run(settings: Settings, console: Console) -> Report:
     """Start a throwaway stack, load the catalog, measure, stop the stack."""
-    from pgs3v.hybrid.sandbox import sandbox
+    from pgs3v.stack.startup import running_stack
 
     console.log("starting PostgreSQL, the store and the function host")
-    with sandbox() as stack, stack.connect() as conn:
+    with running_stack({DATABASE: None}, prefix="pgs3v-hybrid-") as stack, stack.connect() as conn:
         console.log(f"stack up: PostgreSQL on port {stack.cluster.port}, store {stack.store.endpoint}")
         started = time.perf_counter()
         products = load_catalog(conn, CATALOG)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
 from rich.console import Console
 
 from pgs3v.stack.local_stack import DATABASE, LocalStack, StackSettings
-from pgs3v.stack.postgres import PostgresError, install_packages, missing_packages
+from pgs3v.stack.postgres import PostgresError
+from pgs3v.stack.startup import StackSpec, start_stack
 
 
 def up(data_dir: Path, console: Console) -> dict[str, str]:
@@ -18,48 +17,36 @@ def up(data_dir: Path, console: Console) -> dict[str, str]:
     stack = LocalStack(data_dir)
     settings = stack.settings(create=True)
     assert settings is not None
-    missing = missing_packages()
-    if missing:
-        console.print(f"Installing Debian packages: {', '.join(missing)} ...")
-        install_packages(missing)
-    cluster = stack.cluster(settings)
-    if not cluster.initialized():
-        console.print(f"Creating the PostgreSQL cluster in {cluster.root} ...")
-        cluster.init(settings.postgres_password)
-    cluster.start()
-    _ensure_database(cluster.socket_dsn())
-    console.print(f"PostgreSQL 15      127.0.0.1:{settings.postgres_port}  (database {DATABASE})")
-
-    environment = stack.server_environment()
-    stack.store_daemon(settings).start(stack.store_command(settings), environment)
-    console.print(f"store              {stack.store_endpoint(settings)}")
-    stack.functions_daemon(settings).start(
-        stack.functions_command(settings),
-        {**environment, "AWS_REGION": settings.region, "AWS_DEFAULT_REGION": settings.region},
-    )
-    console.print(f"function host      {stack.function_endpoint(settings)}")
-
-    from pgs3v.sql_schema.installer import install_schema
-
-    credentials = stack.credentials()
-    install_schema(
-        cluster.socket_dsn(DATABASE),
-        function_endpoint=stack.function_endpoint(settings),
-        region=settings.region,
-        access_key_id=credentials.access_key_id,
-        secret_access_key=credentials.secret_access_key,
-    )
-    console.print("schema s3vectors   installed")
+    # None: a second `up` keeps whatever bridge function name the database was given since.
+    spec = StackSpec(stack.cluster(settings), settings.postgres_password, stack.credentials(), {DATABASE: None},
+                     settings.region)
+    start_stack(spec, _Daemons(stack, settings), install=True, say=console.print)
     path = stack.write_connection_file(settings)
     console.print(f"connection details {path}")
     return {k: str(v) for k, v in stack.connection(settings).items()}
 
 
-def _ensure_database(admin_dsn: str) -> None:
-    with psycopg.connect(admin_dsn, autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
-        if not exists:
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+@dataclass(frozen=True)
+class _Daemons:
+    """``up``'s Servers: daemons that outlive the command, found again through their pid files."""
+
+    stack: LocalStack
+    settings: StackSettings
+
+    def start_store(self) -> str:
+        """Start the store daemon unless it runs; its endpoint."""
+        self.stack.store_daemon(self.settings).start(self.stack.store_command(self.settings),
+                                                     self.stack.server_environment())
+        return self.stack.store_endpoint(self.settings)
+
+    def start_function_host(self, store_endpoint: str) -> str:
+        """Start the function host daemon (in front of the stack's own store) unless it runs; its endpoint."""
+        region = self.settings.region
+        self.stack.functions_daemon(self.settings).start(
+            self.stack.functions_command(self.settings),
+            {**self.stack.server_environment(), "AWS_REGION": region, "AWS_DEFAULT_REGION": region},
+        )
+        return self.stack.function_endpoint(self.settings)
 
 
 def down(data_dir: Path, console: Console) -> None:
