@@ -31,7 +31,12 @@ def register(main: click.Group) -> None:
 
     @main.command()
     @data_dir_option
-    def up(data_dir: Path | None) -> None:
+    @click.option("--storage", metavar="s3://BUCKET[/PREFIX]", default=None,
+                  help="Keep the store's data in an S3-compatible bucket, chosen on the first up and kept "
+                       "(the bucket's keys: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) [default: the data directory].")
+    @click.option("--s3-endpoint", metavar="URL", default=None,
+                  help="With --storage: the bucket's S3 endpoint [default: Amazon S3].")
+    def up(data_dir: Path | None, storage: str | None, s3_endpoint: str | None) -> None:
         """Start the local stack: PostgreSQL 15, the store, the function host; install the schema.
 
         Everything runs from embedded defaults: a private PostgreSQL cluster (run as root, `up`
@@ -49,7 +54,7 @@ def register(main: click.Group) -> None:
         console = output_console()
         directory = resolve_data_dir(data_dir)
         try:
-            start_stack(directory, console)
+            start_stack(directory, console, storage, s3_endpoint)
         except Exception as problem:
             # The same --data-dir, or doctor would look at another stack.
             doctor = f"{pgs3v_command()} doctor --data-dir {directory}"

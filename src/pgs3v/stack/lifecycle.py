@@ -12,11 +12,23 @@ from pgs3v.stack.postgres import PostgresError
 from pgs3v.stack.startup import StackSpec, start_stack
 
 
-def up(data_dir: Path, console: Console) -> dict[str, str]:
-    """Start everything (reusing what runs and what is on disk) and return connection.json's content."""
+class StorageChanged(ValueError):
+    """``up`` was asked for other storage than the stack's data is in."""
+
+
+def up(data_dir: Path, console: Console, storage: str | None = None,
+       s3_endpoint: str | None = None) -> dict[str, str]:
+    """Start everything (reusing what runs and what is on disk) and return connection.json's content.
+
+    ``storage`` (``s3://BUCKET[/PREFIX]``, with ``s3_endpoint``) is chosen on the first ``up`` and
+    kept; asking a later ``up`` for another is an error, as the data stays where it was written.
+    """
     stack = LocalStack(data_dir)
-    settings = stack.settings(create=True)
+    settings = stack.settings(create=True, storage=storage, s3_endpoint=s3_endpoint)
     assert settings is not None
+    if storage is not None and (storage, s3_endpoint) != (settings.storage, settings.s3_endpoint):
+        where = settings.storage or f"{data_dir / 'store'}"
+        raise StorageChanged(f"this stack keeps its data in {where}; use another --data-dir for other storage")
     # None: a second `up` keeps whatever bridge function name the database was given since.
     spec = StackSpec(stack.cluster(settings), settings.postgres_password, stack.credentials(), {DATABASE: None},
                      settings.region)

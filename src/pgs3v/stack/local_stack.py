@@ -45,6 +45,9 @@ class StackSettings:
     functions_port: int
     postgres_password: str
     region: str = REGION
+    # Where the store keeps its data: None for the data directory, else s3://BUCKET[/PREFIX].
+    storage: str | None = None
+    s3_endpoint: str | None = None
 
 
 def _port_free(port: int) -> bool:
@@ -88,8 +91,9 @@ class LocalStack:
         self.settings_file = self.data_dir / "stack.json"
         self.connection_file = self.data_dir / "connection.json"
 
-    def settings(self, create: bool = False) -> StackSettings | None:
-        """The saved settings; with ``create``, new ones (free ports, a new password) when none."""
+    def settings(self, create: bool = False, storage: str | None = None,
+                 s3_endpoint: str | None = None) -> StackSettings | None:
+        """The saved settings; with ``create``, new ones (free ports, a new password, ``storage``) when none."""
         if self.settings_file.exists():
             return StackSettings(**json.loads(self.settings_file.read_text()))
         if not create:
@@ -99,7 +103,8 @@ class LocalStack:
         for name, preferred in preferred_ports().items():
             ports[name] = _pick_port(preferred, taken)
             taken.add(ports[name])
-        settings = StackSettings(ports["postgres"], ports["store"], ports["functions"], secrets.token_urlsafe(24))
+        settings = StackSettings(ports["postgres"], ports["store"], ports["functions"], secrets.token_urlsafe(24),
+                                 storage=storage, s3_endpoint=s3_endpoint)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         write_file_atomically(self.settings_file, json.dumps(asdict(settings), indent=2).encode())
         return settings
@@ -126,8 +131,11 @@ class LocalStack:
 
     def store_command(self, settings: StackSettings) -> list[str]:
         """How the store daemon is started."""
+        bucket = ["--storage", settings.storage] if settings.storage else []
+        if settings.storage and settings.s3_endpoint:
+            bucket += ["--s3-endpoint", settings.s3_endpoint]
         return [*CLI, "store", "serve", "--data-dir", str(self.data_dir / "store"),
-                "--port", str(settings.store_port), "--region", settings.region]
+                "--port", str(settings.store_port), "--region", settings.region, *bucket]
 
     def functions_command(self, settings: StackSettings) -> list[str]:
         """How the function host daemon is started."""
