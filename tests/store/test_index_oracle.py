@@ -30,8 +30,10 @@ from pgs3v.store.engine.index_settings import IndexSettings
 from pgs3v.store.engine.mutations import DeleteBatch, PutBatch
 from pgs3v.store.engine.segment_search import SearchKnobs
 from pgs3v.store.engine.vector_index import VectorIndex
+from pgs3v.store.storage.local_objects import LocalObjects
 from pgs3v.store.storage.manifest import ManifestStore
-from pgs3v.store.storage.store_storage import local_index_storage
+from pgs3v.store.storage.object_log import ObjectLog
+from pgs3v.store.storage.store_storage import ObjectStoreStorage, local_index_storage
 from pgs3v.store.storage.wal import WriteAheadLog
 
 DIMENSION = 8
@@ -220,13 +222,16 @@ def _arm(patch: pytest.MonkeyPatch, point: str) -> None:
 
         patch.setattr(ManifestStore, "commit", commit_then_die)
     else:
-        real_truncate = WriteAheadLog.truncate_before
+        for log_class in (WriteAheadLog, ObjectLog):
+            patch.setattr(log_class, "truncate_before", _then_die(log_class.truncate_before, point))
 
-        def truncate_then_die(self: WriteAheadLog, lsn: int) -> None:
-            real_truncate(self, lsn)
-            raise CrashError(point)
 
-        patch.setattr(WriteAheadLog, "truncate_before", truncate_then_die)
+def _then_die(real: Any, point: str) -> Any:
+    def truncate_then_die(self: Any, lsn: int) -> None:
+        real(self, lsn)
+        raise CrashError(point)
+
+    return truncate_then_die
 
 
 def _abandon(index: VectorIndex) -> None:
@@ -241,9 +246,26 @@ class EuclideanIndexAgainstOracle(IndexAgainstOracle):
     metric = "euclidean"
 
 
+class ObjectStorageIndexAgainstOracle(IndexAgainstOracle):
+    """The same with the index kept as objects (on a local directory) and segments in a 1 MiB cache,
+    which a rule also wipes, as a server that lost its disk would find it."""
+
+    def _open(self) -> VectorIndex:
+        storage = ObjectStoreStorage(LocalObjects(self.directory / "bucket"), self.directory / "cache", 1 << 20)
+        return VectorIndex(storage.index("oracle"), DIMENSION, self.metric, frozenset({"note"}), ENGINE)
+
+    @rule()
+    def restart_on_an_empty_disk(self) -> None:
+        _abandon(self.index)
+        shutil.rmtree(self.directory / "cache", ignore_errors=True)
+        self.index = self._open()
+
+
 _settings = settings(max_examples=25, stateful_step_count=30, deadline=None,
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 IndexAgainstOracle.TestCase.settings = _settings
 EuclideanIndexAgainstOracle.TestCase.settings = _settings
+ObjectStorageIndexAgainstOracle.TestCase.settings = _settings
 test_index_against_oracle = IndexAgainstOracle.TestCase
 test_euclidean_index_against_oracle = EuclideanIndexAgainstOracle.TestCase
+test_object_storage_index_against_oracle = ObjectStorageIndexAgainstOracle.TestCase
