@@ -20,18 +20,12 @@ import click
 from pgs3v import __version__
 from pgs3v.bench import register as register_bench
 from pgs3v.bridge.cli import register as register_functions
+from pgs3v.data_directory import data_dir_help, resolve_data_dir
 from pgs3v.sql_schema.cli import register as register_schema
 from pgs3v.stack.cli import register as register_stack
 from pgs3v.store.api.limits import limit_help, load_limits
 from pgs3v.store.storage.location import DEFAULT_CACHE_BYTES
 from pgs3v.sync.cli import register as register_sync
-
-DEFAULT_DATA_DIR = ".pgs3v"
-
-
-def default_data_dir() -> Path:
-    """``$PGS3V_DATA_DIR`` or ./.pgs3v."""
-    return Path(os.environ.get("PGS3V_DATA_DIR", DEFAULT_DATA_DIR))
 
 
 @click.group()
@@ -62,7 +56,7 @@ _LIMITS_HELP = "Raise a service limit, NAME=VALUE (repeatable). Limits: " + ", "
 
 @store.command("serve")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the store keeps its data [default: $PGS3V_DATA_DIR or ./.pgs3v].")
+              help=data_dir_help("Where the store keeps its data"))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8750, show_default=True, type=int, help="Port to listen on.")
 @click.option("--region", default="us-east-1", show_default=True, help="Region named in ARNs and SigV4 scopes.")
@@ -92,7 +86,7 @@ def store_serve(data_dir: Path | None, host: str, port: int, region: str, limits
         raise click.BadParameter(str(problem), param_hint="--limit") from None
     from pgs3v.store.storage.location import StorageConfigError, StorageOptions
 
-    options = ServeOptions(data_dir=data_dir or default_data_dir(), host=host, port=port, region=region,
+    options = ServeOptions(data_dir=resolve_data_dir(data_dir), host=host, port=port, region=region,
                            storage=StorageOptions(storage, s3_endpoint, s3_region, cache_mb << 20))
     try:
         serve(options, limit_values)
@@ -102,19 +96,19 @@ def store_serve(data_dir: Path | None, host: str, port: int, region: str, limits
 
 @store.command("credentials")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The store's data directory [default: $PGS3V_DATA_DIR or ./.pgs3v].")
+              help=data_dir_help("The store's data directory"))
 def store_credentials(data_dir: Path | None) -> None:
     """Print the store's access key id and secret as shell variables for AWS clients."""
     from pgs3v.auth.credentials import load_or_create_credentials
 
-    credentials = load_or_create_credentials(data_dir or default_data_dir())
+    credentials = load_or_create_credentials(resolve_data_dir(data_dir))
     click.echo(f"export AWS_ACCESS_KEY_ID={credentials.access_key_id}")
     click.echo(f"export AWS_SECRET_ACCESS_KEY={credentials.secret_access_key}")
 
 
 @main.command()
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the demo keeps its data [default: $PGS3V_DATA_DIR or ./.pgs3v].")
+              help=data_dir_help("Where the demo keeps its data"))
 def demo(data_dir: Path | None) -> None:
     """`up` + sample data (5,202 products, reviews, orders) + hybrid SQL queries with printed results."""
     from rich.markup import escape
@@ -123,7 +117,7 @@ def demo(data_dir: Path | None) -> None:
     from pgs3v.terminal import output_console, pgs3v_command
 
     console = output_console()
-    directory = data_dir or default_data_dir()
+    directory = resolve_data_dir(data_dir)
     try:
         run_demo(directory, console)
     except Exception as problem:  # a failed step or a failed `up`: say which, then exit non-zero

@@ -40,6 +40,7 @@ from pgs3v.bench.store_process import CLIENT_CONFIG
 from pgs3v.bench.wire_clock import WireClock
 from pgs3v.sample_data import FloatMatrix, Product, load_product_embeddings, load_products
 from pgs3v.stack.startup import RunningStack, running_stack
+from pgs3v.store.engine.distances import unit_rows
 
 WORKLOAD = "query"
 FIRST_CALL_WORKLOAD = "first-call"
@@ -321,8 +322,8 @@ def query_vectors(embeddings: FloatMatrix, count: int, seed: int) -> list[list[f
     dimension = embeddings.shape[1]
     moved = embeddings[rows].astype(np.float64) + rng.standard_normal((count, dimension)) * (
         _QUERY_NOISE / math.sqrt(dimension))
-    unit = moved / np.linalg.norm(moved, axis=1, keepdims=True)
-    vectors: list[list[float]] = unit.astype(np.float32).tolist()
+    # Scaled in float64, then rounded once to float32.
+    vectors: list[list[float]] = unit_rows(moved, np.float64).astype(np.float32).tolist()
     return vectors
 
 

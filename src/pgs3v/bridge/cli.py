@@ -12,11 +12,7 @@ from pathlib import Path
 import click
 
 from pgs3v.bridge.host_server import DEFAULT_PORT, DEFAULT_STORE_ENDPOINT
-
-
-def _default_data_dir() -> Path:
-    # Same default as `pgs3v store serve`, so both find the same credentials.json.
-    return Path(os.environ.get("PGS3V_DATA_DIR", ".pgs3v"))
+from pgs3v.data_directory import data_dir_help, resolve_data_dir
 
 
 def _parse_functions(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -43,8 +39,8 @@ def functions() -> None:
               help="Region named in ARNs and given to the function [default: $AWS_REGION, $AWS_DEFAULT_REGION "
                    "or us-east-1].")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The store's data directory, read for credentials.json when PGS3V_ACCESS_KEY_ID is unset "
-                   "[default: $PGS3V_DATA_DIR or ./.pgs3v].")
+              help=data_dir_help("The store's data directory, read for credentials.json when "
+                                 "PGS3V_ACCESS_KEY_ID is unset"))
 @click.option("--timeout", "timeout_seconds", default=60.0, show_default=True, type=click.FloatRange(min=0.001),
               help="Seconds an invocation may run before it is answered as timed out.")
 @click.option("--concurrency", default=64, show_default=True, type=click.IntRange(min=1),
@@ -65,8 +61,9 @@ def functions_serve(host: str, port: int, store_endpoint: str, region: str | Non
     """
     from pgs3v.bridge.host_server import HostOptions, serve
 
+    # The same data directory as `pgs3v store serve`, so both find the same credentials.json.
     options = HostOptions(
-        data_dir=data_dir or _default_data_dir(), host=host, port=port, store_endpoint=store_endpoint,
+        data_dir=resolve_data_dir(data_dir), host=host, port=port, store_endpoint=store_endpoint,
         region=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         timeout_seconds=timeout_seconds, concurrency=concurrency,
         verify_signatures=not no_verify_signatures, extra_functions=_parse_functions(extra_functions),

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from rich.progress import (
 from rich.rule import Rule
 from rich.table import Table
 
+from pgs3v.data_directory import default_data_dir
 from pgs3v.demo import catalog_index, shop_tables
 from pgs3v.demo.presentation import milliseconds, print_heading, print_step
 from pgs3v.demo.statements import ANCHOR_SKU, Scenario, scenarios
@@ -197,7 +197,7 @@ def print_timings(console: Console, report: DemoReport) -> None:
 def print_next_steps(console: Console, data_dir: Path, report: DemoReport) -> None:
     """How to connect, what to try, how to stop."""
     dsn = report.connection["postgres_dsn"]
-    default = Path(os.environ.get("PGS3V_DATA_DIR", ".pgs3v")).resolve()
+    default = default_data_dir().resolve()
     # As the user can paste it: scripts/demo.sh runs .venv/bin/pgs3v, which is not on the PATH.
     pgs3v = shlex.quote(pgs3v_command())
     down = f"{pgs3v} down" if data_dir.resolve() == default else f"{pgs3v} down --data-dir {shlex.quote(str(data_dir))}"

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from pgs3v.store.engine.distances import unit_cosine_distances, unit_rows
+
 # Two distances closer than this are a tie: either key is a right answer at the k-th place.
 TIE_TOLERANCE = 1e-5
 
@@ -31,16 +33,13 @@ class ExactSearch:
     def __init__(self, keys: Sequence[str], vectors: npt.NDArray[np.float32]) -> None:
         if len(keys) != len(vectors):
             raise ValueError(f"{len(keys)} keys for {len(vectors)} vectors")
-        matrix = vectors.astype(np.float64)
-        self._unit = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+        self._unit = unit_rows(vectors, np.float64)
         self._keys = list(keys)
         self._row = {key: row for row, key in enumerate(self._keys)}
 
     def distances(self, query: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
         """1 - cosine similarity of the query with every row, as the store defines cosine distance."""
-        vector = query.astype(np.float64)
-        result: npt.NDArray[np.float64] = 1.0 - self._unit @ (vector / np.linalg.norm(vector))
-        return result
+        return unit_cosine_distances(self._unit, unit_rows(query[None, :], np.float64)[0])
 
     def top_k(self, query: npt.NDArray[np.float32], allowed: Sequence[str], k: int) -> ExactAnswer:
         """The exact k nearest of the allowed keys (fewer when fewer are allowed)."""

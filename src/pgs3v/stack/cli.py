@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -10,20 +9,16 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from pgs3v.data_directory import data_dir_help, resolve_data_dir
 from pgs3v.terminal import output_console, pgs3v_command
 
-DATA_DIR_HELP = "The stack's data directory [default: $PGS3V_DATA_DIR or ./.pgs3v]."
+DATA_DIR_HELP = data_dir_help("The stack's data directory")
 
 
 def data_dir_option(function: click.decorators.FC) -> click.decorators.FC:
     """The --data-dir option every stack command takes."""
     return click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                         help=DATA_DIR_HELP)(function)
-
-
-def resolve_data_dir(data_dir: Path | None) -> Path:
-    """--data-dir, else $PGS3V_DATA_DIR, else ./.pgs3v."""
-    return data_dir or Path(os.environ.get("PGS3V_DATA_DIR", ".pgs3v"))
 
 
 def register(main: click.Group) -> None:

@@ -20,14 +20,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pgs3v.auth.credentials import ACCESS_KEY_ENV, SECRET_KEY_ENV
+from pgs3v.data_directory import data_dir_help, resolve_data_dir
 from pgs3v.terminal import output_console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                 help="The local stack's data directory, whose connection.json names the database and the store "
-                      "[default: $PGS3V_DATA_DIR or ./.pgs3v]."),
+                 help=data_dir_help("The local stack's data directory, whose connection.json names the database "
+                                    "and the store")),
     click.option("--dsn", default=None, help="The database with the synced tables [default: connection.json's]."),
     click.option("--endpoint", default=None, metavar="URL",
                  help="The store [default: connection.json's; without one, Amazon S3 Vectors in --region]."),
@@ -48,8 +49,6 @@ def _connection_options(function: F) -> F:
 
 
 def _target(options: dict[str, Any]) -> Any:
-    import os
-
     from pgs3v.sync.target import SyncSetupError, resolve_target
 
     # `pgs3v sync --dsn X status` means the same as `pgs3v sync status --dsn X`.
@@ -58,7 +57,7 @@ def _target(options: dict[str, Any]) -> Any:
         for name, value in parent.params.items():
             if name in options and not options[name]:
                 options[name] = value
-    data_dir = options["data_dir"] or Path(os.environ.get("PGS3V_DATA_DIR", ".pgs3v"))
+    data_dir = resolve_data_dir(options["data_dir"])
     try:
         return resolve_target(data_dir, options["dsn"], options["endpoint"], options["region"],
                               options["access_key_id"], options["secret_access_key"])

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pgs3v.bench.ann_data.dataset import AnnDataset, FloatMatrix
+from pgs3v.store.engine.distances import row_squared_norms, unit_cosine_distances, unit_rows
 
 _QUERY_BLOCK = 100  # queries whose distances to the whole sample are held at once
 
@@ -70,7 +71,7 @@ def difficulty_report(
         sample = np.ascontiguousarray(dataset.vectors, dtype=np.float32)
     queries = np.ascontiguousarray(dataset.queries, dtype=np.float32)
     if dataset.metric == "cosine":
-        sample, queries = _unit(sample), _unit(queries)
+        sample, queries = unit_rows(sample), unit_rows(queries)
     nlist = max(1, round(math.sqrt(len(sample))))
     truth, nearest, kth, median = _exact(sample, queries, k, dataset.metric)
 
@@ -99,14 +100,14 @@ def _exact(
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     truth = np.empty((len(queries), k), dtype=np.intp)
     nearest, kth, median = (np.empty(len(queries)) for _ in range(3))
-    squared_norms = np.einsum("ij,ij->i", sample, sample)
+    squared_norms = row_squared_norms(sample)
     for start in range(0, len(queries), _QUERY_BLOCK):
         block = queries[start : start + _QUERY_BLOCK]
-        dots = block @ sample.T
-        if metric == "cosine":
-            distances = 1.0 - dots
+        if metric == "cosine":  # sample and queries are unit rows
+            distances = unit_cosine_distances(sample, block)
         else:
-            distances = np.sqrt(np.maximum(squared_norms[None, :] - 2.0 * dots + np.sum(block**2, axis=1)[:, None], 0))
+            dots = block @ sample.T
+            distances = np.sqrt(np.maximum(squared_norms[None, :] - 2.0 * dots + row_squared_norms(block)[:, None], 0))
         best = np.argpartition(distances, k - 1, axis=1)[:, :k]
         order = np.argsort(np.take_along_axis(distances, best, axis=1), axis=1)
         best = np.take_along_axis(best, order, axis=1)
@@ -116,11 +117,6 @@ def _exact(
         nearest[start:stop], kth[start:stop] = ranked[:, 0], ranked[:, -1]
         median[start:stop] = np.median(distances, axis=1)
     return truth, nearest, kth, median
-
-
-def _unit(matrix: FloatMatrix) -> FloatMatrix:
-    unit: FloatMatrix = (matrix / np.linalg.norm(matrix, axis=1, keepdims=True)).astype(np.float32)
-    return unit
 
 
 def _faiss() -> Any:

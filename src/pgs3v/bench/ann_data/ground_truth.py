@@ -35,7 +35,7 @@ import numpy.typing as npt
 from pgs3v.bench.ann_data.cache import Cache
 from pgs3v.bench.ann_data.dataset import SELECTIVITIES, AnnDataset, FloatMatrix, band_limit
 from pgs3v.bench.ann_data.generated import GeneratedMatrix
-from pgs3v.store.engine.distances import exact_distances
+from pgs3v.store.engine.distances import exact_distances, row_norms, unit_rows
 
 Selectivity = float | None  # None: unfiltered
 IntMatrix = npt.NDArray[np.int64]
@@ -164,9 +164,9 @@ class _Scorer:
         self.vectors = dataset.vectors
         queries = np.ascontiguousarray(dataset.queries, dtype=np.float32)
         if self.metric == "cosine":
-            queries = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+            queries = unit_rows(queries)
         self.queries: FloatMatrix = queries
-        self.query_norms = np.linalg.norm(dataset.queries.astype(np.float64), axis=1)
+        self.query_norms = row_norms(dataset.queries, np.float64)
         self.largest_norm = 0.0
         # A dot product of length d in float32 errs by at most about d·u·Σ|xᵢqᵢ|; twice that, with
         # room for the normalisation's rounding, bounds the error of any score.
@@ -174,7 +174,7 @@ class _Scorer:
 
     def scores(self, start: int, stop: int) -> FloatMatrix:
         chunk = np.asarray(self.vectors[start:stop], dtype=np.float32)
-        norms = np.sqrt(np.einsum("ij,ij->i", chunk, chunk, dtype=np.float64))
+        norms = row_norms(chunk, np.float64)
         self.largest_norm = max(self.largest_norm, float(norms.max(initial=0.0)))
         if self.metric == "cosine":
             unit = chunk / norms.astype(np.float32)[:, None]

@@ -39,6 +39,7 @@ import numpy.typing as npt
 from pgs3v.bench.ann_data.cache import Cache
 from pgs3v.bench.ann_data.dataset import AnnDataset, FloatMatrix, Metric, seeded_bands
 from pgs3v.bench.ann_data.generated import GeneratedMatrix
+from pgs3v.store.engine.distances import unit_rows
 
 GENERATOR_VERSION = 1  # part of every cached file's name: bump it when the output changes
 # Larger sets are generated on demand, not cached: a third of this machine's 24 GB of RAM, above
@@ -113,7 +114,7 @@ class SyntheticDistribution:
         out += self._noise_scale * rng.standard_normal((rows, p.dimension), dtype=np.float32)
         out += self._offset
         if p.metric == "cosine":
-            out /= np.linalg.norm(out, axis=1, keepdims=True)
+            out = unit_rows(out)
         return out
 
     def chunk(self, number: int, seed: int) -> FloatMatrix:

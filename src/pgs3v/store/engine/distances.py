@@ -8,11 +8,15 @@ Two precisions, for two jobs:
   they lie, with their norms computed once when the rows were stored) to pick a small pool,
   then ranks only the pool in float64. Float32 can misorder near-ties, and for euclidean loses
   precision by cancellation, which is why the pool is a little larger than the answer.
+
+The helpers (:func:`row_norms`, :func:`row_squared_norms`, :func:`unit_rows`,
+:func:`unit_cosine_distances`) are float32 by default, as the store holds its rows; ground truth
+outside the store asks for float64 with ``dtype=np.float64``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -20,10 +24,15 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float32]
 RowArray = npt.NDArray[np.int64]
 DistanceArray = npt.NDArray[np.float64]
+Precision = type[np.float32] | type[np.float64]
+Floating = TypeVar("Floating", np.float32, np.float64)
 
 # Gathering candidate rows costs a copy of each; scoring every row costs a pass over all of
 # them. Below this share of candidates the gather is cheaper.
 _GATHER_SHARE = 0.25
+
+# Rows read at once when computing norms, so a memory-mapped file stays out of RAM.
+_NORM_CHUNK_ROWS = 65536
 
 
 def exact_distances(metric: str, query: FloatArray, vectors: Any) -> DistanceArray:
@@ -39,24 +48,52 @@ def exact_distances(metric: str, query: FloatArray, vectors: Any) -> DistanceArr
     return distances
 
 
-def row_norms(vectors: Any) -> FloatArray:
-    """The L2 norm of every row (read a chunk at a time, so a memory-mapped file stays out of RAM)."""
+@overload
+def row_squared_norms(vectors: Any, dtype: type[np.float32] = ...) -> FloatArray: ...
+@overload
+def row_squared_norms(vectors: Any, dtype: type[np.float64]) -> DistanceArray: ...
+def row_squared_norms(vectors: Any, dtype: Precision = np.float32) -> npt.NDArray[np.floating[Any]]:
+    """The squared L2 norm of every row, computed in ``dtype`` (read a chunk at a time)."""
     rows = len(vectors)
-    norms = np.empty(rows, dtype=np.float32)
-    chunk = 65536
-    for start in range(0, rows, chunk):
-        block = np.asarray(vectors[start : start + chunk], dtype=np.float32)
-        norms[start : start + len(block)] = np.sqrt(np.einsum("ij,ij->i", block, block))
-    return norms
+    squared: npt.NDArray[np.floating[Any]] = np.empty(rows, dtype=dtype)
+    for start in range(0, rows, _NORM_CHUNK_ROWS):
+        block: npt.NDArray[np.floating[Any]] = np.asarray(vectors[start : start + _NORM_CHUNK_ROWS], dtype=dtype)
+        squared[start : start + len(block)] = np.einsum("ij,ij->i", block, block)
+    return squared
 
 
-def unit_rows(vectors: FloatArray) -> FloatArray:
-    """Rows scaled to unit length (zero rows unchanged): how a cosine index sees them."""
-    block = np.ascontiguousarray(vectors, dtype=np.float32)
+@overload
+def row_norms(vectors: Any, dtype: type[np.float32] = ...) -> FloatArray: ...
+@overload
+def row_norms(vectors: Any, dtype: type[np.float64]) -> DistanceArray: ...
+def row_norms(vectors: Any, dtype: Precision = np.float32) -> npt.NDArray[np.floating[Any]]:
+    """The L2 norm of every row (read a chunk at a time, so a memory-mapped file stays out of RAM)."""
+    norms = row_squared_norms(vectors, dtype)
+    return np.sqrt(norms, out=norms)
+
+
+@overload
+def unit_rows(vectors: Any, dtype: type[np.float32] = ...) -> FloatArray: ...
+@overload
+def unit_rows(vectors: Any, dtype: type[np.float64]) -> DistanceArray: ...
+def unit_rows(vectors: Any, dtype: Precision = np.float32) -> npt.NDArray[np.floating[Any]]:
+    """Rows scaled to unit length in ``dtype`` (zero rows unchanged): how a cosine index sees them."""
+    block = np.ascontiguousarray(vectors, dtype=dtype)
     norms = np.linalg.norm(block, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    unit: FloatArray = (block / norms).astype(np.float32)
+    unit: npt.NDArray[np.floating[Any]] = (block / norms).astype(dtype, copy=False)
     return unit
+
+
+def unit_cosine_distances(unit: npt.NDArray[Floating], queries: npt.NDArray[Floating]) -> npt.NDArray[Floating]:
+    """1 − cosine similarity of unit-length ``queries`` with every unit-length row of ``unit``.
+
+    Both already scaled by :func:`unit_rows`, so the distance is one product, in their precision.
+    One query (1-d) gives a distance per row; a matrix of queries gives one row of distances each.
+    """
+    dots = unit @ queries if queries.ndim == 1 else queries @ unit.T
+    distances: npt.NDArray[Floating] = 1.0 - dots
+    return distances
 
 
 def _approximate(

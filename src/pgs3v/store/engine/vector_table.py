@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pgs3v.store.engine.distances import nearest_exact
+from pgs3v.store.engine.distances import nearest_exact, row_norms
 from pgs3v.store.engine.metadata_columns import MetadataColumns
 from pgs3v.store.engine.mutations import DeleteBatch, Mutation, PutBatch
 from pgs3v.store.engine.segment_rows import SegmentRows
@@ -101,7 +101,8 @@ class VectorTable:
         start, count = self._rows, len(keys)
         self._reserve(start + count)
         self._vectors[start : start + count] = vectors
-        self._norms[start : start + count] = np.linalg.norm(vectors, axis=1)
+        # As a segment computes them, so the tail and a segment pick the same float32 pool.
+        self._norms[start : start + count] = row_norms(vectors)
         hashes = [key_order(k) for k in keys]
         self._hash_high[start : start + count] = [h for h, _ in hashes]
         self._hash_low[start : start + count] = [low for _, low in hashes]
