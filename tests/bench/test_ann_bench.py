@@ -113,3 +113,25 @@ def test_the_run_on_rows_generated_on_demand_stores_no_copy_and_labels_its_numpy
     # The cache holds the exact answers, never the rows.
     cached = [path.name for path in (tmp_path / "cache").rglob("*") if path.is_file()]
     assert cached and all(name.startswith("ground-truth-") for name in cached)
+
+
+def test_the_run_on_a_seaweedfs_bucket_measures_the_same_figures(tmp_path: Path) -> None:
+    output = tmp_path / "s3.json"
+    outcome = CliRunner().invoke(main, [
+        "bench", "--vectors", str(ROWS), "--dimension", "32", "--queries", "20", "--numpy-queries", "10",
+        "--no-pgvector", "--storage", "seaweedfs",
+        "--cache-dir", str(tmp_path / "cache"), "--work-dir", str(tmp_path), "--output-json", str(output),
+        "--limit", "index_ann_min_floats=16000", "--limit", "index_fold_rows=1000",
+    ], catch_exceptions=False)
+    assert outcome.exit_code == 0, outcome.output
+    document = json.loads(output.read_text())
+    assert document["parameters"]["storage"] == "seaweedfs" and "SeaweedFS" in document["notes"]["storage"]
+    for workload in (NAME, f"{NAME} filter 1%"):
+        assert _figure(document, workload, "pgs3v-http", "recall_at_10") > 0.5
+        assert _figure(document, workload, "pgs3v-http", "short_answers") == 0
+    assert _figure(document, NAME, "pgs3v-http", "vectors_per_s") > 0
+    assert _figure(document, NAME, "pgs3v-http", "cold_first_query_ms") > 0
+    # Bytes counted in the bucket: every vector is stored (4 bytes x 32 dimensions at least).
+    assert _figure(document, NAME, "pgs3v-http", "storage_bytes_per_vector") > 128
+    assert document["notes"][NAME]["pgs3v"]["engine"]["vectors"] == ROWS
+    assert not list(tmp_path.glob("pgs3v-ann-bench-*"))  # the work directory (SeaweedFS's data too) is removed

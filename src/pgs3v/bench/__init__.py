@@ -45,7 +45,7 @@ def _console() -> Console:
 
 # The group's own options configure the ANN benchmark, which runs when no subcommand is given.
 _ANN_OPTIONS = ("datasets", "vectors", "dimension", "queries", "numpy_queries", "top_k", "seed", "pgvector", "cold",
-                "limits", "output_json", "plot", "work_dir", "cache_dir", "keep_data", "generate_data")
+                "limits", "output_json", "plot", "work_dir", "cache_dir", "keep_data", "storage", "generate_data")
 
 
 def _limit_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
@@ -94,6 +94,9 @@ def _limit_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, 
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Cache of generated data and exact answers [default: $PGS3V_BENCH_CACHE or ~/.cache/pgs3v/ann].")
 @click.option("--keep-data", is_flag=True, help="Keep the store's data directory after the run.")
+@click.option("--storage", type=click.Choice(["local", "seaweedfs"]), default="local", show_default=True,
+              help="Where the store keeps its data: its data directory, or a bucket on a SeaweedFS server "
+                   "(S3-compatible) that the run starts; the cold start is then a fresh server on an empty cache.")
 @click.option("--generate-data/--cache-data", "generate_data", default=None,
               help="Generate the synthetic rows on demand, a 16,384-row chunk at a time, and never store them "
                    "(exact answers and numpy search then read them in chunks), or cache them in a .npy "
@@ -102,7 +105,8 @@ def _limit_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, 
 def bench(
     ctx: click.Context, datasets: tuple[str, ...], vectors: int, dimension: int, queries: int, numpy_queries: int,
     top_k: int, seed: int, pgvector: bool, cold: bool, limits: tuple[tuple[str, int], ...], output_json: Path | None,
-    plot: Path | None, work_dir: Path | None, cache_dir: Path | None, keep_data: bool, generate_data: bool | None,
+    plot: Path | None, work_dir: Path | None, cache_dir: Path | None, keep_data: bool, storage: str,
+    generate_data: bool | None,
 ) -> None:
     """Benchmark pgs3v's ANN engine against exact numpy search and pgvector HNSW, in one run.
 
@@ -135,7 +139,7 @@ def bench(
     parameters = AnnBenchParameters(
         datasets=tuple(dict.fromkeys(datasets)), vectors=vectors, dimension=dimension, queries=queries,
         numpy_queries=numpy_queries, top_k=top_k, seed=seed, pgvector=pgvector, cold=cold, keep_data=keep_data,
-        work_dir=work_dir, cache_dir=cache_dir, limits=limits, generate_data=generate_data,
+        work_dir=work_dir, cache_dir=cache_dir, limits=limits, generate_data=generate_data, storage=storage,
     )
     result = run_ann_bench(parameters, console, _command_line(ctx))
     path = write_json(result, output_json or default_output_path("ann"))

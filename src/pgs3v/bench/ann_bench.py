@@ -31,6 +31,7 @@ from pgs3v.bench.ann_store_run import (
     HTTP_OPTIMIZED,
     IN_PROCESS,
     SERVICE,
+    BenchBucket,
     Selectivity,
     StoreRunOptions,
     labelled,
@@ -38,6 +39,7 @@ from pgs3v.bench.ann_store_run import (
 )
 from pgs3v.bench.machine import machine_info
 from pgs3v.bench.measurements import BenchResult, Measurement, ratios_to
+from pgs3v.stack.seaweedfs import SeaweedFS
 
 SYSTEMS = {
     IN_PROCESS: "pgs3v's engine called in the benchmark process (segments + tail, default knobs)",
@@ -53,6 +55,9 @@ SYSTEMS = {
     PGVECTOR: "pgvector 0.8.2 HNSW (m 16, ef_construction 64, iterative scan relaxed_order) in PostgreSQL 18, "
               "queried through psycopg",
 }
+
+
+_BUCKET = "pgs3v-bench"
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,8 @@ class AnnBenchParameters:
     work_dir: Path | None = None
     cache_dir: Path | None = None
     limits: tuple[tuple[str, int], ...] = ()
+    # "local": the store's data directory; "seaweedfs": a bucket on a SeaweedFS server the run starts.
+    storage: str = "local"
     # Synthetic rows generated on demand (True), cached in a .npy (False), or by size (None: above 8 GB).
     generate_data: bool | None = None
 
@@ -87,7 +94,12 @@ def run_ann_bench(parameters: AnnBenchParameters, console: Console, command: str
     cache = Cache(parameters.cache_dir) if parameters.cache_dir else Cache.default()
     work = Path(tempfile.mkdtemp(prefix="pgs3v-ann-bench-", dir=parameters.work_dir))
     curves: dict[str, dict[str, list[dict[str, float]]]] = {}
+    seaweedfs = None
     try:
+        if parameters.storage == "seaweedfs":
+            seaweedfs = SeaweedFS(work / "seaweedfs").start()
+            seaweedfs.create_bucket(_BUCKET)
+            result.notes["storage"] = f"SeaweedFS {seaweedfs.endpoint}, bucket {_BUCKET} (weed server -s3)"
         with _progress(console) as bar:
             task = bar.add_task("starting", total=None)
 
@@ -105,9 +117,13 @@ def run_ann_bench(parameters: AnnBenchParameters, console: Console, command: str
                 notes: dict[str, Any] = {"vectors": len(dataset), "dimension": dataset.dimension,
                                          "metric": dataset.metric, "vectors_source": _source(dataset),
                                          "matching_rows": {str(k): v for k, v in truth.matching_rows.items()}}
+                bucket = None if seaweedfs is None else BenchBucket(
+                    f"s3://{_BUCKET}/{name}", seaweedfs.endpoint,
+                    {"AWS_ACCESS_KEY_ID": seaweedfs.credentials.access_key_id,
+                     "AWS_SECRET_ACCESS_KEY": seaweedfs.credentials.secret_access_key})
                 store = run_store(dataset, truth, StoreRunOptions(
                     data_dir=work / name / "store", top_k=parameters.top_k, selectivities=selectivities,
-                    cold=parameters.cold, limits=parameters.limits), progress)
+                    cold=parameters.cold, limits=parameters.limits, bucket=bucket), progress)
                 result.measurements += store.measurements
                 notes["pgs3v"] = store.notes
                 panel = {f"{IN_PROCESS} in-process (probes)": store.curve,
@@ -135,6 +151,8 @@ def run_ann_bench(parameters: AnnBenchParameters, console: Console, command: str
         result.notes["curves"] = curves
         result.notes["work_dir"] = str(work)
     finally:
+        if seaweedfs is not None:
+            seaweedfs.stop()
         if not parameters.keep_data:
             shutil.rmtree(work, ignore_errors=True)
     return result

@@ -20,6 +20,8 @@ In order, on one fresh data directory:
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -42,6 +44,7 @@ from pgs3v.bench.query_timing import throughput, timed_queries
 from pgs3v.bench.settling import watch_settling
 from pgs3v.bridge.json_transport import JsonTransport
 from pgs3v.store.process import StoreProcess
+from pgs3v.store.storage.store_storage import ObjectStoreStorage, StoreStorage
 
 Selectivity = float | None
 Progress = Callable[[str, int, int], None]
@@ -66,10 +69,42 @@ class StoreRunOptions:
     cold: bool = True
     # Store settings (rows of the limits table) for the server and the in-process engine alike.
     limits: tuple[tuple[str, int], ...] = ()
+    # The store's data in a bucket instead of data_dir (which then holds only the segment cache).
+    bucket: BenchBucket | None = None
 
     def server_args(self) -> tuple[str, ...]:
-        """``--limit NAME=VALUE`` for each setting."""
-        return tuple(part for name, value in self.limits for part in ("--limit", f"{name}={value}"))
+        """``--limit NAME=VALUE`` for each setting, and ``--storage`` for a bucket."""
+        limits = tuple(part for name, value in self.limits for part in ("--limit", f"{name}={value}"))
+        if self.bucket is None:
+            return limits
+        return (*limits, "--storage", self.bucket.url, "--s3-endpoint", self.bucket.endpoint)
+
+    def environ(self) -> dict[str, str] | None:
+        """The servers' environment: the bucket's keys when there is one."""
+        return None if self.bucket is None else {**os.environ, **self.bucket.keys}
+
+
+@dataclass(frozen=True)
+class BenchBucket:
+    """An S3-compatible bucket prefix for the store's data, and how to reach it."""
+
+    url: str
+    endpoint: str
+    keys: dict[str, str]  # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+
+    def storage(self, data_dir: Path) -> StoreStorage:
+        """The store's storage on this bucket, caching under ``data_dir``."""
+        from pgs3v.store.storage.location import StorageOptions, open_storage
+
+        return open_storage(StorageOptions(self.url, self.endpoint), data_dir, self.keys)
+
+    def stored_bytes(self) -> int:
+        """Bytes of every object under the prefix."""
+        from pgs3v.store.storage.objects import Prefixed
+
+        storage = self.storage(Path(tempfile.mkdtemp(prefix="pgs3v-bench-probe-")))
+        assert isinstance(storage, ObjectStoreStorage)
+        return sum(info.size for part in ("catalog", "indexes") for info in Prefixed(storage.objects, part).list())
 
 
 @dataclass
@@ -107,7 +142,7 @@ def run_store(dataset: AnnDataset, truth: GroundTruth, options: StoreRunOptions,
     credentials = generate_credentials()
     boto_credentials = BotoCredentials(credentials.access_key_id, credentials.secret_access_key)
     rows, raw_bytes = len(dataset), len(dataset) * dataset.dimension * 4
-    server = StoreProcess(options.data_dir, credentials, extra_args=options.server_args()).start()
+    server = StoreProcess(options.data_dir, credentials, extra_args=options.server_args()).start(options.environ())
     try:
         transport = JsonTransport(server.endpoint, boto_credentials, server.region, 10.0, 3600.0)
         transport.call("CreateVectorBucket", {"vectorBucketName": BUCKET})
@@ -150,7 +185,7 @@ def run_store(dataset: AnnDataset, truth: GroundTruth, options: StoreRunOptions,
         transport.close()
     finally:
         server.stop()
-    stored = directory_bytes(options.data_dir)
+    stored = directory_bytes(options.data_dir) if options.bucket is None else options.bucket.stored_bytes()
     figures.append(Measurement(dataset.name, HTTP, "storage_bytes_per_vector", stored / rows, "bytes"))
     figures.append(Measurement(dataset.name, HTTP, "storage_per_raw", stored / raw_bytes, "ratio"))
     if options.cold:
@@ -166,7 +201,9 @@ def _cold_start(
     progress("cold start", 0, 1)
     dropped = drop_page_cache()
     result.notes["page_cache_dropped"] = dropped
-    server = StoreProcess(options.data_dir, credentials, extra_args=options.server_args()).start()
+    # On a bucket, a fresh server on an empty cache: everything it answers comes from the bucket.
+    data_dir = options.data_dir if options.bucket is None else options.data_dir.with_name("cold-cache")
+    server = StoreProcess(data_dir, credentials, extra_args=options.server_args()).start(options.environ())
     try:
         transport = JsonTransport(server.endpoint, boto_credentials, server.region, 10.0, 600.0)
         query = _http_query(transport)
@@ -205,7 +242,8 @@ def _in_process(
     from pgs3v.store.engine.segment_search import SearchKnobs
 
     limits = load_limits(dict(options.limits), environ={})
-    store = VectorStore(options.data_dir, limits=limits, scope=ArnScope(), token_secret=b"bench")
+    storage = None if options.bucket is None else options.bucket.storage(options.data_dir)
+    store = VectorStore(options.data_dir, limits=limits, scope=ArnScope(), token_secret=b"bench", storage=storage)
     held = ExitStack()
     try:
         record = store.state.catalog.indexes[(BUCKET, INDEX)]
