@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # The store's files hold every vector and its metadata: only the store's own user may read them.
@@ -35,11 +37,8 @@ def write_file_atomically(path: Path, data: bytes, *, create_only: bool = False)
     (If-None-Match: *) of an object store, on which the manifest and the credentials rely so
     that two writers never both believe they won.
     """
-    # A random name created with O_EXCL: never written through a symlink or file planted at a
-    # predictable temporary name, and two writers never share one.
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
-    try:
+    with _replacing(path, create_only) as temporary:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
         try:
             os.fchmod(fd, PRIVATE_FILE)  # exactly 0600, even under an odd umask such as 0o277
             view = memoryview(data)
@@ -49,6 +48,26 @@ def write_file_atomically(path: Path, data: bytes, *, create_only: bool = False)
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def copy_file_atomically(source: Path, path: Path, *, create_only: bool = False) -> None:
+    """Copy ``source`` to ``path`` as :func:`write_file_atomically` writes (piece by piece, synced as it goes)."""
+    with _replacing(path, create_only) as temporary, source.open("rb") as reader, SyncedFile(temporary) as writer:
+        while chunk := reader.read(_COPY_CHUNK):
+            writer.write(chunk)
+
+
+_COPY_CHUNK = 8 << 20
+
+
+@contextmanager
+def _replacing(path: Path, create_only: bool) -> Iterator[Path]:
+    """A temporary name to write the new file under, put in place (or refused) once it is written."""
+    # A random name created with O_EXCL: never written through a symlink or file planted at a
+    # predictable temporary name, and two writers never share one.
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        yield temporary
         if create_only:
             _link_if_absent(temporary, path)
         else:
@@ -113,21 +132,3 @@ class SyncedFile:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def copy_file_atomically(source: Path, path: Path, *, create_only: bool = False) -> None:
-    """Copy ``source`` to ``path`` as :func:`write_file_atomically` writes (piece by piece, synced as it goes)."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    try:
-        with source.open("rb") as reader, SyncedFile(temporary) as writer:
-            while chunk := reader.read(_COPY_CHUNK):
-                writer.write(chunk)
-        if create_only:
-            _link_if_absent(temporary, path)
-        else:
-            os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    fsync_directory(path.parent)
-
-
-_COPY_CHUNK = 8 << 20
