@@ -101,8 +101,9 @@ class LocalObjects:
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         """Every object whose key starts with ``prefix``, in key order."""
         found = []
-        for directory, subdirectories, files in os.walk(self.root):
-            subdirectories.sort()
+        # Walk only below the prefix's directory part, not the whole tree.
+        start = self.root / prefix.rpartition("/")[0] if "/" in prefix else self.root
+        for directory, _, files in os.walk(start):
             base = Path(directory).relative_to(self.root)
             for name in files:
                 if name.startswith("."):
