@@ -15,7 +15,7 @@ import numpy as np
 
 from pgs3v.child_server import PGS3V_COMMAND
 from pgs3v.stack.seaweedfs import SeaweedFS
-from tests.support import client, engine_client, seaweedfs_store
+from tests.support import client, engine_client, error_of, seaweedfs_store
 
 DIMENSION = 64
 ROWS = 3000  # 768 KB of vectors per index: more than the 1 MiB cache holds for two indexes
@@ -78,3 +78,35 @@ def test_wrong_bucket_credentials_are_a_clear_error(seaweedfs: SeaweedFS, tmp_pa
     result = subprocess.run([*store.command()], env=environ, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "cannot use s3://pgs3v-tests/" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_second_server_on_the_same_prefix_is_fenced_and_corrupts_nothing(seaweedfs: SeaweedFS,
+                                                                             tmp_path: Path) -> None:
+    first, environ = seaweedfs_store(seaweedfs, tmp_path / "first")
+    prefix = first.extra_args[1].rsplit("/", 1)[1]
+    second, _ = seaweedfs_store(seaweedfs, tmp_path / "second", prefix=prefix)
+    index = {"vectorBucketName": "shared", "indexName": "fenced"}
+    first.start(environ)
+    try:
+        s3v = client(first.endpoint)
+        s3v.create_vector_bucket(vectorBucketName="shared")
+        s3v.create_index(**index, dataType="float32", dimension=2, distanceMetric="cosine")
+        s3v.put_vectors(**index, vectors=[{"key": "before", "data": {"float32": [1, 0]}}])
+        second.start(environ)
+        other = client(second.endpoint)
+        assert [v["key"] for v in other.list_vectors(**index)["vectors"]] == ["before"]
+        s3v.put_vectors(**index, vectors=[{"key": "from-first", "data": {"float32": [0, 1]}}])
+        # The second server's view ends before the first's write: its append is fenced.
+        code, status, body = error_of(other.put_vectors, **index,
+                                      vectors=[{"key": "from-second", "data": {"float32": [1, 1]}}])
+        assert (code, status) == ("ServiceUnavailableException", 503) and "one server" in body["Error"]["Message"]
+    finally:
+        second.stop()
+        first.stop()
+    fresh, _ = seaweedfs_store(seaweedfs, tmp_path / "fresh", prefix=prefix)
+    fresh.start(environ)
+    try:
+        keys = sorted(v["key"] for v in client(fresh.endpoint).list_vectors(**index)["vectors"])
+        assert keys == ["before", "from-first"]
+    finally:
+        fresh.stop()

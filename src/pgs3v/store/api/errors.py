@@ -40,7 +40,7 @@ from pgs3v.auth.errors import (
     UnrecognizedClientException,
 )
 from pgs3v.store.engine.errors import EngineError, IndexUnavailable, InvalidFilter
-from pgs3v.store.storage.errors import DISK_FULL_ERRNOS, StorageError, StorageFull, WriteRefused
+from pgs3v.store.storage.errors import DISK_FULL_ERRNOS, StorageError, StorageFull, WalFencedError, WriteRefused
 
 __all__ = [
     "AccessDeniedException", "ConflictException", "IncompleteSignatureException", "InternalServerException",
@@ -50,6 +50,8 @@ __all__ = [
     "ValidationException", "from_lower_layer", "release_traceback", "unavailable_for",
 ]
 DISK_FULL_MESSAGE = "The store's disk is full: the request was not carried out. Retry once space has been freed."
+FENCED_MESSAGE = ("Another server wrote to this index in the same bucket prefix; this server refuses writes to it "
+                  "until it is restarted. Serve each bucket prefix from one server.")
 NO_FILE_HANDLES_MESSAGE = "The store has no file handles left: the request was not carried out. Retry shortly."
 
 
@@ -174,6 +176,8 @@ def from_lower_layer(error: EngineError | StorageError | OSError) -> S3VectorsEr
         return ValidationException(f"Invalid filter: {error}")
     if isinstance(error, StorageFull):
         return ServiceUnavailableException(DISK_FULL_MESSAGE)
+    if isinstance(error, WalFencedError):
+        return ServiceUnavailableException(FENCED_MESSAGE)
     if isinstance(error, WriteRefused | IndexUnavailable):
         return ServiceUnavailableException(str(error))
     if isinstance(error, StorageError | EngineError):

@@ -56,7 +56,7 @@ _logger = logging.getLogger(__name__)
 # A writer waits for earlier log records to be applied; they are always in flight in another
 # thread, so this bound is only reached if that thread died, and then failing beats hanging.
 _APPLY_WAIT_SECONDS = 60.0
-_DELETED_FILE = re.compile(r"deleted-\d{20}\.npy")
+_DELETED_FILE = re.compile(r"deleted-\d{20}(-[0-9a-f]+)?\.npy")
 # A training (lists and codebooks) is reused for segments whose ideal list count is at most this
 # many times its own.
 _RETRAIN_GROWTH = 4
@@ -331,7 +331,7 @@ class VectorIndex:
 
     def _write(self, rows: SegmentRows, *, threads: int) -> Segment:
         with self._lock:
-            name = f"seg-{self._next_segment:08d}"
+            name = f"seg-{self._next_segment:08d}{self._files.name_suffix}"
             self._next_segment += 1
         directory = self._files.new_directory(name)
         # Training (k-means over a sample) is most of a build: 30-60 s of a core for a 528k x 768
@@ -364,7 +364,7 @@ class VectorIndex:
             for live in segments:
                 file = live.deleted_file
                 if live.deleted_count and file is None:
-                    file = f"deleted-{generation:020d}.npy"
+                    file = f"deleted-{generation:020d}{self._files.name_suffix}.npy"
                     _save_mask(live.segment.directory / file, live.deleted)
                     self._files.publish_file(live.segment.name, file)
                     newly_saved.append((live, file))

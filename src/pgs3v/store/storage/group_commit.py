@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Iterator
 from types import TracebackType
 
-from pgs3v.store.storage.errors import WalClosedError, WalFailedError, WriteRefused
+from pgs3v.store.storage.errors import WalClosedError, WalFailedError, WalFencedError, WriteRefused
 from pgs3v.store.storage.log_records import MAX_RECORD, frame
 
 
@@ -80,7 +80,7 @@ class GroupCommitLog:
                 if ticket.error is not None:
                     raise ticket.error
                 if self._failed is not None:
-                    raise WalFailedError(f"write-ahead log {self.name} failed: {self._failed}")
+                    raise self._failure("failed")
                 if not self._flushing:
                     break
                 self._cond.wait()
@@ -121,7 +121,12 @@ class GroupCommitLog:
         if self._closed:
             raise WalClosedError(f"write-ahead log {self.name} is closed")
         if self._failed is not None:
-            raise WalFailedError(f"write-ahead log {self.name} failed earlier: {self._failed}")
+            raise self._failure("failed earlier")
+
+    def _failure(self, how: str) -> WalFailedError:
+        # A fenced log stays fenced (a retry must see the same, retryable, kind of error).
+        kind = WalFencedError if isinstance(self._failed, WalFencedError) else WalFailedError
+        return kind(f"write-ahead log {self.name} {how}: {self._failed}")
 
     def _write_batch(self, batch: Batch) -> None:
         """Make the group durable; WriteRefused if nothing of it was stored."""

@@ -29,6 +29,11 @@ DESCRIPTOR = "segment.json"
 class SegmentFiles(Protocol):
     """One index's segment files (see the module docstring)."""
 
+    # Appended to the names of new segments and deletion masks: empty where one process owns the
+    # files; a token of this process on object storage, so that two servers that both fold never
+    # write the same object (the manifest's create-only commit then lets one of them win).
+    name_suffix: str
+
     def new_directory(self, name: str) -> Path:
         """Where to write a new segment's files: a path that does not exist yet."""
         ...
@@ -76,6 +81,7 @@ class LocalSegmentFiles:
     def __init__(self, directory: Path) -> None:
         private_directory(directory)
         self.directory = directory
+        self.name_suffix = ""
 
     def new_directory(self, name: str) -> Path:
         """Where to write a new segment's files."""
@@ -194,6 +200,7 @@ class ObjectSegmentFiles:
 
     def __init__(self, objects: ObjectStorage, cache: SegmentCache, index: str) -> None:
         self._objects, self._cache, self._index = objects, cache, index
+        self.name_suffix = f"-{secrets.token_hex(4)}"
         self._fetch_lock = threading.Lock()
         private_directory(cache.root / index)
 
