@@ -107,6 +107,7 @@ def get_vector_bucket(state: StoreState, request: Request) -> Response:
 
 def list_vector_buckets(state: StoreState, request: Request) -> Response:
     """ListVectorBuckets."""
+    state.refresh_catalog()
     with state.catalog.lock:
         names, token = _page(list(state.catalog.buckets), request, state, "ListVectorBuckets")
         buckets = [state.catalog.buckets[n] for n in names]
@@ -265,6 +266,7 @@ def get_index(state: StoreState, request: Request) -> Response:
 
 def list_indexes(state: StoreState, request: Request) -> Response:
     """ListIndexes of a bucket named by name or ARN."""
+    state.refresh_catalog()
     with state.catalog.lock:
         bucket = state.bucket(request)
         indexes = {i.name: i for i in state.catalog.indexes_of(bucket.name)}

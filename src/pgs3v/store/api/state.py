@@ -40,6 +40,7 @@ from pgs3v.store.api.errors import (
 from pgs3v.store.api.limits import Limits, index_settings
 from pgs3v.store.api.throttle import TokenBucket
 from pgs3v.store.api.tokens import TokenCodec
+from pgs3v.store.engine.errors import IndexDeleted, IndexStale
 from pgs3v.store.engine.indexer import IndexerPool
 from pgs3v.store.engine.vector_index import VectorIndex
 from pgs3v.store.storage.catalog import BucketRecord, IndexRecord
@@ -75,6 +76,8 @@ class _OpenIndex:
 
     index: VectorIndex
     users: int = 0
+    # Replaced by a fresh copy (another server moved the index on): closed when its last user leaves.
+    retired: bool = False
 
 
 @dataclass
@@ -135,10 +138,48 @@ class StoreState:
         """The open data of an index, opened (and recovered) if needed, kept open while in use."""
         entry = self._acquire(record)
         try:
+            if self.storage.shared:
+                entry = self._caught_up(record, entry)
             yield entry.index
         finally:
-            with self._open_lock:
-                entry.users -= 1
+            self._release(entry)
+
+    def _release(self, entry: _OpenIndex) -> None:
+        with self._open_lock:
+            entry.users -= 1
+            closing = entry.retired and entry.users == 0
+        if closing:
+            entry.index.close()
+
+    def _caught_up(self, record: IndexRecord, entry: _OpenIndex) -> _OpenIndex:
+        """``entry`` after applying what other servers appended; a fresh copy if it fell behind."""
+        try:
+            entry.index.catch_up()
+            return entry
+        except IndexDeleted:
+            self._retire(record, entry)
+            with self.catalog.lock:
+                if self.catalog.indexes.get((record.bucket, record.name)) is record:
+                    del self.catalog.indexes[(record.bucket, record.name)]  # this server's copy only
+            raise NotFoundException(INDEX_NOT_FOUND) from None
+        except IndexStale as stale:
+            log.info("index %s/%s reopened: %s", record.bucket, record.name, stale)
+            self._retire(record, entry)
+            fresh = self._acquire(record)
+            try:
+                fresh.index.catch_up()
+            except BaseException:
+                self._release(fresh)
+                raise
+            return fresh
+
+    def _retire(self, record: IndexRecord, entry: _OpenIndex) -> None:
+        """Take ``entry`` out of the open set (the next request opens a fresh copy) and let go of it."""
+        with self._open_lock:
+            if self._open.get(record.storage_id) is entry:
+                del self._open[record.storage_id]
+            entry.retired = True
+        self._release(entry)
 
     def _acquire(self, record: IndexRecord) -> _OpenIndex:
         key = record.storage_id
@@ -257,10 +298,18 @@ class StoreState:
         check_bucket_name(bucket_name)
         return bucket_name
 
+    def refresh_catalog(self) -> None:
+        """On shared storage, read the catalog again: a listing must show other servers' changes."""
+        if self.storage.shared:
+            self.catalog.refresh()
+
     def bucket(self, request: dict[str, Any]) -> BucketRecord:
         """The bucket a request names; NotFoundException if there is none."""
         name = self.bucket_name(request)
         record = self.catalog.buckets.get(name)
+        if record is None and self.storage.shared:
+            self.catalog.refresh()  # another server may have created it
+            record = self.catalog.buckets.get(name)
         if record is None:
             raise NotFoundException(BUCKET_NOT_FOUND)
         return record
@@ -280,6 +329,9 @@ class StoreState:
             check_bucket_name(bucket)
             check_index_name(name)
         record = self.catalog.indexes.get((bucket, name))
+        if record is None and self.storage.shared:
+            self.catalog.refresh()  # another server may have created it
+            record = self.catalog.indexes.get((bucket, name))
         if record is None:
             raise NotFoundException(INDEX_NOT_FOUND)
         return record

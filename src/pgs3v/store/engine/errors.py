@@ -4,7 +4,9 @@
 
     EngineError
     ├── InvalidFilter       a filter outside the grammar (a 400 ValidationException)
-    └── IndexUnavailable    the index cannot take the request now; retry (a 503)
+    ├── IndexUnavailable    the index cannot take the request now; retry (a 503)
+    ├── IndexStale          another server moved the index on further than this one can follow: reopen it
+    └── IndexDeleted        another server deleted the index
 """
 
 from __future__ import annotations
@@ -20,3 +22,11 @@ class InvalidFilter(EngineError, ValueError):
 
 class IndexUnavailable(EngineError):
     """The index is closing or not accepting writes; the request may be retried."""
+
+
+class IndexStale(EngineError):
+    """Another server purged log records this one never saw; the index must be reopened."""
+
+
+class IndexDeleted(EngineError):
+    """Another server sharing the storage deleted the index."""

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from pgs3v.durable_files import SyncedFile, fsync_directory
 from pgs3v.store.engine.ann import ann_lists, layout_for
-from pgs3v.store.engine.errors import IndexUnavailable
+from pgs3v.store.engine.errors import IndexDeleted, IndexStale, IndexUnavailable
 from pgs3v.store.engine.filters import CompiledFilter
 from pgs3v.store.engine.index_settings import IndexSettings
 from pgs3v.store.engine.indexer import Indexer, IndexerPool
@@ -48,7 +48,8 @@ from pgs3v.store.engine.segment_set import (
     replaced,
 )
 from pgs3v.store.engine.vector_table import Neighbour, StoredVector, VectorTable, key_order
-from pgs3v.store.storage.manifest import Manifest, SegmentEntry
+from pgs3v.store.storage.errors import WalDeletedError, WalFencedError, WalGapError
+from pgs3v.store.storage.manifest import Manifest, ManifestConflictError, SegmentEntry
 from pgs3v.store.storage.store_storage import IndexStorage
 
 _logger = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ _logger = logging.getLogger(__name__)
 # A writer waits for earlier log records to be applied; they are always in flight in another
 # thread, so this bound is only reached if that thread died, and then failing beats hanging.
 _APPLY_WAIT_SECONDS = 60.0
+# A write fenced by another server's append catches up and tries again, this many times in all.
+_FENCED_RETRIES = 3
 _DELETED_FILE = re.compile(r"deleted-\d{20}(-[0-9a-f]+)?\.npy")
 # A training (lists and codebooks) is reused for segments whose ideal list count is at most this
 # many times its own.
@@ -85,7 +88,8 @@ class VectorIndex:
         self._files = storage.segments
         self._manifests = storage.manifests
         self._manifest = self._manifests.load()
-        self._remove_unreferenced()
+        if not storage.shared:
+            self._remove_unreferenced()
         self._segments: tuple[LiveSegment, ...] = tuple(self._open_segment(entry) for entry in self._manifest.segments)
         self._next_segment = self._manifest.next_segment
         self._tail = VectorTable(dimension, metric, non_filterable_keys)
@@ -96,6 +100,9 @@ class VectorIndex:
         self._fold_lock = threading.RLock()
         self._merge_lock = threading.RLock()
         self._commit_lock = threading.Lock()
+        self._catch_up_lock = threading.Lock()
+        # Why this object no longer follows the index (another server committed first), or None.
+        self._stale: str | None = None
         self._folded_lsn = self._manifest.watermark_lsn
         self._last_write = time.monotonic()
         self._writes_in_flight = 0
@@ -120,7 +127,7 @@ class VectorIndex:
         with self._lock:
             self._writes_in_flight += 1
         try:
-            lsn = self._log.append(encode_mutation(mutation))
+            lsn = self._append(encode_mutation(mutation))
             with self._applied:
                 ready = self._applied.wait_for(lambda: self._applied_lsn >= lsn - 1, timeout=_APPLY_WAIT_SECONDS)
                 if not ready:
@@ -137,6 +144,48 @@ class VectorIndex:
                 self._last_write = time.monotonic()
         if self._indexer is not None:
             self._indexer.wake()
+
+    def _append(self, record: bytes) -> int:
+        """Append to the log; fenced by another server's append, catch up with it and retry."""
+        for attempt in range(_FENCED_RETRIES):
+            try:
+                return self._log.append(record)
+            except WalFencedError:
+                if attempt == _FENCED_RETRIES - 1:
+                    raise
+                self.catch_up()
+        raise AssertionError("unreachable")
+
+    def catch_up(self) -> None:
+        """Apply what other servers appended to this index's log since this one last looked.
+
+        Only a log on object storage can have other writers (a local log has none). IndexStale
+        when records were purged before this server saw them: the index must be reopened.
+        """
+        with self._catch_up_lock:
+            if self._stale is not None:
+                raise IndexStale(self._stale)
+            try:
+                records = self._log.catch_up()
+            except WalGapError as gap:
+                raise IndexStale(str(gap)) from None
+            except WalDeletedError as deleted:
+                raise IndexDeleted(str(deleted)) from None
+            if not records:
+                return
+            with self._applied:
+                # This server's own writes before them are applied first, in log order.
+                ready = self._applied.wait_for(lambda: self._applied_lsn >= records[0][0] - 1,
+                                               timeout=_APPLY_WAIT_SECONDS)
+                if not ready:
+                    raise IndexUnavailable("The index is not accepting writes; retry the request")
+                try:
+                    for _, payload in records:
+                        self._apply(decode_mutation(payload))
+                finally:
+                    self._applied_lsn = records[-1][0]
+                    self._last_write = time.monotonic()
+                    self._applied.notify_all()
 
     def _apply(self, mutation: Mutation) -> None:
         keys = mutation.keys if isinstance(mutation, DeleteBatch) else list(dict.fromkeys(mutation.keys))
@@ -371,7 +420,13 @@ class VectorIndex:
                 entries.append(SegmentEntry(live.segment.name, live.segment.rows,
                                             file if live.deleted_count else None, live.deleted_count))
             manifest = Manifest(generation, watermark, next_segment, tuple(entries))
-            self._manifests.commit(manifest)
+            try:
+                self._manifests.commit(manifest)
+            except ManifestConflictError as conflict:
+                # Another server folded or merged this index first: this view of its segments is
+                # behind, and the next request reopens it (see catch_up).
+                self._stale = str(conflict)
+                raise
             previous, self._manifest = self._manifest, manifest
             if newly_saved:
                 with self._lock:

@@ -192,6 +192,9 @@ class Catalog:
             self._cut_journal(0)
         self._journal_lines = 0
 
+    def refresh(self) -> None:
+        """Nothing to read again: this process is the catalog's only writer."""
+
     def indexes_of(self, bucket: str) -> list[IndexRecord]:
         """Indexes of one bucket, sorted by name."""
         return sorted((i for (b, _), i in self.indexes.items() if b == bucket), key=lambda i: i.name)

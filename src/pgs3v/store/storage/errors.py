@@ -9,6 +9,8 @@
         ├── WalCorruptionError   damaged where a crash cannot explain; never skipped silently
         ├── WalFailedError       a write failed in a way that may have lost data: reopen the log
         ├── WalFencedError       another writer appended at the same position (object storage)
+        ├── WalGapError          records were purged before this log saw them: reopen from the manifest
+        ├── WalDeletedError      the index was deleted (by another server sharing the storage)
         └── WalClosedError       the log was closed
 """
 
@@ -46,6 +48,14 @@ class WalFailedError(WalError):
 
 class WalFencedError(WalFailedError):
     """Another writer appended at this log position: this log's view is stale; reopen it."""
+
+
+class WalGapError(WalError):
+    """Records another writer appended were purged (folded into its segments) before this log saw them."""
+
+
+class WalDeletedError(WalError):
+    """The index this log belongs to was deleted; its log holds a tombstone."""
 
 
 class WalClosedError(WalError):

@@ -136,6 +136,10 @@ class GroupCommitLog:
         """Yield every durable (lsn, record) with lsn > after_lsn, oldest first."""
         raise NotImplementedError
 
+    def catch_up(self) -> list[tuple[int, bytes]]:
+        """Records other writers appended since this log last looked, oldest first (none: one writer)."""
+        return []
+
     def truncate_before(self, lsn: int) -> None:
         """Drop whole files or objects whose records all have LSNs below ``lsn`` (never the newest)."""
         raise NotImplementedError

@@ -69,6 +69,11 @@ class ObjectCatalog:
             self._load()
             raise
 
+    def refresh(self) -> None:
+        """Read every record again: other servers sharing the bucket may have changed them."""
+        with self.lock:
+            self._load()
+
     def indexes_of(self, bucket: str) -> list[IndexRecord]:
         """Indexes of one bucket, sorted by name."""
         return sorted((i for (b, _), i in self.indexes.items() if b == bucket), key=lambda i: i.name)

@@ -20,9 +20,12 @@ import re
 from collections.abc import Iterator
 
 from pgs3v.store.storage.errors import (
+    WalClosedError,
     WalCorruptionError,
+    WalDeletedError,
     WalFailedError,
     WalFencedError,
+    WalGapError,
     WriteRefused,
 )
 from pgs3v.store.storage.group_commit import Batch, GroupCommitLog
@@ -31,6 +34,9 @@ from pgs3v.store.storage.objects import ObjectNotFound, ObjectStorage, Precondit
 
 _logger = logging.getLogger(__name__)
 _NAME = re.compile(r"(\d{20})\.log")
+# Put by DeleteIndex before anything else of the index goes: another server catching up learns
+# from it that the index is gone.
+TOMBSTONE = "deleted"
 
 
 def _key(first_lsn: int) -> str:
@@ -86,6 +92,39 @@ class ObjectLog(GroupCommitLog):
             raise WalFencedError(f"write-ahead log {self.name}: another writer appended lsn {first}")
         _logger.info("write-ahead log %s: lsn %d was stored although the put reported %s", self.name, first,
                      problem or "a lost precondition")
+
+    def catch_up(self) -> list[tuple[int, bytes]]:
+        """The records other writers appended since this log last looked, oldest first.
+
+        Waits for this log's own appends in flight, so that every LSN it hands out afterwards
+        follows what it found, and lifts a fence (the view is current again). WalGapError when
+        records were purged before this log saw them: the index must reopen from the manifest.
+        """
+        with self._cond:
+            while self._flushing or self._pending:
+                self._cond.wait()
+            if self._closed:
+                raise WalClosedError(f"write-ahead log {self.name} is closed")
+            if self._failed is not None and not isinstance(self._failed, WalFencedError):
+                raise self._failure("failed earlier")
+            newest = self._firsts[-1] if self._firsts else 0
+            keys = [info.key for info in self._objects.list()]
+            if TOMBSTONE in keys:
+                raise WalDeletedError(f"write-ahead log {self.name}: the index was deleted")
+            found = sorted(first for key in keys if (m := _NAME.fullmatch(key)) and (first := int(m.group(1))) > newest)
+            records: list[tuple[int, bytes]] = []
+            expected = self._durable_lsn + 1
+            for first in found:
+                if first != expected:
+                    raise WalGapError(f"write-ahead log {self.name}: lsn {expected} to {first - 1} were purged "
+                                      "before this server saw them")
+                for lsn, payload in self._read(first, skip_to=0):
+                    records.append((lsn, payload))
+                    expected = lsn + 1
+            self._firsts += found
+            self._recovered(expected - 1)
+            self._failed = None
+            return records
 
     def replay(self, after_lsn: int = 0) -> Iterator[tuple[int, bytes]]:
         """Yield every durable (lsn, record) with lsn > after_lsn, oldest first."""

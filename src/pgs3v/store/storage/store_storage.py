@@ -23,7 +23,7 @@ from pgs3v.store.storage.group_commit import GroupCommitLog
 from pgs3v.store.storage.local_objects import LocalObjects
 from pgs3v.store.storage.manifest import ManifestStore
 from pgs3v.store.storage.object_catalog import ObjectCatalog
-from pgs3v.store.storage.object_log import ObjectLog
+from pgs3v.store.storage.object_log import TOMBSTONE, ObjectLog
 from pgs3v.store.storage.objects import ObjectStorage, Prefixed
 from pgs3v.store.storage.segment_files import (
     LocalSegmentFiles,
@@ -54,6 +54,10 @@ class CatalogStore(Protocol):
         """Indexes of one bucket, sorted by name."""
         ...
 
+    def refresh(self) -> None:
+        """Read the records again (other servers may have changed them)."""
+        ...
+
 
 @dataclass(frozen=True)
 class IndexStorage:
@@ -62,6 +66,9 @@ class IndexStorage:
     open_log: Callable[[], GroupCommitLog]
     manifests: ManifestStore
     segments: SegmentFiles
+    # Other servers may write this index too: a segment no manifest names may be one of theirs,
+    # not yet committed, so none is removed at open.
+    shared: bool = False
 
 
 def local_index_storage(directory: Path) -> IndexStorage:
@@ -98,6 +105,11 @@ class StoreStorage(Protocol):
         """Where the data is, for messages."""
         ...
 
+    @property
+    def shared(self) -> bool:
+        """Whether other servers may write the same data (object storage): indexes then catch up."""
+        ...
+
 
 class LocalStoreStorage:
     """The store's data in ``data_dir``."""
@@ -131,6 +143,11 @@ class LocalStoreStorage:
         """The data directory."""
         return str(self.data_dir)
 
+    @property
+    def shared(self) -> bool:
+        """No: one process owns a data directory (the log's lock file says so)."""
+        return False
+
 
 class ObjectStoreStorage:
     """The store's data as ``objects``; segments cached under ``cache_dir`` up to ``cache_bytes``."""
@@ -147,7 +164,7 @@ class ObjectStoreStorage:
         """``indexes/<id>/``: log objects, manifest objects, segment objects with cached copies."""
         objects = Prefixed(self.objects, f"indexes/{storage_id}")
         return IndexStorage(lambda: ObjectLog(Prefixed(objects, "wal")), ManifestStore(Prefixed(objects, "manifest")),
-                            ObjectSegmentFiles(Prefixed(objects, "segments"), self.cache, storage_id))
+                            ObjectSegmentFiles(Prefixed(objects, "segments"), self.cache, storage_id), shared=True)
 
     def index_ids(self) -> set[str]:
         """The ids under ``indexes/``."""
@@ -158,13 +175,24 @@ class ObjectStoreStorage:
         return next(iter(self.objects.list(f"indexes/{storage_id}/")), None) is not None
 
     def drop_index(self, storage_id: str) -> None:
-        """Delete the index's objects (its log first, so a half-dropped index never reopens) and cached copies."""
+        """Delete the index's objects (its log first, so a half-dropped index never reopens) and cached copies.
+
+        The log's tombstone stays, for servers that still have the index open; a start's orphan
+        sweep removes it.
+        """
         objects = Prefixed(self.objects, f"indexes/{storage_id}")
+        objects.put(f"wal/{TOMBSTONE}", b"")  # first: servers catching up learn the index is gone
         for part in ("wal/", "manifest/", "segments/"):
             for info in list(objects.list(part)):
-                objects.delete(info.key)
+                if info.key != f"wal/{TOMBSTONE}":
+                    objects.delete(info.key)
         remove_cached_index(self.cache, storage_id)
 
     def describe(self) -> str:
         """The bucket and prefix."""
         return self.objects.describe()
+
+    @property
+    def shared(self) -> bool:
+        """Yes: several servers may serve one bucket prefix."""
+        return True
