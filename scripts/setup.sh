@@ -25,6 +25,8 @@ command -v git >/dev/null 2>&1 || need_apt+=(git)
 # aws_lambda shim's PL/Python.
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need_apt+=(postgresql-15)
 [ -f /usr/share/postgresql/15/extension/plpython3u.control ] || need_apt+=(postgresql-plpython3-15)
+# The tests put two stores behind nginx, as docs/object-storage.md deploys them.
+[ "$extras" = dev ] && { [ -x /usr/sbin/nginx ] || need_apt+=(nginx); }
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: installing Debian packages: ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -50,8 +50,7 @@ __all__ = [
     "ValidationException", "from_lower_layer", "release_traceback", "unavailable_for",
 ]
 DISK_FULL_MESSAGE = "The store's disk is full: the request was not carried out. Retry once space has been freed."
-FENCED_MESSAGE = ("Another server wrote to this index in the same bucket prefix; this server refuses writes to it "
-                  "until it is restarted. Serve each bucket prefix from one server.")
+FENCED_MESSAGE = "Other servers kept writing to this index at the same moment; retry the request."
 NO_FILE_HANDLES_MESSAGE = "The store has no file handles left: the request was not carried out. Retry shortly."
 
 
