@@ -131,6 +131,7 @@ def test_the_run_on_a_seaweedfs_bucket_measures_the_same_figures(tmp_path: Path)
         assert _figure(document, workload, "pgs3v-http", "short_answers") == 0
     assert _figure(document, NAME, "pgs3v-http", "vectors_per_s") > 0
     assert _figure(document, NAME, "pgs3v-http", "cold_first_query_ms") > 0
+    assert _figure(document, NAME, "pgs3v-http", "qps_2_clients_2_servers") > 0
     # Bytes counted in the bucket: every vector is stored (4 bytes x 32 dimensions at least).
     assert _figure(document, NAME, "pgs3v-http", "storage_bytes_per_vector") > 128
     assert document["notes"][NAME]["pgs3v"]["engine"]["vectors"] == ROWS

@@ -171,6 +171,10 @@ def run_store(dataset: AnnDataset, truth: GroundTruth, options: StoreRunOptions,
         progress(f"QPS, {options.qps_clients} clients", 0, 1)
         qps = _throughput(dataset, options, _http_query(transport))
         figures.append(Measurement(dataset.name, HTTP, f"qps_{options.qps_clients}_clients", qps, "queries/s"))
+        if options.bucket is not None:
+            progress(f"QPS, {options.qps_clients} clients over 2 servers", 0, 1)
+            figures.append(Measurement(dataset.name, HTTP, f"qps_{options.qps_clients}_clients_2_servers",
+                                       _two_server_throughput(dataset, options, credentials, transport), "queries/s"))
         assert server.process is not None
         memory = process_memory(server.process.pid)
         figures.append(Measurement(dataset.name, HTTP, "memory_own_bytes", memory.anonymous_bytes, "bytes"))
@@ -351,6 +355,27 @@ def _short(found: Sequence[Sequence[int]], truth: GroundTruth, selectivity: Sele
     """Queries that returned fewer than min(k, matching rows) results (must be 0)."""
     wanted = min(top, truth.matching_rows[selectivity])
     return float(sum(len(rows) < wanted for rows in found))
+
+
+def _two_server_throughput(dataset: AnnDataset, options: StoreRunOptions, credentials: Any,
+                           transport: JsonTransport) -> float:
+    """QPS with the clients split over this run's server and a second one on the same bucket."""
+    second = StoreProcess(options.data_dir.with_name("second-server"), credentials,
+                          extra_args=options.server_args()).start(options.environ())
+    try:
+        boto_credentials = BotoCredentials(credentials.access_key_id, credentials.secret_access_key)
+        other = JsonTransport(second.endpoint, boto_credentials, second.region, 10.0, 600.0)
+        queries = [_http_query(transport), _http_query(other)]
+        queries[1](dataset.queries[0], options.top_k, None)  # it opens the index (fetching its segments) first
+
+        def ask(client: int, vector: np.ndarray) -> object:
+            return queries[client % 2](vector, options.top_k, None)
+
+        qps = throughput(dataset.queries, ask, options.qps_clients, options.qps_seconds)
+        other.close()
+        return qps
+    finally:
+        second.stop()
 
 
 def _throughput(dataset: AnnDataset, options: StoreRunOptions, query: QueryFunction) -> float:
