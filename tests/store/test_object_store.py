@@ -102,6 +102,9 @@ def test_two_servers_on_one_prefix_see_each_others_writes_at_once(seaweedfs: Sea
         assert error_of(b.get_vectors, **index, keys=["from-a"])[:2] == ("NotFoundException", 404)
         a.create_index(**index, dataType="float32", dimension=2, distanceMetric="cosine")  # the name again
         assert b.list_vectors(**index)["vectors"] == []
+        a.create_vector_bucket(vectorBucketName="shared-too")  # a bucket B has never heard of
+        assert b.get_vector_bucket(vectorBucketName="shared-too")["vectorBucket"]["vectorBucketName"] == "shared-too"
+        assert error_of(b.get_vector_bucket, vectorBucketName="never-made")[:2] == ("NotFoundException", 404)
     finally:
         second.stop()
         first.stop()

@@ -308,7 +308,7 @@ class StoreState:
         name = self.bucket_name(request)
         record = self.catalog.buckets.get(name)
         if record is None and self.storage.shared:
-            self.catalog.refresh()  # another server may have created it
+            self.catalog.refresh_record(name)  # another server may have created it
             record = self.catalog.buckets.get(name)
         if record is None:
             raise NotFoundException(BUCKET_NOT_FOUND)
@@ -330,7 +330,7 @@ class StoreState:
             check_index_name(name)
         record = self.catalog.indexes.get((bucket, name))
         if record is None and self.storage.shared:
-            self.catalog.refresh()  # another server may have created it
+            self.catalog.refresh_record(bucket, name)  # another server may have created it
             record = self.catalog.indexes.get((bucket, name))
         if record is None:
             raise NotFoundException(INDEX_NOT_FOUND)

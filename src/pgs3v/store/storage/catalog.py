@@ -195,6 +195,9 @@ class Catalog:
     def refresh(self) -> None:
         """Nothing to read again: this process is the catalog's only writer."""
 
+    def refresh_record(self, bucket: str, index: str | None = None) -> None:
+        """Nothing to read again: this process is the catalog's only writer."""
+
     def indexes_of(self, bucket: str) -> list[IndexRecord]:
         """Indexes of one bucket, sorted by name."""
         return sorted((i for (b, _), i in self.indexes.items() if b == bucket), key=lambda i: i.name)

@@ -15,7 +15,7 @@ from dataclasses import asdict
 import orjson
 
 from pgs3v.store.storage.catalog import BucketRecord, IndexRecord
-from pgs3v.store.storage.objects import ObjectStorage
+from pgs3v.store.storage.objects import ObjectNotFound, ObjectStorage
 
 _READERS = 16
 
@@ -73,6 +73,24 @@ class ObjectCatalog:
         """Read every record again: other servers sharing the bucket may have changed them."""
         with self.lock:
             self._load()
+
+    def refresh_record(self, bucket: str, index: str | None = None) -> None:
+        """Read one bucket's (or, with ``index``, one index's) record again: added, changed or gone."""
+        key = _bucket_key(bucket) if index is None else _index_key(bucket, index)
+        try:
+            raw = orjson.loads(self._objects.get(key))
+        except ObjectNotFound:
+            raw = None
+        with self.lock:
+            if index is None:
+                if raw is None:
+                    self.buckets.pop(bucket, None)
+                else:
+                    self.buckets[bucket] = BucketRecord(**raw)
+            elif raw is None:
+                self.indexes.pop((bucket, index), None)
+            else:
+                self.indexes[(bucket, index)] = IndexRecord(**raw)
 
     def indexes_of(self, bucket: str) -> list[IndexRecord]:
         """Indexes of one bucket, sorted by name."""

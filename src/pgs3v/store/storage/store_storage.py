@@ -58,6 +58,10 @@ class CatalogStore(Protocol):
         """Read the records again (other servers may have changed them)."""
         ...
 
+    def refresh_record(self, bucket: str, index: str | None = None) -> None:
+        """Read one bucket's (or, with ``index``, one index's) record again."""
+        ...
+
 
 @dataclass(frozen=True)
 class IndexStorage:
