@@ -27,7 +27,6 @@ the wire shape (``x-amzn-ErrorType`` header, ``__type`` and ``message`` in the b
 
 from __future__ import annotations
 
-import errno
 import traceback
 from dataclasses import dataclass
 
@@ -40,7 +39,14 @@ from pgs3v.auth.errors import (
     UnrecognizedClientException,
 )
 from pgs3v.store.engine.errors import EngineError, IndexUnavailable, InvalidFilter
-from pgs3v.store.storage.errors import DISK_FULL_ERRNOS, StorageError, StorageFull, WalFencedError, WriteRefused
+from pgs3v.store.storage.errors import (
+    DISK_FULL_ERRNOS,
+    OUT_OF_FILE_HANDLES_ERRNOS,
+    StorageError,
+    StorageFull,
+    WalFencedError,
+    WriteRefused,
+)
 
 __all__ = [
     "AccessDeniedException", "ConflictException", "IncompleteSignatureException", "InternalServerException",
@@ -164,7 +170,7 @@ def unavailable_for(error: OSError) -> ServiceUnavailableException | None:
     """
     if error.errno in DISK_FULL_ERRNOS:
         return ServiceUnavailableException(DISK_FULL_MESSAGE)
-    if error.errno in (errno.EMFILE, errno.ENFILE):
+    if error.errno in OUT_OF_FILE_HANDLES_ERRNOS:
         return ServiceUnavailableException(NO_FILE_HANDLES_MESSAGE)
     return None
 

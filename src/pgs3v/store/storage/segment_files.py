@@ -141,12 +141,6 @@ class SegmentCache:
                 else:
                     shutil.rmtree(segment_dir, ignore_errors=True)
 
-    @property
-    def used_bytes(self) -> int:
-        """Bytes the cached segments take."""
-        with self._lock:
-            return sum(self._sizes.values())
-
     def directory(self, index: str, name: str) -> Path:
         """Where a segment's local copy lives (whether or not it is there)."""
         return self.root / index / name
@@ -178,6 +172,15 @@ class SegmentCache:
             self._sizes.pop((index, name), None)
             self._pinned.pop((index, name), None)
         shutil.rmtree(self.directory(index, name), ignore_errors=True)
+
+    def forget_index(self, index: str) -> None:
+        """The index was deleted: drop every cached segment of it."""
+        with self._lock:
+            for key in [key for key in self._sizes if key[0] == index]:
+                del self._sizes[key]
+            for key in [key for key in self._pinned if key[0] == index]:
+                del self._pinned[key]
+        shutil.rmtree(self.root / index, ignore_errors=True)
 
     def _evict(self) -> None:
         with self._lock:
@@ -287,12 +290,5 @@ class ObjectSegmentFiles:
 
 def _size(directory: Path) -> int:
     return sum(path.stat().st_size for path in directory.iterdir() if path.is_file())
-
-
-def remove_cached_index(cache: SegmentCache, index: str) -> None:
-    """Drop every cached segment of a deleted index."""
-    for path in list((cache.root / index).glob("*")) if (cache.root / index).exists() else []:
-        cache.forget(index, path.name)
-    shutil.rmtree(cache.root / index, ignore_errors=True)
 
 

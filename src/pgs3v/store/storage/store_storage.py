@@ -30,7 +30,6 @@ from pgs3v.store.storage.segment_files import (
     ObjectSegmentFiles,
     SegmentCache,
     SegmentFiles,
-    remove_cached_index,
 )
 from pgs3v.store.storage.wal import WriteAheadLog
 
@@ -190,7 +189,7 @@ class ObjectStoreStorage:
             for info in list(objects.list(part)):
                 if info.key != f"wal/{TOMBSTONE}":
                     objects.delete(info.key)
-        remove_cached_index(self.cache, storage_id)
+        self.cache.forget_index(storage_id)
 
     def describe(self) -> str:
         """The bucket and prefix."""
