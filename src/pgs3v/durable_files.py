@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from collections.abc import Iterator
@@ -58,6 +59,31 @@ def copy_file_atomically(source: Path, path: Path, *, create_only: bool = False)
 
 
 _COPY_CHUNK = 8 << 20
+# What os.link answers where hard links cannot be made (another filesystem, a filesystem
+# without them, a file at its link limit): those fall back to a copy.
+_NO_LINK = frozenset({errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP})
+
+
+def share_file_atomically(source: Path, path: Path, *, create_only: bool = False) -> None:
+    """Give ``path`` the bytes of ``source`` as :func:`copy_file_atomically` does, by a hard link where possible.
+
+    Only for files that nobody writes in place once made (segment files and objects): both names
+    then stay one file, so a segment fetched from objects on the same disk costs neither a copy
+    nor a second copy in the page cache.
+    """
+    try:
+        with _replacing(path, create_only) as temporary:
+            os.link(source, temporary)
+            # The source may not be synced yet (a segment's writer leaves that to its publisher).
+            fd = os.open(temporary, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    except OSError as error:
+        if error.errno not in _NO_LINK:
+            raise
+        copy_file_atomically(source, path, create_only=create_only)
 
 
 @contextmanager

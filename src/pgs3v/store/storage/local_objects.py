@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pgs3v.durable_files import copy_file_atomically, private_directory, write_file_atomically
+from pgs3v.durable_files import private_directory, share_file_atomically, write_file_atomically
 from pgs3v.store.storage.objects import (
     IfMatch,
     ObjectInfo,
@@ -74,16 +74,23 @@ class LocalObjects:
             raise ObjectNotFound(key) from None
 
     def put_file(self, key: str, source: Path) -> None:
-        """Store the file ``source`` under ``key`` (copied piece by piece, synced, renamed)."""
+        """Store the file ``source`` under ``key`` (linked, or copied piece by piece; synced, renamed).
+
+        The caller must not change ``source`` afterwards: on one filesystem both names are one file.
+        """
         path = self._path(key)
         private_directory(path.parent)
         with self._locked():
-            copy_file_atomically(source, path)
+            share_file_atomically(source, path)
 
     def get_file(self, key: str, destination: Path) -> None:
-        """Write the object to the new file ``destination``."""
+        """Give the new file ``destination`` the object's bytes (a hard link on the same filesystem).
+
+        Objects are never changed in place (a put renames a new file over the old), so a link
+        keeps the version it was made from, as a copy would.
+        """
         try:
-            copy_file_atomically(self._path(key), destination, create_only=True)
+            share_file_atomically(self._path(key), destination, create_only=True)
         except (FileNotFoundError, IsADirectoryError):
             raise ObjectNotFound(key) from None
 
