@@ -68,9 +68,11 @@ _LIMITS_HELP = "Raise a service limit, NAME=VALUE (repeatable). Limits: " + ", "
               help="The bucket's S3 endpoint, e.g. http://127.0.0.1:8333 [default: Amazon S3].")
 @click.option("--s3-region", default="us-east-1", show_default=True, help="The bucket's region.")
 @click.option("--cache-mb", default=DEFAULT_CACHE_BYTES >> 20, show_default=True, type=click.IntRange(1),
-              help="With --storage: disk space for cached segments, in MiB.")
+              help="With --storage: disk space for cached segments, in MiB (per worker).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Store processes serving this address, e.g. one per core (needs --storage: file:///DIR or s3://).")
 def store_serve(data_dir: Path | None, host: str, port: int, region: str, limits: tuple[str, ...],
-                storage: str | None, s3_endpoint: str | None, s3_region: str, cache_mb: int) -> None:
+                storage: str | None, s3_endpoint: str | None, s3_region: str, cache_mb: int, workers: int) -> None:
     """Run the store in the foreground.
 
     Credentials come from PGS3V_ACCESS_KEY_ID / PGS3V_SECRET_ACCESS_KEY, else are generated on
@@ -88,9 +90,14 @@ def store_serve(data_dir: Path | None, host: str, port: int, region: str, limits
 
     options = ServeOptions(data_dir=resolve_data_dir(data_dir), host=host, port=port, region=region,
                            storage=StorageOptions(storage, s3_endpoint, s3_region, cache_mb << 20))
+    from pgs3v.store.workers import WorkerStartError, serve_workers
+
     try:
-        serve(options, limit_values)
-    except StorageConfigError as problem:
+        if workers > 1:
+            serve_workers(options, limit_values, workers)
+        else:
+            serve(options, limit_values)
+    except (StorageConfigError, WorkerStartError) as problem:
         raise click.ClickException(str(problem)) from None
 
 

@@ -7,7 +7,7 @@ import importlib
 import logging
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,8 +52,13 @@ def open_store(data_dir: Path, limits: Limits, scope: ArnScope, credentials: Cre
     return VectorStore(data_dir, limits=limits, scope=scope, token_secret=token_secret, storage=storage)
 
 
-def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | None = None) -> None:
-    """Serve the store in the foreground until SIGINT or SIGTERM."""
+def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | None = None,
+          handoff: Callable[[uvicorn.Config], uvicorn.Server] | None = None) -> None:
+    """Serve the store in the foreground until SIGINT or SIGTERM.
+
+    ``handoff`` makes the HTTP server of a worker that takes its connections from a parent
+    (:mod:`pgs3v.store.workers`) instead of listening on ``options``' address.
+    """
     # Before any worker thread exists: request threads then share arenas (see native_memory).
     limit_arenas(_MALLOC_ARENAS)
     file_handles = raise_file_handle_limit()
@@ -80,8 +85,9 @@ def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | No
         app, host=options.host, port=options.port, loop="uvloop", http=guarded_protocol(guards),
         log_level="warning", access_log=False, timeout_keep_alive=75,
     )
+    where = "connections handed over by the parent" if handoff else f"http://{options.host}:{options.port}"
     print(
-        f"pgs3v store serving {storage.describe()} on http://{options.host}:{options.port} "
+        f"pgs3v store{' worker' if handoff else ''} serving {storage.describe()} on {where} "
         f"(region {options.region}, access key {credentials.access_key_id}, "
         f"at most {guards.max_connections} connections of {file_handles} file handles)",
         flush=True,
@@ -90,7 +96,7 @@ def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | No
     # place before; making that handler a clean exit lets the store close its logs below.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
-        uvicorn.Server(config).run()
+        (handoff or uvicorn.Server)(config).run()
     finally:
         store.close()
 
