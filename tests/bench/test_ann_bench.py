@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from pgs3v.bench.ann_baselines import matching_ef_search
 from pgs3v.cli import main
 
 ROWS, QUERIES = 3000, 40
@@ -57,8 +58,14 @@ def test_the_run_measures_ingest_build_storage_memory_throughput_and_a_cold_quer
     for metric in ("vectors_per_s", "build_s", "storage_bytes_per_vector", "memory_own_bytes", "qps_2_clients",
                    "cold_first_query_ms", "cold_start_s", "restarted_memory_own_bytes"):
         assert _figure(document, NAME, "pgs3v-http", metric) > 0
-    for metric in ("vectors_per_s", "build_s", "storage_bytes_per_vector", "memory_own_bytes", "qps_2_clients"):
+    for metric in ("vectors_per_s", "build_s", "storage_bytes_per_vector", "memory_own_bytes", "qps_2_clients",
+                   "qps_2_clients_matched_recall"):
         assert _figure(document, NAME, "pgvector-hnsw", metric) > 0
+    # pgvector's QPS is also taken at the smallest swept ef_search that reaches pgs3v's recall.
+    matched = document["notes"][NAME]["pgvector"]["matched_recall"]
+    assert matched["target"] == _figure(document, NAME, "pgs3v-http", "recall_at_10")
+    assert matched["ef_search"] == matching_ef_search(document["notes"]["curves"][NAME][
+        "pgvector-hnsw via psycopg (ef_search)"], matched["target"])
     # The full vectors are kept (the log's active file adds a copy at this tiny size).
     assert _figure(document, NAME, "pgs3v-http", "storage_per_raw") > 1.0
     # The headline figures come from the layout the indexer settled into by itself, after a
@@ -115,23 +122,32 @@ def test_the_run_on_rows_generated_on_demand_stores_no_copy_and_labels_its_numpy
     assert cached and all(name.startswith("ground-truth-") for name in cached)
 
 
-def test_the_run_on_a_seaweedfs_bucket_measures_the_same_figures(tmp_path: Path) -> None:
+def test_the_matched_ef_search_is_the_smallest_that_reaches_the_recall() -> None:
+    curve = [{"ef_search": 40, "recall": 0.9}, {"ef_search": 100, "recall": 0.96}, {"ef_search": 200, "recall": 0.99}]
+    assert matching_ef_search(curve, 0.95) == 100
+    assert matching_ef_search(curve, 0.9) == 40
+    assert matching_ef_search(curve, 0.999) == 200  # none reaches it: the largest swept
+
+
+@pytest.mark.parametrize("storage", ["seaweedfs", "file"])
+def test_the_run_on_shared_storage_measures_the_same_figures(tmp_path: Path, storage: str) -> None:
     output = tmp_path / "s3.json"
     outcome = CliRunner().invoke(main, [
         "bench", "--vectors", str(ROWS), "--dimension", "32", "--queries", "20", "--numpy-queries", "10",
-        "--no-pgvector", "--storage", "seaweedfs",
+        "--no-pgvector", "--storage", storage,
         "--cache-dir", str(tmp_path / "cache"), "--work-dir", str(tmp_path), "--output-json", str(output),
         "--limit", "index_ann_min_floats=16000", "--limit", "index_fold_rows=1000",
     ], catch_exceptions=False)
     assert outcome.exit_code == 0, outcome.output
     document = json.loads(output.read_text())
-    assert document["parameters"]["storage"] == "seaweedfs" and "SeaweedFS" in document["notes"]["storage"]
+    assert document["parameters"]["storage"] == storage
+    assert ("SeaweedFS" if storage == "seaweedfs" else "file://") in document["notes"]["storage"]
     for workload in (NAME, f"{NAME} filter 1%"):
         assert _figure(document, workload, "pgs3v-http", "recall_at_10") > 0.5
         assert _figure(document, workload, "pgs3v-http", "short_answers") == 0
     assert _figure(document, NAME, "pgs3v-http", "vectors_per_s") > 0
     assert _figure(document, NAME, "pgs3v-http", "cold_first_query_ms") > 0
-    assert _figure(document, NAME, "pgs3v-http", "qps_2_clients_2_servers") > 0
+    assert _figure(document, NAME, "pgs3v-http", "qps_2_clients_2_workers") > 0
     # Bytes counted in the bucket: every vector is stored (4 bytes x 32 dimensions at least).
     assert _figure(document, NAME, "pgs3v-http", "storage_bytes_per_vector") > 128
     assert document["notes"][NAME]["pgs3v"]["engine"]["vectors"] == ROWS

@@ -94,9 +94,11 @@ def _limit_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, 
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Cache of generated data and exact answers [default: $PGS3V_BENCH_CACHE or ~/.cache/pgs3v/ann].")
 @click.option("--keep-data", is_flag=True, help="Keep the store's data directory after the run.")
-@click.option("--storage", type=click.Choice(["local", "seaweedfs"]), default="local", show_default=True,
-              help="Where the store keeps its data: its data directory, or a bucket on a SeaweedFS server "
-                   "(S3-compatible) that the run starts; the cold start is then a fresh server on an empty cache.")
+@click.option("--storage", type=click.Choice(["local", "seaweedfs", "file"]), default="local", show_default=True,
+              help="Where the store keeps its data: its data directory; a bucket on a SeaweedFS server "
+                   "(S3-compatible) that the run starts; or objects in a local directory (file://). On the "
+                   "last two the cold start is a fresh server on an empty cache, and QPS is also measured "
+                   "with a second server on the same data.")
 @click.option("--generate-data/--cache-data", "generate_data", default=None,
               help="Generate the synthetic rows on demand, a 16,384-row chunk at a time, and never store them "
                    "(exact answers and numpy search then read them in chunks), or cache them in a .npy "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -99,6 +99,9 @@ class PgvectorOptions:
     ef_sweep: tuple[int, ...] = (40, 100, 200, 400)
     qps_clients: int = 2
     qps_seconds: float = 10.0
+    # pgs3v's unfiltered recall in this run: QPS is also measured at the smallest ef_search of
+    # the sweep that reaches it, since throughput at unequal recall compares unlike answers.
+    match_recall: float | None = None
 
 
 def run_pgvector(
@@ -149,7 +152,22 @@ def run_pgvector(
                                       f"pgvector sweep, ef_search {ef_search}")
             p50 = float(np.percentile(np.asarray(durations, dtype=np.float64) / 1e6, 50))
             result.curve.append({"ef_search": ef_search, "recall": truth.recall(None, found, top_k), "p50_ms": p50})
+        if options.match_recall is not None:
+            matched = matching_ef_search(result.curve, options.match_recall)
+            progress(f"pgvector QPS at ef_search {matched}", 0, 1)
+            qps = _throughput(baseline, dataset, top_k, replace(options, ef_search=matched))
+            result.measurements.append(Measurement(name, PGVECTOR, f"qps_{options.qps_clients}_clients_matched_recall",
+                                                   qps, "queries/s"))
+            result.notes["matched_recall"] = {"target": options.match_recall, "ef_search": matched,
+                                              "recall": next(p["recall"] for p in result.curve
+                                                             if p["ef_search"] == matched)}
     return result
+
+
+def matching_ef_search(curve: Sequence[dict[str, float]], recall: float) -> int:
+    """The smallest swept ef_search whose recall reaches ``recall`` (the largest swept when none does)."""
+    reaching = [point["ef_search"] for point in curve if point["recall"] >= recall]
+    return int(min(reaching) if reaching else max(point["ef_search"] for point in curve))
 
 
 def _ask(baseline: Any, top_k: int, selectivity: Selectivity, vector: np.ndarray) -> list[int]:

@@ -77,7 +77,8 @@ class AnnBenchParameters:
     work_dir: Path | None = None
     cache_dir: Path | None = None
     limits: tuple[tuple[str, int], ...] = ()
-    # "local": the store's data directory; "seaweedfs": a bucket on a SeaweedFS server the run starts.
+    # "local": the store's data directory; "seaweedfs": a bucket on a SeaweedFS server the run
+    # starts; "file": objects in a local directory (file://), the layout several processes share.
     storage: str = "local"
     # Synthetic rows generated on demand (True), cached in a .npy (False), or by size (None: above 8 GB).
     generate_data: bool | None = None
@@ -100,6 +101,8 @@ def run_ann_bench(parameters: AnnBenchParameters, console: Console, command: str
             seaweedfs = SeaweedFS(work / "seaweedfs").start()
             seaweedfs.create_bucket(_BUCKET)
             result.notes["storage"] = f"SeaweedFS {seaweedfs.endpoint}, bucket {_BUCKET} (weed server -s3)"
+        elif parameters.storage == "file":
+            result.notes["storage"] = f"objects in {work / 'objects'} (file://), hard-linked into each server's cache"
         with _progress(console) as bar:
             task = bar.add_task("starting", total=None)
 
@@ -117,10 +120,7 @@ def run_ann_bench(parameters: AnnBenchParameters, console: Console, command: str
                 notes: dict[str, Any] = {"vectors": len(dataset), "dimension": dataset.dimension,
                                          "metric": dataset.metric, "vectors_source": _source(dataset),
                                          "matching_rows": {str(k): v for k, v in truth.matching_rows.items()}}
-                bucket = None if seaweedfs is None else BenchBucket(
-                    f"s3://{_BUCKET}/{name}", seaweedfs.endpoint,
-                    {"AWS_ACCESS_KEY_ID": seaweedfs.credentials.access_key_id,
-                     "AWS_SECRET_ACCESS_KEY": seaweedfs.credentials.secret_access_key})
+                bucket = _bucket(parameters.storage, seaweedfs, work, name)
                 store = run_store(dataset, truth, StoreRunOptions(
                     data_dir=work / name / "store", top_k=parameters.top_k, selectivities=selectivities,
                     cold=parameters.cold, limits=parameters.limits, bucket=bucket), progress)
@@ -137,8 +137,9 @@ def run_ann_bench(parameters: AnnBenchParameters, console: Console, command: str
                                  if m.workload == dataset.name and m.metric == "p50_ms")
                 panel[NUMPY] = [{"recall": 1.0, "p50_ms": numpy_p50}]
                 if parameters.pgvector:
-                    vector_db = run_pgvector(dataset, truth, selectivities, parameters.top_k, PgvectorOptions(),
-                                             progress)
+                    options = PgvectorOptions(match_recall=_http_recall(store.measurements, dataset.name,
+                                                                        parameters.top_k))
+                    vector_db = run_pgvector(dataset, truth, selectivities, parameters.top_k, options, progress)
                     result.measurements += vector_db.measurements
                     notes["pgvector"] = vector_db.notes
                     panel[f"{PGVECTOR} via psycopg (ef_search)"] = vector_db.curve
@@ -183,3 +184,20 @@ def write_plot(result: BenchResult, path: Path) -> Path:
 def _progress(console: Console) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console, transient=True)
+
+
+def _bucket(storage: str, seaweedfs: SeaweedFS | None, work: Path, name: str) -> BenchBucket | None:
+    """Where the store keeps ``name``'s data: None for its data directory."""
+    if storage == "file":
+        return BenchBucket((work / "objects" / name).as_uri())
+    if seaweedfs is None:
+        return None
+    return BenchBucket(f"s3://{_BUCKET}/{name}", seaweedfs.endpoint,
+                       {"AWS_ACCESS_KEY_ID": seaweedfs.credentials.access_key_id,
+                        "AWS_SECRET_ACCESS_KEY": seaweedfs.credentials.secret_access_key})
+
+
+def _http_recall(measurements: list[Measurement], workload: str, top_k: int) -> float | None:
+    """pgs3v's unfiltered recall over HTTP in this run (what pgvector's QPS is also matched to)."""
+    return next((m.value for m in measurements
+                 if m.workload == workload and m.system == HTTP and m.metric == f"recall_at_{top_k}"), None)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -53,6 +54,8 @@ BUCKET, INDEX = "bench", "ann"
 HTTP, IN_PROCESS = "pgs3v-http", "pgs3v"
 HTTP_OPTIMIZED = "pgs3v-http-optimized"
 SERVICE = "pgs3v-service"
+# Store processes behind one address for the shared-storage QPS figure: one per core here.
+_WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,8 @@ class StoreRunOptions:
         limits = tuple(part for name, value in self.limits for part in ("--limit", f"{name}={value}"))
         if self.bucket is None:
             return limits
-        return (*limits, "--storage", self.bucket.url, "--s3-endpoint", self.bucket.endpoint)
+        endpoint = () if self.bucket.endpoint is None else ("--s3-endpoint", self.bucket.endpoint)
+        return (*limits, "--storage", self.bucket.url, *endpoint)
 
     def environ(self) -> dict[str, str] | None:
         """The servers' environment: the bucket's keys when there is one."""
@@ -86,11 +90,11 @@ class StoreRunOptions:
 
 @dataclass(frozen=True)
 class BenchBucket:
-    """An S3-compatible bucket prefix for the store's data, and how to reach it."""
+    """Shared storage for the store's data (a bucket prefix or a ``file://`` directory), and how to reach it."""
 
     url: str
-    endpoint: str
-    keys: dict[str, str]  # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+    endpoint: str | None = None
+    keys: dict[str, str] = field(default_factory=dict)  # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
 
     def storage(self, data_dir: Path) -> StoreStorage:
         """The store's storage on this bucket, caching under ``data_dir``."""
@@ -172,9 +176,9 @@ def run_store(dataset: AnnDataset, truth: GroundTruth, options: StoreRunOptions,
         qps = _throughput(dataset, options, _http_query(transport))
         figures.append(Measurement(dataset.name, HTTP, f"qps_{options.qps_clients}_clients", qps, "queries/s"))
         if options.bucket is not None:
-            progress(f"QPS, {options.qps_clients} clients over 2 servers", 0, 1)
-            figures.append(Measurement(dataset.name, HTTP, f"qps_{options.qps_clients}_clients_2_servers",
-                                       _two_server_throughput(dataset, options, credentials, transport), "queries/s"))
+            progress(f"QPS, {options.qps_clients} clients, a server of {_WORKERS} workers", 0, 1)
+            figures.append(Measurement(dataset.name, HTTP, f"qps_{options.qps_clients}_clients_{_WORKERS}_workers",
+                                       _workers_throughput(dataset, options, credentials), "queries/s"))
         assert server.process is not None
         memory = process_memory(server.process.pid)
         figures.append(Measurement(dataset.name, HTTP, "memory_own_bytes", memory.anonymous_bytes, "bytes"))
@@ -357,25 +361,29 @@ def _short(found: Sequence[Sequence[int]], truth: GroundTruth, selectivity: Sele
     return float(sum(len(rows) < wanted for rows in found))
 
 
-def _two_server_throughput(dataset: AnnDataset, options: StoreRunOptions, credentials: Any,
-                           transport: JsonTransport) -> float:
-    """QPS with the clients split over this run's server and a second one on the same bucket."""
-    second = StoreProcess(options.data_dir.with_name("second-server"), credentials,
-                          extra_args=options.server_args()).start(options.environ())
+def _workers_throughput(dataset: AnnDataset, options: StoreRunOptions, credentials: Any) -> float:
+    """QPS with the clients on a second server, of ``_WORKERS`` workers, over this run's shared storage.
+
+    Each client's connection goes to another worker (the parent takes turns). A first round
+    makes every worker open the index (on a bucket: fetch its segments) before the clock runs,
+    as the run's own server had opened it before its QPS phase.
+    """
+    server = StoreProcess(options.data_dir.with_name("workers-server"), credentials,
+                          extra_args=(*options.server_args(), "--workers", str(_WORKERS))).start(options.environ())
     try:
         boto_credentials = BotoCredentials(credentials.access_key_id, credentials.secret_access_key)
-        other = JsonTransport(second.endpoint, boto_credentials, second.region, 10.0, 600.0)
-        queries = [_http_query(transport), _http_query(other)]
-        queries[1](dataset.queries[0], options.top_k, None)  # it opens the index (fetching its segments) first
-
-        def ask(client: int, vector: np.ndarray) -> object:
-            return queries[client % 2](vector, options.top_k, None)
-
-        qps = throughput(dataset.queries, ask, options.qps_clients, options.qps_seconds)
-        other.close()
+        transport = JsonTransport(server.endpoint, boto_credentials, server.region, 10.0, 600.0)
+        query = _http_query(transport)
+        # The transport keeps a connection per thread: a thread per worker opens one each.
+        for number in range(_WORKERS):
+            opener = threading.Thread(target=query, args=(dataset.queries[number], options.top_k, None))
+            opener.start()
+            opener.join()
+        qps = _throughput(dataset, options, query)
+        transport.close()
         return qps
     finally:
-        second.stop()
+        server.stop()
 
 
 def _throughput(dataset: AnnDataset, options: StoreRunOptions, query: QueryFunction) -> float:
