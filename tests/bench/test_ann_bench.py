@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pgs3v.bench.ann_baselines import matching_ef_search
+from pgs3v.bench.measurements import smallest_setting_reaching
 from pgs3v.cli import main
 
 ROWS, QUERIES = 3000, 40
@@ -64,8 +64,14 @@ def test_the_run_measures_ingest_build_storage_memory_throughput_and_a_cold_quer
     # pgvector's QPS is also taken at the smallest swept ef_search that reaches pgs3v's recall.
     matched = document["notes"][NAME]["pgvector"]["matched_recall"]
     assert matched["target"] == _figure(document, NAME, "pgs3v-http", "recall_at_10")
-    assert matched["ef_search"] == matching_ef_search(document["notes"]["curves"][NAME][
-        "pgvector-hnsw via psycopg (ef_search)"], matched["target"])
+    assert matched["ef_search"] == smallest_setting_reaching(document["notes"]["curves"][NAME][
+        "pgvector-hnsw via psycopg (ef_search)"], "ef_search", matched["target"])
+    # And pgs3v's at the probes that give pgvector's default recall (a labelled variant).
+    assert _figure(document, NAME, "pgs3v-http", "qps_2_clients_matched_recall") > 0
+    ours = document["notes"][NAME]["pgs3v"]["matched_recall"]
+    assert ours["target"] == _figure(document, NAME, "pgvector-hnsw", "recall_at_10")
+    assert ours["probes"] == smallest_setting_reaching(document["notes"]["curves"][NAME][
+        "pgs3v in-process (probes)"], "probes", ours["target"])
     # The full vectors are kept (the log's active file adds a copy at this tiny size).
     assert _figure(document, NAME, "pgs3v-http", "storage_per_raw") > 1.0
     # The headline figures come from the layout the indexer settled into by itself, after a
@@ -122,11 +128,11 @@ def test_the_run_on_rows_generated_on_demand_stores_no_copy_and_labels_its_numpy
     assert cached and all(name.startswith("ground-truth-") for name in cached)
 
 
-def test_the_matched_ef_search_is_the_smallest_that_reaches_the_recall() -> None:
+def test_the_matched_setting_is_the_smallest_that_reaches_the_recall() -> None:
     curve = [{"ef_search": 40, "recall": 0.9}, {"ef_search": 100, "recall": 0.96}, {"ef_search": 200, "recall": 0.99}]
-    assert matching_ef_search(curve, 0.95) == 100
-    assert matching_ef_search(curve, 0.9) == 40
-    assert matching_ef_search(curve, 0.999) == 200  # none reaches it: the largest swept
+    assert smallest_setting_reaching(curve, "ef_search", 0.95) == 100
+    assert smallest_setting_reaching(curve, "ef_search", 0.9) == 40
+    assert smallest_setting_reaching(curve, "ef_search", 0.999) == 200  # none reaches it: the largest swept
 
 
 @pytest.mark.parametrize("storage", ["seaweedfs", "file"])

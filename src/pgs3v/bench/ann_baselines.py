@@ -14,7 +14,7 @@ from pgs3v.bench.ann_data.dataset import AnnDataset
 from pgs3v.bench.ann_data.exact import BlockExactSearch, ExactIndex
 from pgs3v.bench.ann_data.ground_truth import GroundTruth
 from pgs3v.bench.ann_store_run import Progress, Selectivity, recall_metric, workload_name
-from pgs3v.bench.measurements import Measurement, latency_measurements
+from pgs3v.bench.measurements import Measurement, latency_measurements, smallest_setting_reaching
 from pgs3v.bench.query_timing import throughput, timed_queries
 
 NUMPY, PGVECTOR = "numpy-exact", "pgvector-hnsw"
@@ -153,7 +153,7 @@ def run_pgvector(
             p50 = float(np.percentile(np.asarray(durations, dtype=np.float64) / 1e6, 50))
             result.curve.append({"ef_search": ef_search, "recall": truth.recall(None, found, top_k), "p50_ms": p50})
         if options.match_recall is not None:
-            matched = matching_ef_search(result.curve, options.match_recall)
+            matched = smallest_setting_reaching(result.curve, "ef_search", options.match_recall)
             progress(f"pgvector QPS at ef_search {matched}", 0, 1)
             qps = _throughput(baseline, dataset, top_k, replace(options, ef_search=matched))
             result.measurements.append(Measurement(name, PGVECTOR, f"qps_{options.qps_clients}_clients_matched_recall",
@@ -163,11 +163,6 @@ def run_pgvector(
                                                              if p["ef_search"] == matched)}
     return result
 
-
-def matching_ef_search(curve: Sequence[dict[str, float]], recall: float) -> int:
-    """The smallest swept ef_search whose recall reaches ``recall`` (the largest swept when none does)."""
-    reaching = [point["ef_search"] for point in curve if point["recall"] >= recall]
-    return int(min(reaching) if reaching else max(point["ef_search"] for point in curve))
 
 
 def _ask(baseline: Any, top_k: int, selectivity: Selectivity, vector: np.ndarray) -> list[int]:

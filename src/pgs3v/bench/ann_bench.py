@@ -13,6 +13,7 @@ from __future__ import annotations
 import resource
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,11 +35,13 @@ from pgs3v.bench.ann_store_run import (
     BenchBucket,
     Selectivity,
     StoreRunOptions,
+    StoreRunResult,
     labelled,
     run_store,
+    throughput_with_settings,
 )
 from pgs3v.bench.machine import machine_info
-from pgs3v.bench.measurements import BenchResult, Measurement, ratios_to
+from pgs3v.bench.measurements import BenchResult, Measurement, ratios_to, smallest_setting_reaching
 from pgs3v.stack.seaweedfs import SeaweedFS
 
 SYSTEMS = {
@@ -121,9 +124,10 @@ def run_ann_bench(parameters: AnnBenchParameters, console: Console, command: str
                                          "metric": dataset.metric, "vectors_source": _source(dataset),
                                          "matching_rows": {str(k): v for k, v in truth.matching_rows.items()}}
                 bucket = _bucket(parameters.storage, seaweedfs, work, name)
-                store = run_store(dataset, truth, StoreRunOptions(
+                store_options = StoreRunOptions(
                     data_dir=work / name / "store", top_k=parameters.top_k, selectivities=selectivities,
-                    cold=parameters.cold, limits=parameters.limits, bucket=bucket), progress)
+                    cold=parameters.cold, limits=parameters.limits, bucket=bucket)
+                store = run_store(dataset, truth, store_options, progress)
                 result.measurements += store.measurements
                 notes["pgs3v"] = store.notes
                 panel = {f"{IN_PROCESS} in-process (probes)": store.curve,
@@ -142,6 +146,8 @@ def run_ann_bench(parameters: AnnBenchParameters, console: Console, command: str
                     vector_db = run_pgvector(dataset, truth, selectivities, parameters.top_k, options, progress)
                     result.measurements += vector_db.measurements
                     notes["pgvector"] = vector_db.notes
+                    _store_at_pgvector_recall(dataset, store_options, store, vector_db.measurements, parameters.top_k,
+                                              result.measurements, progress)
                     panel[f"{PGVECTOR} via psycopg (ef_search)"] = vector_db.curve
                 curves[dataset.name] = panel
                 result.notes[dataset.name] = notes
@@ -201,3 +207,19 @@ def _http_recall(measurements: list[Measurement], workload: str, top_k: int) -> 
     """pgs3v's unfiltered recall over HTTP in this run (what pgvector's QPS is also matched to)."""
     return next((m.value for m in measurements
                  if m.workload == workload and m.system == HTTP and m.metric == f"recall_at_{top_k}"), None)
+
+
+def _store_at_pgvector_recall(dataset: AnnDataset, options: StoreRunOptions, store: StoreRunResult,
+                              baseline: list[Measurement], top_k: int, into: list[Measurement],
+                              progress: Callable[[str, int, int], None]) -> None:
+    """pgs3v's QPS with the probes (``query_probes``) that give pgvector's default recall, labelled as such."""
+    target = next((m.value for m in baseline
+                   if m.workload == dataset.name and m.system == PGVECTOR and m.metric == f"recall_at_{top_k}"), None)
+    if target is None or not store.curve:
+        return
+    probes = smallest_setting_reaching(store.curve, "probes", target)
+    qps = throughput_with_settings(dataset, options, (("query_probes", probes),), progress)
+    into.append(Measurement(dataset.name, HTTP, f"qps_{options.qps_clients}_clients_matched_recall", qps,
+                            "queries/s"))
+    store.notes["matched_recall"] = {"target": target, "probes": probes,
+                                     "recall": next(p["recall"] for p in store.curve if p["probes"] == probes)}

@@ -386,6 +386,29 @@ def _workers_throughput(dataset: AnnDataset, options: StoreRunOptions, credentia
         server.stop()
 
 
+def throughput_with_settings(dataset: AnnDataset, options: StoreRunOptions, limits: tuple[tuple[str, int], ...],
+                             progress: Progress) -> float:
+    """QPS of a fresh server on this run's data with extra ``--limit`` settings (a labelled variant).
+
+    For after :func:`run_store`, whose server is stopped by then. One query per client first
+    (the index opens; the pages are warm from the run), then the clock runs as for the headline.
+    """
+    credentials = generate_credentials()
+    settings = StoreRunOptions(**{**options.__dict__, "limits": (*options.limits, *limits)})
+    server = StoreProcess(options.data_dir, credentials, extra_args=settings.server_args()).start(options.environ())
+    try:
+        progress(f"QPS, {options.qps_clients} clients, {', '.join(f'{k}={v}' for k, v in limits)}", 0, 1)
+        boto_credentials = BotoCredentials(credentials.access_key_id, credentials.secret_access_key)
+        transport = JsonTransport(server.endpoint, boto_credentials, server.region, 10.0, 600.0)
+        query = _http_query(transport)
+        query(dataset.queries[0], options.top_k, None)
+        qps = _throughput(dataset, options, query)
+        transport.close()
+        return qps
+    finally:
+        server.stop()
+
+
 def _throughput(dataset: AnnDataset, options: StoreRunOptions, query: QueryFunction) -> float:
     # The transport keeps one connection per thread, so the client number is not needed.
     def ask(_: int, vector: np.ndarray) -> object:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -57,6 +57,16 @@ def latency_measurements(workload: str, system: str, durations_ns: Sequence[int]
         Measurement(workload, system, "mean_ms", float(milliseconds.mean()), "ms"),
         Measurement(workload, system, "calls", float(len(milliseconds)), "count"),
     ]
+
+
+def smallest_setting_reaching(curve: Sequence[Mapping[str, float]], setting: str, recall: float) -> int:
+    """The smallest ``setting`` (ef_search, probes) of a curve reaching ``recall``; the largest when none does.
+
+    Throughput compared at unequal recall compares unlike answers: each system's QPS is also
+    taken at the setting where it gives the other's recall.
+    """
+    reaching = [point[setting] for point in curve if point["recall"] >= recall]
+    return int(min(reaching) if reaching else max(point[setting] for point in curve))
 
 
 def ratios_to(

@@ -73,7 +73,7 @@ def _directory_storage(options: StorageOptions, data_dir: Path) -> StoreStorage:
     cache = data_dir / options.cache_name
     # The data directory may hold a store's own layout (whose files must not pass for objects),
     # and the cache is removed at will: the objects may share neither.
-    if root == data_dir or root == cache or cache in root.parents or root in cache.parents:
+    if root in (data_dir, cache) or cache in root.parents or root in cache.parents:
         raise StorageConfigError(f"--storage {options.url}: the objects' directory must be neither the data "
                                  f"directory {data_dir}, nor hold it, nor lie in its cache")
     try:
