@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
@@ -23,18 +21,6 @@ from pgs3v.bridge.process import FunctionHostProcess
 from pgs3v.stack.postgres import PostgresCluster
 from pgs3v.stack.startup import function_host, new_database, running_cluster
 from tests.support import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, StoreProcess, free_port, require_postgres
-
-CLUSTER_ID = "pgs3v-test-aurora"
-
-
-@dataclass(frozen=True)
-class AuroraCluster:
-    """The cluster moto holds, and its VPC, subnets and security group."""
-
-    cluster_id: str
-    vpc_id: str
-    subnet_ids: list[str]
-    security_group_id: str
 
 
 @pytest.fixture(scope="session")
@@ -69,27 +55,6 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-
-
-def aws_client(moto_endpoint: str, service: str) -> Any:
-    """A boto3 client of moto, to look at what the steps made."""
-    return boto3.client(service, endpoint_url=moto_endpoint, region_name=REGION,
-                        aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY)
-
-
-def create_aurora_cluster(moto_endpoint: str, cluster_id: str = CLUSTER_ID) -> AuroraCluster:
-    """An Aurora PostgreSQL cluster in its own VPC, as a user would have before `pgs3v aws configure`."""
-    ec2, rds = aws_client(moto_endpoint, "ec2"), aws_client(moto_endpoint, "rds")
-    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{n}.0/24", AvailabilityZone=f"{REGION}{zone}")
-               ["Subnet"]["SubnetId"] for n, zone in ((1, "a"), (2, "b"))]
-    group = ec2.create_security_group(GroupName=f"{cluster_id}-db", Description="Aurora", VpcId=vpc)["GroupId"]
-    rds.create_db_subnet_group(DBSubnetGroupName=f"{cluster_id}-subnets", DBSubnetGroupDescription="Aurora",
-                               SubnetIds=subnets)
-    rds.create_db_cluster(DBClusterIdentifier=cluster_id, Engine="aurora-postgresql", MasterUsername="postgres",
-                          MasterUserPassword="not-used-here-0", DBSubnetGroupName=f"{cluster_id}-subnets",
-                          VpcSecurityGroupIds=[group])
-    return AuroraCluster(cluster_id, vpc, subnets, group)
 
 
 @pytest.fixture(scope="session")

@@ -11,61 +11,28 @@ from __future__ import annotations
 import json
 import stat
 from pathlib import Path
-from typing import Any
 
 import psycopg
-from click.testing import CliRunner, Result
 
 from pgs3v import sample_data
 from pgs3v.aws.template import function_names
 from pgs3v.bridge.process import FunctionHostProcess
-from pgs3v.cli import main
 from pgs3v.sql_schema.installer import installed_version
-from tests.aws.conftest import AuroraCluster, aws_client, create_aurora_cluster
-from tests.support import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StoreProcess, client
-
-BUCKET = "pgs3v-aws-walkthrough"
-
-
-def run(config: Path, *args: str, code: int = 0) -> Result:
-    """``pgs3v aws ARGS --config CONFIG``, which must exit with ``code``."""
-    result = CliRunner().invoke(main, ["aws", *args, "--config", str(config)], catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result
-
-
-def stacks(moto: str) -> list[dict[str, Any]]:
-    """The stacks that exist (deleted ones left out)."""
-    found = aws_client(moto, "cloudformation").describe_stacks()["Stacks"]
-    return [stack for stack in found if stack["StackStatus"] != "DELETE_COMPLETE"]
-
-
-def lambda_functions(moto: str) -> set[str]:
-    return {item["FunctionName"] for item in aws_client(moto, "lambda").list_functions()["Functions"]}
-
-
-def roles(moto: str) -> set[str]:
-    return {item["Arn"] for item in aws_client(moto, "iam").list_roles()["Roles"]}
-
-
-def buckets(moto: str) -> set[str]:
-    return {item["Name"] for item in aws_client(moto, "s3").list_buckets().get("Buckets", [])}
-
-
-def cluster_roles(moto: str, cluster: AuroraCluster) -> list[dict[str, Any]]:
-    found = aws_client(moto, "rds").describe_db_clusters(DBClusterIdentifier=cluster.cluster_id)["DBClusters"][0]
-    roles: list[dict[str, Any]] = found.get("AssociatedRoles", [])
-    return roles
-
-
-def vector_buckets(store: StoreProcess) -> set[str]:
-    return {item["vectorBucketName"] for item in client(store.endpoint).list_vector_buckets()["vectorBuckets"]}
-
-
-def vector_count(store: StoreProcess) -> int:
-    pages = client(store.endpoint).get_paginator("list_vectors").paginate(vectorBucketName=BUCKET,
-                                                                        indexName="products")
-    return sum(len(page["vectors"]) for page in pages)
+from tests.aws.support import (
+    BUCKET,
+    aws_client,
+    buckets,
+    cluster_roles,
+    create_aurora_cluster,
+    lambda_functions,
+    roles,
+    run,
+    shop_tables,
+    stacks,
+    vector_buckets,
+    vector_count,
+)
+from tests.support import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StoreProcess
 
 
 def nothing_deployed(moto: str, store: StoreProcess) -> None:
@@ -158,17 +125,22 @@ def test_configure_deploy_associate_install_load_status_cleanup(
     assert "FAIL" not in output and "all checks passed" in output
 
     # cleanup, dry run: nothing changes
-    output = run(config, "cleanup", *sql, "--delete-vector-bucket", "--dry-run").output
+    everything = ("--delete-vector-bucket", "--delete-sample-tables")
+    output = run(config, "cleanup", *sql, *everything, "--dry-run").output
     assert "would call cloudformation DeleteStack" in output
     assert len(stacks(moto)) == 1 and len(cluster_roles(moto, cluster)) == 1
     assert installed_version(database) is not None and BUCKET in vector_buckets(store_server)
+    assert vector_count(store_server) == len(sample_data.load_products()) and shop_tables(database) == 3
 
     # cleanup: all gone but the association, which moto cannot remove (RemoveRoleFromDBCluster is
     # not implemented in moto 5.2.5: HTTP 500); cleanup says so and exits 1
-    output = run(config, "cleanup", *sql, "--delete-vector-bucket", code=1).output
+    output = run(config, "cleanup", *sql, *everything, code=1).output
     assert "moto does not implement that action" in output and "remove-role-from-db-cluster" in output
+    assert "1 thing(s) left" in output
     nothing_deployed(moto, store_server)
-    assert installed_version(database) is None
+    assert installed_version(database) is None and shop_tables(database) == 0
+    with psycopg.connect(database) as conn:
+        assert conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'pgs3v%'").fetchall() == []
     assert json.loads(config.read_text())["outputs"] == {}
     assert [role["RoleArn"] for role in cluster_roles(moto, cluster)] == [outputs["AuroraLambdaRoleArn"]]
 

@@ -68,6 +68,10 @@ def error_code(problem: ClientError) -> str:
 def _short(value: Any) -> str:
     if isinstance(value, bytes | bytearray):
         return f"<{len(value):,} bytes>"
+    if isinstance(value, list) and value and all(isinstance(item, dict) and "ParameterKey" in item
+                                                 for item in value):
+        # CloudFormation's parameters are what a reader of a dry run most wants to see: all of them.
+        return "{" + ", ".join(f"{item['ParameterKey']}={item.get('ParameterValue', '')!r}" for item in value) + "}"
     if isinstance(value, list) and len(value) > 10:
         return f"<{len(value):,} items>"
     text = value if isinstance(value, str) else json.dumps(value, default=str)

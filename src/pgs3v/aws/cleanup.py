@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import psycopg
 from botocore.exceptions import ClientError
 
 from pgs3v.aws.association import disassociate
@@ -15,20 +16,26 @@ from pgs3v.aws.calls import AwsCalls, error_code
 from pgs3v.aws.config import AwsConfig
 from pgs3v.aws.errors import AwsStepError
 from pgs3v.aws.install import uninstall
+from pgs3v.aws.sample import drop_tables
 from pgs3v.aws.stack import describe_stack, event_ids, wait_for_stack
 from pgs3v.sql_schema.installer import SchemaError
 
 
-def cleanup(calls: AwsCalls, config: AwsConfig, conninfo: str | None, *,
-            delete_vector_bucket: bool = False) -> tuple[AwsConfig, list[str]]:
+def cleanup(calls: AwsCalls, config: AwsConfig, conninfo: str | None, *, delete_vector_bucket: bool = False,
+            delete_sample_tables: bool = False) -> tuple[AwsConfig, list[str]]:
     """Remove what the steps made; the config without the deployment, and what could not be removed."""
     left: list[str] = []
+    sample_tables = config.sample_tables
     if conninfo is None:
         left.append("schema s3vectors not checked: give --conninfo, or PGPASSWORD for the cluster endpoint")
     else:
         try:
-            uninstall(conninfo, dry_run=calls.dry_run, say=calls.say)
-        except (AwsStepError, SchemaError) as failure:
+            # First: the tables' grants to pgs3v_reader would keep that role alive.
+            if delete_sample_tables and sample_tables:
+                drop_tables(conninfo, dry_run=calls.dry_run, say=calls.say)
+                sample_tables = calls.dry_run
+            left += uninstall(conninfo, dry_run=calls.dry_run, say=calls.say)
+        except (AwsStepError, SchemaError, psycopg.Error) as failure:
             left.append(f"schema: {failure}")
     association_left = disassociate(calls, config)
     if association_left:
@@ -49,7 +56,8 @@ def cleanup(calls: AwsCalls, config: AwsConfig, conninfo: str | None, *,
     code_bucket_left = _delete_code(calls, config)
     if delete_vector_bucket:
         _delete_vector_bucket(calls, config)
-    cleaned = replace(config, outputs={}, code_key="", code_bucket=config.code_bucket if code_bucket_left else "",
+    cleaned = replace(config, outputs={}, code_key="", sample_tables=sample_tables,
+                      code_bucket=config.code_bucket if code_bucket_left else "",
                       code_bucket_created=config.code_bucket_created and code_bucket_left)
     return cleaned, left
 

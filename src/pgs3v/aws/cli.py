@@ -216,9 +216,12 @@ def load_sample_command(conninfo: str | None, user: str, dbname: str, tables: bo
     from pgs3v.aws.install import cluster_conninfo
     from pgs3v.aws.sample import load_sample
 
-    _, config = _load(config_file)
+    path, config = _load(config_file)
     target = cluster_conninfo(config, conninfo, user, dbname) if tables else None
     load_sample(_calls(config, endpoint_url, s3vectors_endpoint, dry_run), config, target)
+    if target is not None and not dry_run:
+        config.sample_tables = True  # so that cleanup --delete-sample-tables knows schema shop is the sample's
+        save_config(config, path)
 
 
 def _checks(config_file: Path | None, endpoint_url: str | None, s3vectors_endpoint: str | None,
@@ -270,11 +273,13 @@ def doctor_command(conninfo: str | None, user: str, dbname: str, config_file: Pa
 @_sql_options
 @click.option("--delete-vector-bucket", is_flag=True, default=False,
               help="Also delete the vector bucket and its indexes (kept by default: it holds your vectors).")
+@click.option("--delete-sample-tables", is_flag=True, default=False,
+              help="Also drop the tables load-sample made (schema shop).")
 @_common()
 @_reporting
 def cleanup_command(conninfo: str | None, user: str, dbname: str, delete_vector_bucket: bool,
-                    config_file: Path | None, endpoint_url: str | None, s3vectors_endpoint: str | None,
-                    dry_run: bool) -> None:
+                    delete_sample_tables: bool, config_file: Path | None, endpoint_url: str | None,
+                    s3vectors_endpoint: str | None, dry_run: bool) -> None:
     """Uninstall the schema, disassociate the role, delete the stack and the code (the bucket when asked)."""
     from pgs3v.aws.cleanup import cleanup
     from pgs3v.aws.install import cluster_conninfo
@@ -286,7 +291,7 @@ def cleanup_command(conninfo: str | None, user: str, dbname: str, delete_vector_
     except AwsStepError:
         target = None
     cleaned, left = cleanup(_calls(config, endpoint_url, s3vectors_endpoint, dry_run), config, target,
-                            delete_vector_bucket=delete_vector_bucket)
+                            delete_vector_bucket=delete_vector_bucket, delete_sample_tables=delete_sample_tables)
     if not dry_run:
         save_config(cleaned, path)
     if left:

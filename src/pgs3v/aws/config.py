@@ -47,6 +47,7 @@ class AwsConfig:
     code_key: str = ""
     vector_bucket: str = DEFAULT_VECTOR_BUCKET
     index_name: str = DEFAULT_INDEX
+    sample_tables: bool = False  # load-sample made schema shop on the cluster
     endpoint_url: str | None = None  # an AWS endpoint override (moto in the tests)
     s3vectors_endpoint: str | None = None  # where S3 Vectors is, when not AWS's (the pgs3v store)
     store_endpoint: str = ""  # the functions' PGS3V_STORE_ENDPOINT ("" = Amazon S3 Vectors)

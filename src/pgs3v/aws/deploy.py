@@ -42,14 +42,14 @@ def code_bucket_name(calls: AwsCalls, config: AwsConfig) -> str:
 def deploy(calls: AwsCalls, config: AwsConfig, template: Path, *, in_vpc: bool = False,
            memory_mb: int | None = None, timeout_seconds: int | None = None) -> AwsConfig:
     """Upload the zip, create or update the stack and wait for it; the config with the code and outputs."""
-    bucket = code_bucket_name(calls, config)
-    created = _ensure_bucket(calls, bucket) or (config.code_bucket_created and bucket == config.code_bucket)
     with tempfile.TemporaryDirectory(prefix="pgs3v-zip-") as directory:
         zip_path = Path(directory) / "pgs3v-bridge.zip"
         size = build_zip(zip_path)
         body = zip_path.read_bytes()
+    bucket = code_bucket_name(calls, config)
     key = f"{config.name_prefix}/bridge-{hashlib.sha256(body).hexdigest()[:16]}.zip"
     calls.say(f"bridge zip: {size / 1e6:.1f} MB, s3://{bucket}/{key}")
+    created = _ensure_bucket(calls, bucket) or (config.code_bucket_created and bucket == config.code_bucket)
     if not _object_exists(calls, bucket, key):
         calls.change("s3", "put_object", Bucket=bucket, Key=key, Body=body)
     config = replace(config, code_bucket=bucket, code_bucket_created=created, code_key=key)

@@ -69,16 +69,15 @@ def install(config: AwsConfig, conninfo: str, *, dry_run: bool, say: Say, functi
     say(f"functions: query={names['query']} write={names['write']} manage={names['manage']}")
 
 
-def uninstall(conninfo: str, *, dry_run: bool, say: Say) -> None:
-    """Remove the schema from the cluster (the aws_lambda extension itself stays)."""
+def uninstall(conninfo: str, *, dry_run: bool, say: Say) -> list[str]:
+    """Remove the schema from the cluster (the aws_lambda extension itself stays); the roles kept, and why."""
     version = current_version(conninfo)
     if version is None:
         say("schema s3vectors: not installed")
-        return
+        return []
     if dry_run:
         say(f"  would run  pgs3v uninstall (schema s3vectors {version}, its roles when unused)")
-        return
+        return []
     report = uninstall_schema(conninfo)
     say(f"removed: {', '.join(report.removed)}")
-    for role, reason in report.kept_roles.items():
-        say(f"kept role {role}: {reason}")
+    return [f"role {role} kept, still used: {reason}" for role, reason in report.kept_roles.items()]

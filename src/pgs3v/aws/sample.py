@@ -53,6 +53,16 @@ def load_sample(calls: AwsCalls, config: AwsConfig, conninfo: str | None = None)
     return sent
 
 
+def drop_tables(conninfo: str, *, dry_run: bool, say: Say) -> None:
+    """Drop the catalog's tables (schema shop) from the cluster."""
+    if dry_run:
+        say("  would run  DROP SCHEMA IF EXISTS shop CASCADE")
+        return
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute("DROP SCHEMA IF EXISTS shop CASCADE")
+    say("dropped schema shop")
+
+
 def load_tables(conninfo: str, *, dry_run: bool, say: Say) -> None:
     """Load the catalog's tables (schema shop: products, reviews, orders) into the cluster."""
     if dry_run:
