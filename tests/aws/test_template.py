@@ -186,3 +186,16 @@ def test_the_outputs_name_the_functions_role_and_bucket() -> None:
         "AuroraLambdaRoleArn": {"Fn::GetAtt": ["AuroraLambdaRole", "Arn"]},
         "VectorBucketName": {"Ref": "VectorBucketName"},
     }
+
+
+def test_docs_explain_every_statement() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "aws.md").read_text()
+    for heading in ("## What the template creates", "## IAM policies, line by line", "## Costs", "## Networking"):
+        assert f"\n{heading}\n" in docs, heading
+    resources = loaded()["Resources"]
+    for role in S3VECTORS_ACTIONS.keys() | {"AuroraLambdaRole"}:
+        assert f"### {role}" in docs, role
+        for statement in statements(resources, role):
+            assert f"`{statement['Sid']}`" in docs, (role, statement["Sid"])
+            for action in as_list(statement["Action"]):
+                assert action.split(":")[1] in docs, action
