@@ -45,7 +45,7 @@ def test_the_template_ships_in_the_package_and_only_there() -> None:
     path = template.template_path()
     assert path.is_file() and path.parent.name == "aws" and path.parent.parent.name == "pgs3v"
     root = Path(__file__).resolve().parents[2]
-    assert not (root / "deploy").exists(), "one template: src/pgs3v/aws/pgs3v.yaml, not a copy"
+    assert not (root / "deploy" / "aws" / "pgs3v.yaml").exists(), "one template: src/pgs3v/aws/pgs3v.yaml, no copy"
     assert "Resources:" in template.template_body()
 
 
