@@ -18,7 +18,7 @@ FUNCTIONS = {"QueryFunction": "query", "WriteFunction": "write", "ManageFunction
 # role -> every s3vectors action it is allowed, on any resource
 S3VECTORS_ACTIONS = {
     "QueryRole": {"QueryVectors", "GetVectors", "ListVectors"},
-    "WriteRole": {"QueryVectors", "GetVectors", "PutVectors", "DeleteVectors"},
+    "WriteRole": {"QueryVectors", "GetVectors", "ListVectors", "PutVectors", "DeleteVectors"},
     "ManageRole": {"CreateVectorBucket", "GetVectorBucket", "DeleteVectorBucket", "ListVectorBuckets",
                    "PutVectorBucketPolicy", "GetVectorBucketPolicy", "DeleteVectorBucketPolicy",
                    "CreateIndex", "GetIndex", "DeleteIndex", "ListIndexes", "TagResource"},
@@ -148,6 +148,8 @@ def test_each_role_gets_exactly_its_s3vectors_actions_on_the_one_bucket() -> Non
                 assert (scope == [INDEXES_ARN]) == bool(set(vectors) & on_indexes), f"{role}: {vectors}"
         assert granted == wanted, role
     assert "PutVectors" not in S3VECTORS_ACTIONS["QueryRole"] and "DeleteVectors" not in S3VECTORS_ACTIONS["QueryRole"]
+    # The write role may do all the query role may, and the writes.
+    assert S3VECTORS_ACTIONS["WriteRole"] == S3VECTORS_ACTIONS["QueryRole"] | {"PutVectors", "DeleteVectors"}
 
 
 def test_each_role_writes_only_its_own_log() -> None:
