@@ -18,7 +18,7 @@ FUNCTIONS = {"QueryFunction": "query", "WriteFunction": "write", "ManageFunction
 # role -> every s3vectors action it is allowed, on any resource
 S3VECTORS_ACTIONS = {
     "QueryRole": {"QueryVectors", "GetVectors", "ListVectors"},
-    "WriteRole": {"QueryVectors", "GetVectors", "PutVectors", "DeleteVectors"},
+    "WriteRole": {"QueryVectors", "GetVectors", "ListVectors", "PutVectors", "DeleteVectors"},
     "ManageRole": {"CreateVectorBucket", "GetVectorBucket", "DeleteVectorBucket", "ListVectorBuckets",
                    "PutVectorBucketPolicy", "GetVectorBucketPolicy", "DeleteVectorBucketPolicy",
                    "CreateIndex", "GetIndex", "DeleteIndex", "ListIndexes", "TagResource"},
@@ -45,7 +45,7 @@ def test_the_template_ships_in_the_package_and_only_there() -> None:
     path = template.template_path()
     assert path.is_file() and path.parent.name == "aws" and path.parent.parent.name == "pgs3v"
     root = Path(__file__).resolve().parents[2]
-    assert not (root / "deploy").exists(), "one template: src/pgs3v/aws/pgs3v.yaml, not a copy"
+    assert not (root / "deploy" / "aws" / "pgs3v.yaml").exists(), "one template: src/pgs3v/aws/pgs3v.yaml, no copy"
     assert "Resources:" in template.template_body()
 
 
@@ -148,6 +148,8 @@ def test_each_role_gets_exactly_its_s3vectors_actions_on_the_one_bucket() -> Non
                 assert (scope == [INDEXES_ARN]) == bool(set(vectors) & on_indexes), f"{role}: {vectors}"
         assert granted == wanted, role
     assert "PutVectors" not in S3VECTORS_ACTIONS["QueryRole"] and "DeleteVectors" not in S3VECTORS_ACTIONS["QueryRole"]
+    # The write role may do all the query role may, and the writes.
+    assert S3VECTORS_ACTIONS["WriteRole"] == S3VECTORS_ACTIONS["QueryRole"] | {"PutVectors", "DeleteVectors"}
 
 
 def test_each_role_writes_only_its_own_log() -> None:
@@ -186,3 +188,16 @@ def test_the_outputs_name_the_functions_role_and_bucket() -> None:
         "AuroraLambdaRoleArn": {"Fn::GetAtt": ["AuroraLambdaRole", "Arn"]},
         "VectorBucketName": {"Ref": "VectorBucketName"},
     }
+
+
+def test_docs_explain_every_statement() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "aws.md").read_text()
+    for heading in ("## What the template creates", "## IAM policies, line by line", "## Costs", "## Networking"):
+        assert f"\n{heading}\n" in docs, heading
+    resources = loaded()["Resources"]
+    for role in S3VECTORS_ACTIONS.keys() | {"AuroraLambdaRole"}:
+        assert f"### {role}" in docs, role
+        for statement in statements(resources, role):
+            assert f"`{statement['Sid']}`" in docs, (role, statement["Sid"])
+            for action in as_list(statement["Action"]):
+                assert action.split(":")[1] in docs, action
