@@ -97,7 +97,8 @@ def test_configure_deploy_associate_install_load_status_cleanup(
     run(config, "install", *sql, *shim)
     assert installed_version(database) == newest_schema_version()
     with psycopg.connect(database) as conn:
-        assert conn.execute("SELECT function_name FROM s3vectors.settings").fetchone() == ("pgs3v-manage",)
+        assert conn.execute("SELECT query_function_name, write_function_name, function_name "
+                            "FROM s3vectors.settings").fetchone() == function_names()
     assert "nothing to run" in run(config, "install", *sql, *shim).output
 
     # load-sample: bucket, index, 5,202 vectors, and the tables; again: the same

@@ -185,15 +185,20 @@ def _schema(config: AwsConfig, conninfo: str) -> Check:
             if _scalar(conn, "SELECT to_regprocedure('s3vectors.schema_version()') IS NULL"):
                 return Check("schema", False, "schema s3vectors is not installed", "run `pgs3v aws install`")
             installed = _scalar(conn, "SELECT s3vectors.schema_version()")
-            function = _scalar(conn, "SELECT function_name FROM s3vectors.settings")
+            row = conn.execute("SELECT to_jsonb(s) FROM s3vectors.settings AS s").fetchone()
     except psycopg.Error as problem:
         return Check("schema", False, f"cannot connect: {str(problem).strip().splitlines()[0]}",
                      "run from where the cluster endpoint is reachable, with PGPASSWORD, or give --conninfo")
-    expected = config.function_names()["manage"]
-    if function != expected:
-        return Check("schema", False, f"s3vectors {installed} calls {function}, not {expected}",
-                     "run `pgs3v aws install`")
-    return Check("schema", True, f"s3vectors {installed} with {provider}, calling {function}")
+    settings: dict[str, Any] = row[0] if row else {}
+    # Read as JSON: a schema older than 0.3.0 has no query/write columns, which is itself the finding.
+    calling = {role: settings.get(column) for role, column in
+               (("query", "query_function_name"), ("write", "write_function_name"), ("manage", "function_name"))}
+    wrong = [f"{role} calls {calling[role]}, not {name}" for role, name in config.function_names().items()
+             if calling[role] != name]
+    if wrong:
+        return Check("schema", False, f"s3vectors {installed}: {'; '.join(wrong)}", "run `pgs3v aws install`")
+    return Check("schema", True, f"s3vectors {installed} with {provider}, calling "
+                 + ", ".join(f"{role} {name}" for role, name in calling.items()))
 
 
 def _live(config: AwsConfig, conninfo: str) -> Check:

@@ -61,7 +61,8 @@ def install(config: AwsConfig, conninfo: str, *, dry_run: bool, say: Say, functi
     try:
         report = install_schema(conninfo, function_endpoint=function_endpoint, region=config.region,
                                 access_key_id=access_key_id, secret_access_key=secret_access_key,
-                                function_name=names["manage"])
+                                function_name=names["manage"], query_function_name=names["query"],
+                                write_function_name=names["write"])
     except psycopg.Error as problem:
         raise AwsStepError(f"installing the schema failed: {problem}".strip()) from None
     ran = ", ".join(report.scripts_run) or "nothing to run"
