@@ -169,6 +169,12 @@ def _network(calls: AwsCalls, config: AwsConfig) -> Check:
     if gateways:
         return Check("network", True, f"NAT gateway {gateways[0]['NatGatewayId']} in {config.vpc_id} "
                      "(its routes are not checked)")
+    members = describe_cluster(calls, config.cluster_id).get("DBClusterMembers", [])
+    for member in members:
+        instance = calls.read("rds", "describe_db_instances", DBInstanceIdentifier=member["DBInstanceIdentifier"])
+        if instance["DBInstances"] and instance["DBInstances"][0].get("PubliclyAccessible"):
+            return Check("network", True, f"instance {member['DBInstanceIdentifier']} is publicly accessible "
+                         "(its security group's outbound HTTPS rule is not checked)")
     subnets = " ".join(config.subnet_ids)
     groups = " ".join(config.security_group_ids)
     return Check("network", False, f"no path from {config.vpc_id} to Lambda: no {service} endpoint, no NAT gateway",
