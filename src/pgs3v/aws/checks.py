@@ -34,6 +34,9 @@ REQUIRED_OUTPUTS = (template.QUERY_FUNCTION_NAME, template.WRITE_FUNCTION_NAME, 
                     template.AURORA_LAMBDA_ROLE_ARN)
 # The oldest Lambda runtime the handler supports (it is Python 3.11 code).
 MINIMUM_RUNTIME = (3, 11)
+# A stack update with an unchanged template does not undo changes made outside CloudFormation.
+DRIFT_FIX = ("restore the template's setting (docs/aws.md lists each policy), or recreate the stack: "
+             "`pgs3v aws cleanup`, then `pgs3v aws deploy`; `aws cloudformation detect-stack-drift` shows what changed")
 # A cheap call through the whole path: SQL -> aws_lambda.invoke -> the manage function -> S3 Vectors.
 LIVE_QUERY = "SELECT count(*) FROM s3vectors.list_vector_buckets()"
 
@@ -99,7 +102,8 @@ def _functions(calls: AwsCalls, config: AwsConfig) -> list[Check]:
         try:
             function = calls.read("lambda", "get_function", FunctionName=name)["Configuration"]
         except ClientError as problem:
-            results.append(Check(f"function {role}", False, f"{name}: {error_code(problem)}", "run `pgs3v aws deploy`"))
+            # The stack check passed, so the function went missing outside CloudFormation.
+            results.append(Check(f"function {role}", False, f"{name}: {error_code(problem)}", DRIFT_FIX))
             continue
         runtime, handler = str(function.get("Runtime", "")), str(function.get("Handler", ""))
         problems = []
@@ -110,15 +114,13 @@ def _functions(calls: AwsCalls, config: AwsConfig) -> list[Check]:
         if function.get("State") == "Failed" or function.get("LastUpdateStatus") == "Failed":
             problems.append(f"state Failed: {function.get('StateReason') or function.get('LastUpdateStatusReason')}")
         if problems:
-            results.append(Check(f"function {role}", False, f"{name}: {'; '.join(problems)}",
-                                 "run `pgs3v aws deploy` to restore the template's settings"))
+            results.append(Check(f"function {role}", False, f"{name}: {'; '.join(problems)}", DRIFT_FIX))
             continue
         execution_role = role_name(str(function.get("Role", "")))
         missing = missing_actions(allowed_actions(calls, execution_role), FUNCTION_ACTIONS[role])
         if missing:
             results.append(Check(f"function {role}", False,
-                                 f"{name}: role {execution_role} does not allow {', '.join(missing)}",
-                                 "run `pgs3v aws deploy` (the template grants them), or add them to the role"))
+                                 f"{name}: role {execution_role} does not allow {', '.join(missing)}", DRIFT_FIX))
             continue
         results.append(Check(f"function {role}", True, f"{name} {runtime} {function.get('State', '')}".strip()))
     return results
@@ -130,11 +132,11 @@ def _aurora_role(calls: AwsCalls, config: AwsConfig) -> Check:
         missing = missing_actions(allowed_actions(calls, role), AURORA_ACTIONS)
         trusted = trusts(calls, role, AURORA_PRINCIPAL)
     except ClientError as problem:
-        return Check("aurora role", False, f"{role}: {error_code(problem)}", "run `pgs3v aws deploy`")
+        return Check("aurora role", False, f"{role}: {error_code(problem)}", DRIFT_FIX)
     if missing or not trusted:
         what = ([f"does not allow {', '.join(missing)}"] if missing else []) + (
             [] if trusted else [f"does not trust {AURORA_PRINCIPAL}"])
-        return Check("aurora role", False, f"{role} {' and '.join(what)}", "run `pgs3v aws deploy`")
+        return Check("aurora role", False, f"{role} {' and '.join(what)}", DRIFT_FIX)
     return Check("aurora role", True, f"{role} allows {', '.join(AURORA_ACTIONS)}")
 
 
