@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -117,11 +118,11 @@ def configure_command(cluster_id: str | None, region: str | None, stack_name: st
         raise click.UsageError("give --cluster-id and --region (or set AWS_REGION)")
     base = kept if kept and kept.cluster_id == cluster and kept.region == chosen_region else AwsConfig(
         cluster, chosen_region)
-    changes = {name: value for name, value in (
+    changes: dict[str, Any] = {name: value for name, value in (
         ("stack_name", stack_name), ("name_prefix", name_prefix), ("code_bucket", code_bucket),
         ("vector_bucket", vector_bucket), ("index_name", index_name), ("store_endpoint", store_endpoint),
         ("endpoint_url", endpoint_url), ("s3vectors_endpoint", s3vectors_endpoint)) if value is not None}
-    base = AwsConfig(**{**base.__dict__, **changes})
+    base = replace(base, **changes)
     calls = _calls(base, endpoint_url, s3vectors_endpoint, dry_run)
     config = configure(calls, base)
     click.echo(f"cluster {config.cluster_id}: {config.cluster_endpoint}:{config.cluster_port} ({config.engine})")
@@ -229,10 +230,11 @@ def _checks(config_file: Path | None, endpoint_url: str | None, s3vectors_endpoi
     from pgs3v.aws.checks import run_checks
 
     _, config = _load(config_file)
-    target = conninfo or os.environ.get("PGS3V_AWS_CONNINFO")
-    if target is None and os.environ.get("PGPASSWORD") and config.cluster_endpoint:
-        from pgs3v.aws.install import cluster_conninfo
+    from pgs3v.aws.install import CONNINFO_VARIABLE, cluster_conninfo
 
+    target = conninfo or os.environ.get(CONNINFO_VARIABLE)
+    # Without a password the SQL checks are skipped (and say so) rather than failing to log in.
+    if target is None and os.environ.get("PGPASSWORD") and config.cluster_endpoint:
         target = cluster_conninfo(config, None, user, dbname)
     return run_checks(_calls(config, endpoint_url, s3vectors_endpoint, False), config, target)
 
