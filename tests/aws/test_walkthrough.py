@@ -81,6 +81,10 @@ def test_configure_deploy_associate_install_load_status_cleanup(
     run(config, "deploy")
     assert len(stacks(moto)) == 1 and len(aws_client(moto, "s3").list_objects_v2(Bucket=code_bucket)["Contents"]) == 1
 
+    # configure again: the cluster's facts read again, the deployment's kept
+    run(config, "configure", "--cluster-id", cluster.cluster_id, "--region", "us-east-1")
+    assert json.loads(config.read_text())["outputs"] == outputs
+
     # doctor before associate and install: those two fail, each with its fix
     output = run(config, "doctor", *sql, code=1).output
     assert "FAIL  association" in output and "fix: run `pgs3v aws associate`" in output
@@ -144,6 +148,11 @@ def test_configure_deploy_associate_install_load_status_cleanup(
         assert conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'pgs3v%'").fetchall() == []
     assert json.loads(config.read_text())["outputs"] == {}
     assert [role["RoleArn"] for role in cluster_roles(moto, cluster)] == [outputs["AuroraLambdaRoleArn"]]
+
+    # cleanup again: only what moto cannot remove is still reported
+    output = run(config, "cleanup", *sql, *everything, code=1).output
+    assert "no stack pgs3v" in output and "schema s3vectors: not installed" in output
+    assert "1 thing(s) left" in output
 
 
 def newest_schema_version() -> str:
