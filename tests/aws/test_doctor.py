@@ -40,7 +40,7 @@ def test_doctor_names_missing_permissions_and_an_unreachable_function(
     assert "ok    function write" in output and "ok    association" in output and "ok    network" in output
     assert "FAIL  live query" in output and "could not connect to the function host" in output
     assert "fix: the cluster cannot reach Lambda: see the network check" in output
-    assert output.strip().endswith("Error: 2 check(s) failed: function query, live query")
+    assert output.strip().endswith("Error: 3 check(s) failed: function query, live manage, live query")
 
     # install again, pointed at the functions: the live query passes; the policy stays missing
     run(config, "install", *sql, "--function-endpoint", deployed_functions.endpoint, "--access-key-id",

@@ -121,7 +121,9 @@ def test_configure_deploy_associate_install_load_status_cleanup(
     # status: every part, the live query through aws_lambda.invoke included; the network has no
     # path to Lambda until the VPC gets a Lambda endpoint
     output = run(config, "status", *sql).output
-    assert "ok    live query" in output and "FAIL  network" in output
+    assert "ok    live manage      s3vectors.list_vector_buckets through pgs3v-manage: 1 rows" in output
+    assert "ok    live query       s3vectors.get_vectors through pgs3v-query: 0 rows" in output
+    assert "FAIL  network" in output
     assert "ok    vector index" in output
     aws_client(moto, "ec2").create_vpc_endpoint(VpcId=cluster.vpc_id, VpcEndpointType="Interface",
                                                 ServiceName="com.amazonaws.us-east-1.lambda",

@@ -37,8 +37,13 @@ MINIMUM_RUNTIME = (3, 11)
 # A stack update with an unchanged template does not undo changes made outside CloudFormation.
 DRIFT_FIX = ("restore the template's setting (docs/aws.md lists each policy), or recreate the stack: "
              "`pgs3v aws cleanup`, then `pgs3v aws deploy`; `aws cloudformation detect-stack-drift` shows what changed")
-# A cheap call through the whole path: SQL -> aws_lambda.invoke -> the manage function -> S3 Vectors.
-LIVE_QUERY = "SELECT count(*) FROM s3vectors.list_vector_buckets()"
+# Cheap calls through the whole path, SQL -> aws_lambda.invoke -> a function -> S3 Vectors: one
+# that the manage function serves, and one for the query function (a key nobody has; the index
+# need not exist, since S3 Vectors answering NotFoundException proves the path as well).
+LIVE_MANAGE = "SELECT count(*) FROM s3vectors.list_vector_buckets()"
+LIVE_QUERY = ("SELECT count(*) FROM s3vectors.get_vectors(%s, %s, ARRAY['pgs3v-doctor-probe'], "
+              "return_data => false, return_metadata => false)")
+NOT_FOUND = "42704"  # the SQLSTATE of NotFoundException
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,8 @@ def run_checks(calls: AwsCalls, config: AwsConfig, conninfo: str | None) -> list
     else:
         schema = _schema(config, conninfo)
         results.append(schema)
-        results.append(_live(config, conninfo) if schema.ok else _skipped("live query", "needs the schema"))
+        results += _live(config, conninfo) if schema.ok else [_skipped("live manage", "needs the schema"),
+                                                              _skipped("live query", "needs the schema")]
     results.append(_vector_index(calls, config))
     return results
 
@@ -209,20 +215,29 @@ def _schema(config: AwsConfig, conninfo: str) -> Check:
                  + ", ".join(f"{role} {name}" for role, name in calling.items()))
 
 
-def _live(config: AwsConfig, conninfo: str) -> Check:
-    try:
-        with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
-            conn.execute("SET statement_timeout = '60s'")
-            count = _scalar(conn, LIVE_QUERY)
-    except psycopg.Error as problem:
-        message = str(problem).strip().splitlines()[0]
-        return Check("live query", False, f"{LIVE_QUERY}: {message}", _live_fix(message, config))
-    return Check("live query", True, f"{LIVE_QUERY} -> {count}")
+def _live(config: AwsConfig, conninfo: str) -> list[Check]:
+    results = []
+    probes = (("live manage", "manage", LIVE_MANAGE, ()),
+              ("live query", "query", LIVE_QUERY, (config.vector_bucket, config.index_name)))
+    for name, role, query, params in probes:
+        shown = query.split(" FROM ")[1].split("(")[0]
+        try:
+            with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
+                conn.execute("SET statement_timeout = '60s'")
+                answer = f"{_scalar(conn, query, params)} rows"
+        except psycopg.Error as problem:
+            message = str(problem).strip().splitlines()[0]
+            if problem.sqlstate != NOT_FOUND:
+                results.append(Check(name, False, f"{shown}: {message}", _live_fix(message, config, role)))
+                continue
+            answer = message
+        results.append(Check(name, True, f"{shown} through {config.function_names()[role]}: {answer}"))
+    return results
 
 
-def _live_fix(message: str, config: AwsConfig) -> str:
+def _live_fix(message: str, config: AwsConfig, role: str) -> str:
     lowered = message.lower()
-    name = config.function_names()["manage"]
+    name = config.function_names()[role]
     if any(word in lowered for word in ("timed out", "timeout", "could not connect", "unable to connect")):
         return "the cluster cannot reach Lambda: see the network check (a Lambda VPC endpoint or a NAT gateway)"
     if any(word in lowered for word in ("not authorized", "accessdenied", "access denied", "credentials")):
@@ -258,6 +273,6 @@ def _runtime_version(runtime: str) -> tuple[int, ...]:
         return (0,)
 
 
-def _scalar(conn: psycopg.Connection[Any], query: str) -> Any:
-    row = conn.execute(query).fetchone()
+def _scalar(conn: psycopg.Connection[Any], query: str, params: tuple[str, ...] = ()) -> Any:
+    row = conn.execute(query, params or None).fetchone()
     return row[0] if row else None
