@@ -50,9 +50,9 @@ def cleanup(calls: AwsCalls, config: AwsConfig, conninfo: str | None, *, delete_
             calls.say(f"waiting for stack {config.stack_name} to be deleted ...")
             try:
                 wait_for_stack(calls, str(stack["StackId"]), seen)
+                calls.say(f"stack {config.stack_name}: deleted")
             except AwsStepError as failure:
                 left.append(str(failure))
-            calls.say(f"stack {config.stack_name}: deleted")
     code_bucket_left = _delete_code(calls, config)
     if delete_vector_bucket:
         _delete_vector_bucket(calls, config)
