@@ -18,6 +18,7 @@ if sys.argv[1:3] == ["store", "serve"]:
 import click
 
 from pgs3v import __version__
+from pgs3v.aws.cli import register as register_aws
 from pgs3v.bench import register as register_bench
 from pgs3v.bridge.cli import register as register_functions
 from pgs3v.data_directory import data_dir_help, resolve_data_dir
@@ -133,6 +134,7 @@ def demo(data_dir: Path | None) -> None:
         sys.exit(1)
 
 
+register_aws(main)
 register_bench(main)
 register_functions(main)
 register_schema(main)

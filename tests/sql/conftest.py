@@ -25,7 +25,9 @@ from tests.support import ACCESS_KEY_ID, SECRET_ACCESS_KEY, StoreProcess, requir
 ROOT = Path(__file__).resolve().parent.parent.parent
 CREDENTIALS = Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
 HANDLERS = "tests.sql.handlers"
-TEST_FUNCTIONS = {"pgs3v-test-echo": f"{HANDLERS}.echo", "pgs3v-test-fail": f"{HANDLERS}.fail"}
+TEST_FUNCTIONS = {"pgs3v-test-echo": f"{HANDLERS}.echo", "pgs3v-test-fail": f"{HANDLERS}.fail",
+                  # The bridge under two more names, as AWS deploys it (test_routing.py)
+                  "pgs3v-test-query": f"{HANDLERS}.routed", "pgs3v-test-write": f"{HANDLERS}.routed"}
 DATABASE = "pgs3v_sql_tests"
 # login role -> the pgs3v group role it is granted
 USERS = {"alice": "pgs3v_reader", "walter": "pgs3v_writer", "ada": "pgs3v_admin"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pgs3v.bridge.handler import handler as bridge
+
 log = logging.getLogger("tests.sql.handlers")
 
 
@@ -18,3 +20,9 @@ def echo(event: Any, context: Any) -> Any:
 def fail(event: Any, context: Any) -> Any:
     """Raise, so the host answers with a function error."""
     raise RuntimeError("the test function failed on purpose")
+
+
+def routed(event: Any, context: Any) -> Any:
+    """The bridge, saying in the log which function ran which operation."""
+    log.warning("routed: %s ran %s", context.function_name, event.get("operation"))
+    return bridge(event, context)

@@ -64,9 +64,9 @@ def test_install_twice_upgrade_and_uninstall_everything(cluster: PostgresCluster
     report = install_schema(first, function_endpoint="http://127.0.0.1:9", access_key_id="AKID",
                             secret_access_key="secret")
     assert report.scripts_run == ["aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql",
-                                  "pgs3v--0.1.0--0.2.0.sql"]
+                                  "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql"]
     assert (report.schema_version, report.lambda_provider, report.shim_configured) == (
-        "0.2.0", "aws_lambda_shim 1.1", True)
+        "0.3.0", "aws_lambda_shim 1.1", True)
     again = install_schema(first)
     assert again.scripts_run == [] and again.shim_configured
     with psycopg.connect(first) as conn:
@@ -76,19 +76,23 @@ def test_install_twice_upgrade_and_uninstall_everything(cluster: PostgresCluster
     # An upgrade script is found and applied in order; going back is refused.
     scripts = tmp_path / "sql"
     shutil.copytree(sql_directory(), scripts)
-    (scripts / "pgs3v--0.2.0--0.2.1.sql").write_text(
+    (scripts / "pgs3v--0.3.0--0.3.1.sql").write_text(
         "BEGIN;\nSET LOCAL ROLE pgs3v_owner;\n"
         "CREATE OR REPLACE FUNCTION s3vectors.schema_version() RETURNS text LANGUAGE sql IMMUTABLE "
-        "SET search_path = pg_catalog, pg_temp AS $$ SELECT '0.2.1'::text $$;\nCOMMIT;\n")
-    upgraded = install_schema(first, scripts_directory=scripts, function_name="pgs3v-bridge-prod")
-    assert upgraded.scripts_run == ["pgs3v--0.2.0--0.2.1.sql"] and installed_version(first) == "0.2.1"
+        "SET search_path = pg_catalog, pg_temp AS $$ SELECT '0.3.1'::text $$;\nCOMMIT;\n")
+    upgraded = install_schema(first, scripts_directory=scripts, function_name="pgs3v-bridge-prod",
+                              write_function_name="pgs3v-bridge-write")
+    assert upgraded.scripts_run == ["pgs3v--0.3.0--0.3.1.sql"] and installed_version(first) == "0.3.1"
     with psycopg.connect(first) as conn:
         assert conn.execute("SELECT s3vectors.function_name()").fetchone() == ("pgs3v-bridge-prod",)
-    with pytest.raises(SchemaError, match=re.escape("newer than 0.2.0")):
+        routes = conn.execute("SELECT s3vectors.function_name('QueryVectors'), s3vectors.function_name('PutVectors'), "
+                              "s3vectors.function_name('CreateIndex')").fetchone()
+        assert routes == ("pgs3v-bridge-prod", "pgs3v-bridge-write", "pgs3v-bridge-prod")
+    with pytest.raises(SchemaError, match=re.escape("newer than 0.3.0")):
         install_schema(first)
     fresh = install_schema(second, scripts_directory=scripts)
     assert fresh.scripts_run == ["aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql",
-                                 "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.2.1.sql"]
+                                 "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql", "pgs3v--0.3.0--0.3.1.sql"]
 
     # Removing it from one database keeps the roles the other still uses...
     report_second = uninstall_schema(second)
@@ -116,6 +120,12 @@ def catalog(dsn: str) -> dict[str, list[tuple[str | None, ...]]]:
                  "WHERE t.typnamespace = 's3vectors'::regnamespace ORDER BY 1",
         "schemas": "SELECT nspname::text, pg_get_userbyid(nspowner), nspacl::text FROM pg_namespace "
                    "WHERE nspname IN ('s3vectors', 'aws_lambda', 'aws_commons') ORDER BY 1",
+        "columns": "SELECT a.attrelid::regclass::text, a.attname::text, format_type(a.atttypid, a.atttypmod), "
+                   "a.attnotnull::text, pg_get_expr(d.adbin, d.adrelid), col_description(a.attrelid, a.attnum) "
+                   "FROM pg_attribute AS a JOIN pg_class AS c ON c.oid = a.attrelid "
+                   "LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+                   "WHERE c.relnamespace = 's3vectors'::regnamespace AND c.relkind IN ('r', 'v') "
+                   "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, a.attnum",
         "memberships": "SELECT r.rolname::text, m.rolname::text FROM pg_auth_members AS a "
                        "JOIN pg_roles AS r ON r.oid = a.roleid JOIN pg_roles AS m ON m.oid = a.member "
                        "WHERE r.rolname LIKE 'pgs3v%%' AND m.rolname LIKE 'pgs3v%%' ORDER BY 1, 2",
@@ -136,31 +146,44 @@ SYNC_RELATIONS = {f"s3vectors.{name}" for name in (
     "sync_mappings")}
 
 
+# New in 0.3.0: routing an operation to its function.
+ROUTING_FUNCTIONS = {"s3vectors.function_name(text)", "s3vectors._call(text,json)"}
+# 0.2.0's functions whose definitions 0.3.0 replaces (and the table's comment).
+ROUTED = {"s3vectors.schema_version", "s3vectors._call", "s3vectors._invoke", "s3vectors._send_batches"}
+
+
 def _is_sync(signature: object) -> bool:
     return "sync" in str(signature).split("(")[0]
 
 
+def _released(tmp_path: Path, version: str, *scripts: str) -> Path:
+    """A scripts directory holding only what a released version shipped."""
+    released = tmp_path / version
+    released.mkdir()
+    for script in scripts:
+        shutil.copy(sql_directory() / script, released / script)
+    return released
+
+
 def test_a_fresh_install_and_an_upgrade_from_0_1_0_end_in_the_same_catalog(
         cluster: PostgresCluster, tmp_path: Path) -> None:
-    released = tmp_path / "0.1.0"
-    released.mkdir()
-    for script in ("aws_lambda_shim--1.0.sql", "pgs3v--0.1.0.sql"):
-        shutil.copy(sql_directory() / script, released / script)
+    released = _released(tmp_path, "0.1.0", "aws_lambda_shim--1.0.sql", "pgs3v--0.1.0.sql")
     upgraded = new_database(cluster, "lifecycle_upgraded")
     assert install_schema(upgraded, scripts_directory=released).schema_version == "0.1.0"
     before = catalog(upgraded)
-    assert install_schema(upgraded).scripts_run == ["aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0--0.2.0.sql"]
+    assert install_schema(upgraded).scripts_run == ["aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0--0.2.0.sql",
+                                                    "pgs3v--0.2.0--0.3.0.sql"]
     fresh = new_database(cluster, "lifecycle_fresh")
     install_schema(fresh)
     after = catalog(upgraded)
     assert after == catalog(fresh)
-    # 0.1.0's functions keep their owners, privileges and grants; four changed their definitions.
-    kept = [f for f in after["functions"] if not _is_sync(f[0])]
+    # 0.1.0's functions keep their owners, privileges and grants; some changed their definitions.
+    kept = [f for f in after["functions"] if not _is_sync(f[0]) and f[0] not in ROUTING_FUNCTIONS]
     assert [f[:1] + f[2:4] for f in kept] == [f[:1] + f[2:4] for f in before["functions"]]
     changed = {str(f[0]).split("(")[0] for f, g in zip(kept, before["functions"], strict=True) if f != g}
     assert changed == {
         "s3vectors.schema_version", "s3vectors.query_vectors", "s3vectors._paged_query_request",
-        "s3vectors.query_vectors_paged"}  # the last for its comment
+        "s3vectors.query_vectors_paged"} | ROUTED  # query_vectors_paged for its comment
     # Sync is new in 0.2.0: its functions, tables and view, owned by pgs3v_owner.
     added = {str(f[0]).split("(")[0]: f[2] for f in after["functions"] if _is_sync(f[0])}
     assert set(added) == SYNC_FUNCTIONS and set(added.values()) == {"pgs3v_owner"}
@@ -172,8 +195,48 @@ def test_a_fresh_install_and_an_upgrade_from_0_1_0_end_in_the_same_catalog(
     assert {str(t[0]).removesuffix("[]") for t in after["types"] if _is_sync(t[0])} == {
         "s3vectors._sync_mapping", "s3vectors._sync_outbox", "s3vectors._sync_state", "s3vectors.sync_mappings"}
     assert [t for t in after["types"] if not _is_sync(t[0])] == before["types"]
-    assert {k: v for k, v in after.items() if k not in ("functions", "relations", "types")} == {
-        k: v for k, v in before.items() if k not in ("functions", "relations", "types")}
+    assert {k: v for k, v in after.items() if k not in ("functions", "relations", "types", "columns")} == {
+        k: v for k, v in before.items() if k not in ("functions", "relations", "types", "columns")}
+    for dsn in (upgraded, fresh):
+        uninstall_schema(dsn)
+
+
+def test_a_fresh_install_and_an_upgrade_from_0_2_0_end_in_the_same_catalog(
+        cluster: PostgresCluster, tmp_path: Path) -> None:
+    released = _released(tmp_path, "0.2.0", "aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql",
+                         "pgs3v--0.1.0.sql", "pgs3v--0.1.0--0.2.0.sql")
+    upgraded = new_database(cluster, "lifecycle_upgraded_020")
+    assert install_schema(upgraded, scripts_directory=released, function_name="pgs3v-bridge-prod").schema_version == (
+        "0.2.0")
+    before = catalog(upgraded)
+    assert install_schema(upgraded).scripts_run == ["pgs3v--0.2.0--0.3.0.sql"]
+    fresh = new_database(cluster, "lifecycle_fresh_030")
+    install_schema(fresh)
+    after = catalog(upgraded)
+    assert after == catalog(fresh)
+    # Two functions added, owned by pgs3v_owner; the routed ones replaced in place, keeping owner and grants.
+    names = {f[0] for f in after["functions"]}
+    assert names - {f[0] for f in before["functions"]} == ROUTING_FUNCTIONS
+    assert {f[2] for f in after["functions"] if f[0] in ROUTING_FUNCTIONS} == {"pgs3v_owner"}
+    kept = [f for f in after["functions"] if f[0] not in ROUTING_FUNCTIONS]
+    assert [f[:1] + f[2:4] for f in kept] == [f[:1] + f[2:4] for f in before["functions"]]
+    assert {str(f[0]).split("(")[0] for f, g in zip(kept, before["functions"], strict=True) if f != g} == ROUTED
+    # The settings table gains two nullable columns; the rest of the catalog is as it was.
+    added = [c for c in after["columns"] if c not in before["columns"]]
+    assert [c[:5] for c in added] == [
+        ("s3vectors.settings", "function_name", "text", "true", "'pgs3v-bridge'::text"),
+        ("s3vectors.settings", "query_function_name", "text", "false", None),
+        ("s3vectors.settings", "write_function_name", "text", "false", None)]  # function_name for its comment
+    assert {k: v for k, v in after.items() if k not in ("functions", "columns")} == {
+        k: v for k, v in before.items() if k not in ("functions", "columns")}
+    # The upgrade keeps the settings, and routes nothing elsewhere until told to.
+    with psycopg.connect(upgraded) as conn:
+        row = conn.execute("SELECT function_name, query_function_name, write_function_name FROM s3vectors.settings")
+        assert row.fetchone() == ("pgs3v-bridge-prod", None, None)
+        routes = conn.execute("SELECT array_agg(DISTINCT s3vectors.function_name(o)) FROM unnest(ARRAY["
+                              "'QueryVectors', 'GetVectors', 'ListVectors', 'PutVectors', 'DeleteVectors', "
+                              "'CreateIndex']) AS o").fetchone()
+        assert routes == (["pgs3v-bridge-prod"],)
     for dsn in (upgraded, fresh):
         uninstall_schema(dsn)
 
@@ -204,15 +267,18 @@ def test_the_scripts_work_with_plain_psql(cluster: PostgresCluster) -> None:
         )
 
     for script in ("aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql", "pgs3v--0.1.0.sql",
-                   "pgs3v--0.1.0--0.2.0.sql", "aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql",
-                   "pgs3v--0.1.0--0.2.0.sql"):  # running one again is harmless
+                   "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql", "aws_lambda_shim--1.0.sql",
+                   "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.2.0--0.3.0.sql"):  # running one again is harmless
         result = psql(script)
         assert result.returncode == 0, result.stderr
-    assert installed_version(dsn) == "0.2.0"
-    # 0.1.0's script does not go back over 0.2.0.
+    assert installed_version(dsn) == "0.3.0"
+    # Older scripts do not go back over 0.3.0.
     result = psql("pgs3v--0.1.0.sql")
-    assert result.returncode != 0 and "pgs3v 0.2.0 is installed here; this file installs 0.1.0" in result.stderr
-    assert installed_version(dsn) == "0.2.0"
+    assert result.returncode != 0 and "pgs3v 0.3.0 is installed here; this file installs 0.1.0" in result.stderr
+    result = psql("pgs3v--0.1.0--0.2.0.sql")
+    assert result.returncode != 0
+    assert "pgs3v 0.3.0 is installed here; this file upgrades 0.1.0 to 0.2.0" in result.stderr
+    assert installed_version(dsn) == "0.3.0"
     assert uninstall_schema(dsn).kept_roles == {}
 
 
@@ -239,14 +305,17 @@ def test_cli_install_and_uninstall(cluster: PostgresCluster) -> None:
     register(main)
     runner = CliRunner()
     installed = runner.invoke(main, ["schema", "install", "--dsn", dsn, "--function-endpoint", "http://127.0.0.1:9",
-                                     "--timeout", "2"], env={"PGS3V_ACCESS_KEY_ID": "AKID",
+                                     "--timeout", "2", "--function", "m", "--query-function", "q",
+                                     "--write-function", "w"], env={"PGS3V_ACCESS_KEY_ID": "AKID",
                                                              "PGS3V_SECRET_ACCESS_KEY": "secret"})
     assert installed.exit_code == 0, installed.output
-    assert ("pgs3v schema 0.2.0 via aws_lambda_shim 1.1; ran aws_lambda_shim--1.0.sql, aws_lambda_shim--1.0--1.1.sql, "
-            "pgs3v--0.1.0.sql, pgs3v--0.1.0--0.2.0.sql") in installed.output
+    assert ("pgs3v schema 0.3.0 via aws_lambda_shim 1.1; ran aws_lambda_shim--1.0.sql, aws_lambda_shim--1.0--1.1.sql, "
+            "pgs3v--0.1.0.sql, pgs3v--0.1.0--0.2.0.sql, pgs3v--0.2.0--0.3.0.sql") in installed.output
     with psycopg.connect(dsn) as conn:
         row = conn.execute("SELECT access_key_id, timeout_seconds FROM aws_lambda_shim.configuration()").fetchone()
         assert shim_endpoint(conn) == "http://127.0.0.1:9"
+        names = conn.execute("SELECT function_name, query_function_name, write_function_name FROM s3vectors.settings")
+        assert names.fetchone() == ("m", "q", "w")
     assert row == ("AKID", 2.0)
     removed = runner.invoke(main, ["schema", "uninstall", "--dsn", dsn])
     assert removed.exit_code == 0 and "removed schema s3vectors" in removed.output

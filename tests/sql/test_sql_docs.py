@@ -16,7 +16,7 @@ def defined(script: str, schema: str) -> set[str]:
 
 
 def test_every_public_function_is_documented() -> None:
-    functions = defined("pgs3v--0.1.0.sql", "s3vectors") | defined("pgs3v--0.1.0--0.2.0.sql", "s3vectors")
+    functions = set().union(*(defined(script.name, "s3vectors") for script in (ROOT / "sql").glob("pgs3v--*.sql")))
     assert {"query_vectors", "put_vectors", "create_index", "list_vector_buckets"} <= functions
     for name in functions:
         assert f"s3vectors.{name}(" in DOCS, name

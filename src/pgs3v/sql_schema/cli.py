@@ -30,11 +30,17 @@ def schema() -> None:
 @click.option("--region", default="us-east-1", show_default=True, help="Region the shim signs for.")
 @click.option("--timeout", "timeout_seconds", default=30.0, show_default=True, type=click.FloatRange(0.001, 900),
               help="Seconds the shim waits to connect to the function host and for each answer.")
-@click.option("--function-name", default=None,
-              help="The bridge Lambda function: a name or ARN [default: pgs3v-bridge, or as installed].")
+@click.option("--function", "--function-name", "function_name", default=None, metavar="NAME",
+              help="The bridge Lambda function: a name or ARN [default: pgs3v-bridge, or as installed]; "
+                   "it serves every operation the next two do not take.")
+@click.option("--query-function", "query_function_name", default=None, metavar="NAME",
+              help="The function for QueryVectors, GetVectors and ListVectors [default: --function, or as installed].")
+@click.option("--write-function", "write_function_name", default=None, metavar="NAME",
+              help="The function for PutVectors and DeleteVectors [default: --function, or as installed].")
 def schema_install(dsn: str, function_endpoint: str | None, access_key_id: str | None,
                    secret_access_key: str | None, region: str, timeout_seconds: float,
-                   function_name: str | None) -> None:
+                   function_name: str | None, query_function_name: str | None,
+                   write_function_name: str | None) -> None:
     """Install or upgrade pgs3v in a database (running it again is harmless).
 
     Uses AWS's aws_lambda extension where the server has it (Aurora, RDS); elsewhere installs
@@ -50,6 +56,7 @@ def schema_install(dsn: str, function_endpoint: str | None, access_key_id: str |
         report = install_schema(
             dsn, function_endpoint=function_endpoint, region=region, access_key_id=access_key_id,
             secret_access_key=secret_access_key, timeout_seconds=timeout_seconds, function_name=function_name,
+            query_function_name=query_function_name, write_function_name=write_function_name,
         )
     except SchemaError as problem:
         raise click.ClickException(str(problem)) from None

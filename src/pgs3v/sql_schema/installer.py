@@ -62,13 +62,18 @@ def install_schema(
     secret_access_key: str | None = None,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     function_name: str | None = None,
+    query_function_name: str | None = None,
+    write_function_name: str | None = None,
     scripts_directory: Path | None = None,
 ) -> InstallReport:
     """Install or upgrade pgs3v in the database; configure the shim when an endpoint is given.
 
     ``function_endpoint``, ``region``, the keys and ``timeout_seconds`` configure the local shim
     (where requests go and how they are signed); without an endpoint its configuration is left as
-    it is. ``function_name`` (a name or ARN) names the bridge function in ``s3vectors.settings``.
+    it is. ``function_name`` (a name or ARN) names the bridge function in ``s3vectors.settings``;
+    ``query_function_name`` takes QueryVectors, GetVectors and ListVectors from it, and
+    ``write_function_name`` PutVectors and DeleteVectors (as on AWS, where each has its own role).
+    None leaves a setting as it is.
     Connect as a superuser locally, as the master user on Aurora.
     """
     if (access_key_id is None) != (secret_access_key is None):
@@ -94,9 +99,12 @@ def install_schema(
                      (function_endpoint, region, access_key_id, secret_access_key, timeout_seconds))
         schema = ScriptSet(SCHEMA_SCRIPTS, directory)
         ran += _run_scripts(conn, _plan(schema, _schema_version(conn)))
-        if function_name is not None:
-            _run(conn, "setting the bridge function name",
-                 "UPDATE s3vectors.settings SET function_name = %s", (function_name,))
+        routes = {"function_name": function_name, "query_function_name": query_function_name,
+                  "write_function_name": write_function_name}
+        for column, name in routes.items():
+            if name is not None:
+                _run(conn, f"setting {column}",
+                     sql.SQL("UPDATE s3vectors.settings SET {} = %s").format(sql.Identifier(column)), (name,))
         # pgvector may have been installed since the schema was: add its overloads now.
         pgvector = bool(_scalar(conn, "SELECT s3vectors.enable_pgvector()"))
         version = _schema_version(conn)
@@ -191,7 +199,7 @@ def _run_scripts(conn: psycopg.Connection[Any], scripts: list[Path]) -> list[str
     return [script.name for script in scripts]
 
 
-def _run(conn: psycopg.Connection[Any], what: str, query: str, params: tuple[object, ...]) -> None:
+def _run(conn: psycopg.Connection[Any], what: str, query: str | sql.Composed, params: tuple[object, ...]) -> None:
     try:
         conn.execute(query, params)
     except psycopg.Error as problem:
