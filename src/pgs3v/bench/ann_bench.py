@@ -218,8 +218,11 @@ def _store_at_pgvector_recall(dataset: AnnDataset, options: StoreRunOptions, sto
     if target is None or not store.curve:
         return
     probes = smallest_setting_reaching(store.curve, "probes", target)
-    qps = throughput_with_settings(dataset, options, (("query_probes", probes),), progress)
-    into.append(Measurement(dataset.name, HTTP, f"qps_{options.qps_clients}_clients_matched_recall", qps,
-                            "queries/s"))
+    # One process, as the headline QPS; on shared storage also the server of 2 workers.
+    for workers in (1, 2) if options.bucket is not None else (1,):
+        qps = throughput_with_settings(dataset, options, (("query_probes", probes),), progress, workers)
+        shape = "" if workers == 1 else f"_{workers}_workers"
+        into.append(Measurement(dataset.name, HTTP, f"qps_{options.qps_clients}_clients{shape}_matched_recall", qps,
+                                "queries/s"))
     store.notes["matched_recall"] = {"target": target, "probes": probes,
                                      "recall": next(p["recall"] for p in store.curve if p["probes"] == probes)}

@@ -41,7 +41,7 @@ from pgs3v.bench.ann_data.ground_truth import GroundTruth
 from pgs3v.bench.ingest import ingest
 from pgs3v.bench.measurements import Measurement, latency_measurements
 from pgs3v.bench.process_metrics import directory_bytes, drop_page_cache, process_memory
-from pgs3v.bench.query_timing import throughput, timed_queries
+from pgs3v.bench.query_timing import throughput, timed_queries, untimed_pass
 from pgs3v.bench.settling import watch_settling
 from pgs3v.bridge.json_transport import JsonTransport
 from pgs3v.store.process import StoreProcess
@@ -387,21 +387,35 @@ def _workers_throughput(dataset: AnnDataset, options: StoreRunOptions, credentia
 
 
 def throughput_with_settings(dataset: AnnDataset, options: StoreRunOptions, limits: tuple[tuple[str, int], ...],
-                             progress: Progress) -> float:
-    """QPS of a fresh server on this run's data with extra ``--limit`` settings (a labelled variant).
+                             progress: Progress, workers: int = 1) -> float:
+    """QPS of a fresh server (of ``workers`` processes) on this run's data with extra ``--limit`` settings.
 
-    For after :func:`run_store`, whose server is stopped by then. One query per client first
-    (the index opens; the pages are warm from the run), then the clock runs as for the headline.
+    A labelled variant, for after :func:`run_store`, whose server is stopped by then. The other
+    phases of the run (pgvector's load and build) may have pushed the segment's pages out of
+    the page cache, so one untimed pass over the queries comes first, as the headline server
+    had answered them all before its QPS phase; then the clock runs as for the headline.
     """
     credentials = generate_credentials()
     settings = StoreRunOptions(**{**options.__dict__, "limits": (*options.limits, *limits)})
-    server = StoreProcess(options.data_dir, credentials, extra_args=settings.server_args()).start(options.environ())
+    if options.bucket is None:  # the data directory itself, which one process opens
+        server = StoreProcess(options.data_dir, credentials, extra_args=settings.server_args())
+    else:  # shared storage: a cache of its own, and the workers asked for
+        workers_args = () if workers == 1 else ("--workers", str(workers))
+        server = StoreProcess(options.data_dir.with_name(f"variant-{workers}"), credentials,
+                              extra_args=(*settings.server_args(), *workers_args))
+    server.start(options.environ())
     try:
-        progress(f"QPS, {options.qps_clients} clients, {', '.join(f'{k}={v}' for k, v in limits)}", 0, 1)
+        label = ", ".join(f"{name}={value}" for name, value in limits)
         boto_credentials = BotoCredentials(credentials.access_key_id, credentials.secret_access_key)
         transport = JsonTransport(server.endpoint, boto_credentials, server.region, 10.0, 600.0)
         query = _http_query(transport)
-        query(dataset.queries[0], options.top_k, None)
+
+        def warm(client: int, vector: np.ndarray) -> object:
+            return query(vector, options.top_k, None)
+
+        progress(f"warming a server of {workers} ({label})", 0, 1)
+        untimed_pass(dataset.queries, warm, options.qps_clients)
+        progress(f"QPS, {options.qps_clients} clients, {workers} worker(s), {label}", 0, 1)
         qps = _throughput(dataset, options, query)
         transport.close()
         return qps

@@ -52,3 +52,18 @@ def throughput(
     for thread in threads:
         thread.join()
     return sum(counts) / (time.perf_counter() - began)
+
+
+def untimed_pass(
+    queries: Sequence[Vector] | npt.NDArray[np.float32], ask: Callable[[int, Vector], object], clients: int,
+) -> None:
+    """Ask every query once, split over ``clients`` threads (warms what the queries touch; nothing is timed)."""
+    def client(number: int) -> None:
+        for position in range(number, len(queries), clients):
+            ask(number, queries[position])
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
