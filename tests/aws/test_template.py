@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 from cfnlint.api import ManualArgs, lint, lint_file
 from cfnlint.decode import cfn_yaml
 
@@ -21,8 +22,15 @@ S3VECTORS_ACTIONS = {
     "WriteRole": {"QueryVectors", "GetVectors", "ListVectors", "PutVectors", "DeleteVectors"},
     "ManageRole": {"CreateVectorBucket", "GetVectorBucket", "DeleteVectorBucket", "ListVectorBuckets",
                    "PutVectorBucketPolicy", "GetVectorBucketPolicy", "DeleteVectorBucketPolicy",
-                   "CreateIndex", "GetIndex", "DeleteIndex", "ListIndexes", "TagResource"},
+                   "PutVectorBucketDefaultIndexMode", "CreateIndex", "GetIndex", "DeleteIndex", "ListIndexes",
+                   "UpdateIndexMode", "UpdateMetadataConfiguration", "TagResource", "UntagResource",
+                   "ListTagsForResource"},
 }
+# Where IAM authorizes an action: on an index, or on a bucket or an index (the tag actions, whose
+# resource may be either); every other action but ListVectorBuckets on the bucket.
+ON_INDEXES = {"QueryVectors", "GetVectors", "ListVectors", "PutVectors", "DeleteVectors", "CreateIndex", "GetIndex",
+              "DeleteIndex", "UpdateIndexMode", "UpdateMetadataConfiguration"}
+ON_EITHER = {"TagResource", "UntagResource", "ListTagsForResource"}
 ROLE_LOG_GROUPS = {"QueryRole": "QueryLogGroup", "WriteRole": "WriteLogGroup", "ManageRole": "ManageLogGroup"}
 
 
@@ -55,6 +63,17 @@ def test_cfn_lint_finds_nothing() -> None:
     config = ManualArgs(regions=["us-east-1", "us-west-2", "eu-central-1"], include_checks=["I"])
     matches = lint_file(template.template_path(), config=config)
     assert [str(match) for match in matches] == []
+
+
+def test_the_manage_role_hides_only_the_action_cfn_lint_does_not_know() -> None:
+    # The role's Metadata turns W3037 (unknown IAM action) off: without it, W3037 must find exactly
+    # s3vectors:UpdateMetadataConfiguration, so that a misspelt action still fails the lint above.
+    ignore = "    Metadata:\n      cfn-lint:\n        config:\n          ignore_checks: [W3037]\n"
+    body = template.template_body()
+    assert body.count(ignore) == 1
+    matches = [m for m in lint(body.replace(ignore, ""), config=ManualArgs(regions=["us-east-1"]))
+               if m.rule.id == "W3037"]
+    assert len(matches) == 1 and "'updatemetadataconfiguration' is not one of" in str(matches[0]), matches
 
 
 def test_cfn_lint_knows_the_s3vectors_resource_types() -> None:
@@ -129,27 +148,38 @@ def test_no_action_anywhere_is_a_wildcard() -> None:
 def test_each_role_gets_exactly_its_s3vectors_actions_on_the_one_bucket() -> None:
     resources = loaded()["Resources"]
     for role, wanted in S3VECTORS_ACTIONS.items():
-        granted: set[str] = set()
+        granted: dict[str, list[str]] = {}  # action -> the scopes it is granted on
         for statement in statements(resources, role):
             actions = as_list(statement["Action"])
             vectors = [action.removeprefix("s3vectors:") for action in actions if action.startswith("s3vectors:")]
             if not vectors:
                 continue
             assert len(vectors) == len(actions), f"{role}: one service per statement"
-            granted |= set(vectors)
             scope = as_list(statement["Resource"])
             if vectors == ["ListVectorBuckets"]:
                 assert scope == ["*"]  # the one action IAM takes no resource for
             else:
                 assert scope in ([BUCKET_ARN], [INDEXES_ARN]), f"{role}: {scope}"
-                # Data actions name indexes; bucket actions the bucket.
-                on_indexes = {"QueryVectors", "GetVectors", "ListVectors", "PutVectors", "DeleteVectors",
-                              "CreateIndex", "GetIndex", "DeleteIndex"}
-                assert (scope == [INDEXES_ARN]) == bool(set(vectors) & on_indexes), f"{role}: {vectors}"
-        assert granted == wanted, role
+            for action in vectors:
+                granted.setdefault(action, []).append("*" if scope == ["*"] else
+                                                      "indexes" if scope == [INDEXES_ARN] else "bucket")
+        assert set(granted) == wanted, role
+        for action, scopes in granted.items():
+            expected = (["bucket", "indexes"] if action in ON_EITHER else ["indexes"] if action in ON_INDEXES
+                        else ["*"] if action == "ListVectorBuckets" else ["bucket"])
+            assert sorted(scopes) == expected, f"{role}: {action} on {scopes}"
     assert "PutVectors" not in S3VECTORS_ACTIONS["QueryRole"] and "DeleteVectors" not in S3VECTORS_ACTIONS["QueryRole"]
     # The write role may do all the query role may, and the writes.
     assert S3VECTORS_ACTIONS["WriteRole"] == S3VECTORS_ACTIONS["QueryRole"] | {"PutVectors", "DeleteVectors"}
+
+
+def test_the_manage_role_may_do_every_operation_sql_routes_to_it() -> None:
+    # SQL sends QueryVectors, GetVectors and ListVectors to the query function, PutVectors and
+    # DeleteVectors to the write function, and every other operation of the API (each has its SQL
+    # function since schema 0.4.0) to the manage function: that is exactly what its role allows.
+    operations = set(botocore.session.get_session().get_service_model("s3vectors").operation_names)
+    assert len(operations) == 22
+    assert S3VECTORS_ACTIONS["ManageRole"] == operations - S3VECTORS_ACTIONS["WriteRole"]
 
 
 def test_each_role_writes_only_its_own_log() -> None:

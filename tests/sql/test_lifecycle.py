@@ -64,9 +64,9 @@ def test_install_twice_upgrade_and_uninstall_everything(cluster: PostgresCluster
     report = install_schema(first, function_endpoint="http://127.0.0.1:9", access_key_id="AKID",
                             secret_access_key="secret")
     assert report.scripts_run == ["aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql",
-                                  "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql"]
+                                  "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql", "pgs3v--0.3.0--0.4.0.sql"]
     assert (report.schema_version, report.lambda_provider, report.shim_configured) == (
-        "0.3.0", "aws_lambda_shim 1.1", True)
+        "0.4.0", "aws_lambda_shim 1.1", True)
     again = install_schema(first)
     assert again.scripts_run == [] and again.shim_configured
     with psycopg.connect(first) as conn:
@@ -76,23 +76,24 @@ def test_install_twice_upgrade_and_uninstall_everything(cluster: PostgresCluster
     # An upgrade script is found and applied in order; going back is refused.
     scripts = tmp_path / "sql"
     shutil.copytree(sql_directory(), scripts)
-    (scripts / "pgs3v--0.3.0--0.3.1.sql").write_text(
+    (scripts / "pgs3v--0.4.0--0.4.1.sql").write_text(
         "BEGIN;\nSET LOCAL ROLE pgs3v_owner;\n"
         "CREATE OR REPLACE FUNCTION s3vectors.schema_version() RETURNS text LANGUAGE sql IMMUTABLE "
-        "SET search_path = pg_catalog, pg_temp AS $$ SELECT '0.3.1'::text $$;\nCOMMIT;\n")
+        "SET search_path = pg_catalog, pg_temp AS $$ SELECT '0.4.1'::text $$;\nCOMMIT;\n")
     upgraded = install_schema(first, scripts_directory=scripts, function_name="pgs3v-bridge-prod",
                               write_function_name="pgs3v-bridge-write")
-    assert upgraded.scripts_run == ["pgs3v--0.3.0--0.3.1.sql"] and installed_version(first) == "0.3.1"
+    assert upgraded.scripts_run == ["pgs3v--0.4.0--0.4.1.sql"] and installed_version(first) == "0.4.1"
     with psycopg.connect(first) as conn:
         assert conn.execute("SELECT s3vectors.function_name()").fetchone() == ("pgs3v-bridge-prod",)
         routes = conn.execute("SELECT s3vectors.function_name('QueryVectors'), s3vectors.function_name('PutVectors'), "
                               "s3vectors.function_name('CreateIndex')").fetchone()
         assert routes == ("pgs3v-bridge-prod", "pgs3v-bridge-write", "pgs3v-bridge-prod")
-    with pytest.raises(SchemaError, match=re.escape("newer than 0.3.0")):
+    with pytest.raises(SchemaError, match=re.escape("newer than 0.4.0")):
         install_schema(first)
     fresh = install_schema(second, scripts_directory=scripts)
     assert fresh.scripts_run == ["aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql",
-                                 "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql", "pgs3v--0.3.0--0.3.1.sql"]
+                                 "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql", "pgs3v--0.3.0--0.4.0.sql",
+                                 "pgs3v--0.4.0--0.4.1.sql"]
 
     # Removing it from one database keeps the roles the other still uses...
     report_second = uninstall_schema(second)
@@ -109,7 +110,8 @@ def test_install_twice_upgrade_and_uninstall_everything(cluster: PostgresCluster
 
 
 def catalog(dsn: str) -> dict[str, list[tuple[str | None, ...]]]:
-    """What schema s3vectors is: each function's definition, owner, privileges and comment; the grants."""
+    """What schema s3vectors is: each function's definition, owner, privileges and comment; the columns of its
+    tables, views and row types; the grants."""
     queries = {
         "functions": "SELECT p.oid::regprocedure::text, pg_get_functiondef(p.oid), pg_get_userbyid(p.proowner), "
                      "p.proacl::text, obj_description(p.oid, 'pg_proc') FROM pg_proc AS p "
@@ -124,7 +126,7 @@ def catalog(dsn: str) -> dict[str, list[tuple[str | None, ...]]]:
                    "a.attnotnull::text, pg_get_expr(d.adbin, d.adrelid), col_description(a.attrelid, a.attnum) "
                    "FROM pg_attribute AS a JOIN pg_class AS c ON c.oid = a.attrelid "
                    "LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-                   "WHERE c.relnamespace = 's3vectors'::regnamespace AND c.relkind IN ('r', 'v') "
+                   "WHERE c.relnamespace = 's3vectors'::regnamespace AND c.relkind IN ('r', 'v', 'c') "
                    "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, a.attnum",
         "memberships": "SELECT r.rolname::text, m.rolname::text FROM pg_auth_members AS a "
                        "JOIN pg_roles AS r ON r.oid = a.roleid JOIN pg_roles AS m ON m.oid = a.member "
@@ -156,6 +158,10 @@ def _is_sync(signature: object) -> bool:
     return "sync" in str(signature).split("(")[0]
 
 
+RELEASED_0_3_0 = ("aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql",
+                  "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql")
+
+
 def _released(tmp_path: Path, version: str, *scripts: str) -> Path:
     """A scripts directory holding only what a released version shipped."""
     released = tmp_path / version
@@ -171,10 +177,11 @@ def test_a_fresh_install_and_an_upgrade_from_0_1_0_end_in_the_same_catalog(
     upgraded = new_database(cluster, "lifecycle_upgraded")
     assert install_schema(upgraded, scripts_directory=released).schema_version == "0.1.0"
     before = catalog(upgraded)
-    assert install_schema(upgraded).scripts_run == ["aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0--0.2.0.sql",
-                                                    "pgs3v--0.2.0--0.3.0.sql"]
+    up_to_0_3_0 = _released(tmp_path, "0.3.0", *RELEASED_0_3_0)
+    assert install_schema(upgraded, scripts_directory=up_to_0_3_0).scripts_run == [
+        "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql"]
     fresh = new_database(cluster, "lifecycle_fresh")
-    install_schema(fresh)
+    install_schema(fresh, scripts_directory=up_to_0_3_0)
     after = catalog(upgraded)
     assert after == catalog(fresh)
     # 0.1.0's functions keep their owners, privileges and grants; some changed their definitions.
@@ -209,9 +216,10 @@ def test_a_fresh_install_and_an_upgrade_from_0_2_0_end_in_the_same_catalog(
     assert install_schema(upgraded, scripts_directory=released, function_name="pgs3v-bridge-prod").schema_version == (
         "0.2.0")
     before = catalog(upgraded)
-    assert install_schema(upgraded).scripts_run == ["pgs3v--0.2.0--0.3.0.sql"]
+    up_to_0_3_0 = _released(tmp_path, "0.3.0", *RELEASED_0_3_0)
+    assert install_schema(upgraded, scripts_directory=up_to_0_3_0).scripts_run == ["pgs3v--0.2.0--0.3.0.sql"]
     fresh = new_database(cluster, "lifecycle_fresh_030")
-    install_schema(fresh)
+    install_schema(fresh, scripts_directory=up_to_0_3_0)
     after = catalog(upgraded)
     assert after == catalog(fresh)
     # Two functions added, owned by pgs3v_owner; the routed ones replaced in place, keeping owner and grants.
@@ -236,6 +244,62 @@ def test_a_fresh_install_and_an_upgrade_from_0_2_0_end_in_the_same_catalog(
         routes = conn.execute("SELECT array_agg(DISTINCT s3vectors.function_name(o)) FROM unnest(ARRAY["
                               "'QueryVectors', 'GetVectors', 'ListVectors', 'PutVectors', 'DeleteVectors', "
                               "'CreateIndex']) AS o").fetchone()
+        assert routes == (["pgs3v-bridge-prod"],)
+    for dsn in (upgraded, fresh):
+        uninstall_schema(dsn)
+
+
+# New in 0.4.0: a function for each operation that had none (and a helper); all for pgs3v_admin.
+MANAGEMENT_FUNCTIONS = {
+    "s3vectors.put_vector_bucket_policy(text,jsonb,text)", "s3vectors.get_vector_bucket_policy(text,text)",
+    "s3vectors.delete_vector_bucket_policy(text,text)",
+    "s3vectors.put_vector_bucket_default_index_mode(text,text,text)",
+    "s3vectors.update_index_mode(text,text,text,text)",
+    "s3vectors.update_metadata_configuration(text,text,jsonb,jsonb,text)",
+    "s3vectors.tag_resource(text,jsonb)", "s3vectors.untag_resource(text,text[])",
+    "s3vectors.list_tags_for_resource(text)"}
+
+
+def test_a_fresh_install_and_an_upgrade_from_0_3_0_end_in_the_same_catalog(
+        cluster: PostgresCluster, tmp_path: Path) -> None:
+    released = _released(tmp_path, "0.3.0", *RELEASED_0_3_0)
+    upgraded = new_database(cluster, "lifecycle_upgraded_030")
+    assert install_schema(upgraded, scripts_directory=released, function_name="pgs3v-bridge-prod",
+                          write_function_name="pgs3v-bridge-write").schema_version == "0.3.0"
+    before = catalog(upgraded)
+    assert install_schema(upgraded).scripts_run == ["pgs3v--0.3.0--0.4.0.sql"]
+    fresh = new_database(cluster, "lifecycle_fresh_040")
+    install_schema(fresh)
+    after = catalog(upgraded)
+    assert after == catalog(fresh)
+    # The new functions, owned by pgs3v_owner; each management function callable by pgs3v_admin only.
+    functions = {str(f[0]): f for f in after["functions"]}
+    added = set(functions) - {str(f[0]) for f in before["functions"]}
+    assert added == MANAGEMENT_FUNCTIONS | {"s3vectors._bucket_address(text,text)"}
+    assert {functions[name][2] for name in added} == {"pgs3v_owner"}
+    for name in MANAGEMENT_FUNCTIONS:
+        assert functions[name][3] == "{pgs3v_owner=X/pgs3v_owner,pgs3v_admin=X/pgs3v_owner}", name
+    assert functions["s3vectors._bucket_address(text,text)"][3] == "{pgs3v_owner=X/pgs3v_owner}"
+    # The others keep owners and grants; three get new definitions.
+    kept = [f for f in after["functions"] if str(f[0]) not in added]
+    assert [f[:1] + f[2:4] for f in kept] == [f[:1] + f[2:4] for f in before["functions"]]
+    assert {str(f[0]).split("(")[0] for f, g in zip(kept, before["functions"], strict=True) if f != g} == {
+        "s3vectors.schema_version", "s3vectors.get_vector_bucket", "s3vectors.get_index"}
+    # The row types of GetVectorBucket and GetIndex gain their newer fields, last.
+    assert [c[:3] for c in after["columns"] if c not in before["columns"]] == [
+        ("s3vectors.vector_bucket", "default_index_mode", "text"),
+        ("s3vectors.vector_index", "index_mode", "text"),
+        ("s3vectors.vector_index", "text_search_configurations", "jsonb")]
+    assert [c for c in before["columns"] if c not in after["columns"]] == []
+    assert {k: v for k, v in after.items() if k not in ("functions", "columns")} == {
+        k: v for k, v in before.items() if k not in ("functions", "columns")}
+    # The settings stay, and the new operations go where the other management operations go.
+    with psycopg.connect(upgraded) as conn:
+        row = conn.execute("SELECT function_name, query_function_name, write_function_name FROM s3vectors.settings")
+        assert row.fetchone() == ("pgs3v-bridge-prod", None, "pgs3v-bridge-write")
+        routes = conn.execute("SELECT array_agg(DISTINCT s3vectors.function_name(o)) FROM unnest(ARRAY["
+                              "'PutVectorBucketPolicy', 'TagResource', 'UpdateIndexMode', "
+                              "'UpdateMetadataConfiguration', 'CreateIndex']) AS o").fetchone()
         assert routes == (["pgs3v-bridge-prod"],)
     for dsn in (upgraded, fresh):
         uninstall_schema(dsn)
@@ -268,17 +332,20 @@ def test_the_scripts_work_with_plain_psql(cluster: PostgresCluster) -> None:
 
     for script in ("aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql", "pgs3v--0.1.0.sql",
                    "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql", "aws_lambda_shim--1.0.sql",
-                   "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.2.0--0.3.0.sql"):  # running one again is harmless
+                   "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.2.0--0.3.0.sql",  # running one again is harmless
+                   "pgs3v--0.3.0--0.4.0.sql", "pgs3v--0.3.0--0.4.0.sql"):
         result = psql(script)
         assert result.returncode == 0, result.stderr
-    assert installed_version(dsn) == "0.3.0"
-    # Older scripts do not go back over 0.3.0.
+    assert installed_version(dsn) == "0.4.0"
+    # Older scripts do not go back over 0.4.0.
     result = psql("pgs3v--0.1.0.sql")
-    assert result.returncode != 0 and "pgs3v 0.3.0 is installed here; this file installs 0.1.0" in result.stderr
-    result = psql("pgs3v--0.1.0--0.2.0.sql")
-    assert result.returncode != 0
-    assert "pgs3v 0.3.0 is installed here; this file upgrades 0.1.0 to 0.2.0" in result.stderr
-    assert installed_version(dsn) == "0.3.0"
+    assert result.returncode != 0 and "pgs3v 0.4.0 is installed here; this file installs 0.1.0" in result.stderr
+    for script, upgrade in (("pgs3v--0.1.0--0.2.0.sql", "0.1.0 to 0.2.0"),
+                            ("pgs3v--0.2.0--0.3.0.sql", "0.2.0 to 0.3.0")):
+        result = psql(script)
+        assert result.returncode != 0
+        assert f"pgs3v 0.4.0 is installed here; this file upgrades {upgrade}" in result.stderr
+    assert installed_version(dsn) == "0.4.0"
     assert uninstall_schema(dsn).kept_roles == {}
 
 
@@ -309,8 +376,9 @@ def test_cli_install_and_uninstall(cluster: PostgresCluster) -> None:
                                      "--write-function", "w"], env={"PGS3V_ACCESS_KEY_ID": "AKID",
                                                              "PGS3V_SECRET_ACCESS_KEY": "secret"})
     assert installed.exit_code == 0, installed.output
-    assert ("pgs3v schema 0.3.0 via aws_lambda_shim 1.1; ran aws_lambda_shim--1.0.sql, aws_lambda_shim--1.0--1.1.sql, "
-            "pgs3v--0.1.0.sql, pgs3v--0.1.0--0.2.0.sql, pgs3v--0.2.0--0.3.0.sql") in installed.output
+    assert ("pgs3v schema 0.4.0 via aws_lambda_shim 1.1; ran aws_lambda_shim--1.0.sql, aws_lambda_shim--1.0--1.1.sql, "
+            "pgs3v--0.1.0.sql, pgs3v--0.1.0--0.2.0.sql, pgs3v--0.2.0--0.3.0.sql, pgs3v--0.3.0--0.4.0.sql"
+            ) in installed.output
     with psycopg.connect(dsn) as conn:
         row = conn.execute("SELECT access_key_id, timeout_seconds FROM aws_lambda_shim.configuration()").fetchone()
         assert shim_endpoint(conn) == "http://127.0.0.1:9"

@@ -19,7 +19,9 @@ from tests.sql.conftest import CREDENTIALS, SqlStack, scalar, sql_error, unique
 QUERY, WRITE = "pgs3v-test-query", "pgs3v-test-write"
 OPERATIONS = ("QueryVectors", "GetVectors", "ListVectors", "PutVectors", "DeleteVectors", "CreateVectorBucket",
               "GetVectorBucket", "ListVectorBuckets", "DeleteVectorBucket", "CreateIndex", "GetIndex",
-              "ListIndexes", "DeleteIndex")
+              "ListIndexes", "DeleteIndex", "PutVectorBucketPolicy", "GetVectorBucketPolicy",
+              "DeleteVectorBucketPolicy", "PutVectorBucketDefaultIndexMode", "UpdateIndexMode",
+              "UpdateMetadataConfiguration", "TagResource", "UntagResource", "ListTagsForResource")
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +59,18 @@ def test_reads_go_to_the_query_function_and_writes_to_the_write_function(sql_sta
         start = len(sql_stack.host.log_text())
         conn.execute("SELECT s3vectors.create_vector_bucket(%s)", (bucket,))
         conn.execute("SELECT s3vectors.create_index(%s, %s, 2, 'euclidean')", (bucket, index))
+        # The management operations of 0.4.0, which go where the others go.
+        conn.execute("SELECT s3vectors.put_vector_bucket_policy(%s, '{\"Version\": \"2012-10-17\"}')", (bucket,))
+        assert scalar(conn, "SELECT s3vectors.get_vector_bucket_policy(%s)", (bucket,)) == {"Version": "2012-10-17"}
+        conn.execute("SELECT s3vectors.delete_vector_bucket_policy(%s)", (bucket,))
+        conn.execute("SELECT s3vectors.put_vector_bucket_default_index_mode(%s, 'ENHANCED')", (bucket,))
+        conn.execute("SELECT s3vectors.update_index_mode(%s, %s, 'ENHANCED')", (bucket, index))
+        conn.execute("SELECT s3vectors.update_metadata_configuration(%s, %s, "
+                     "add => '{\"textSearchConfigurations\": [{\"metadataKey\": \"t\"}]}')", (bucket, index))
+        arn = scalar(conn, "SELECT index_arn FROM s3vectors.get_index(%s, %s)", (bucket, index))
+        conn.execute("SELECT s3vectors.tag_resource(%s, '{\"team\": \"search\"}')", (arn,))
+        conn.execute("SELECT s3vectors.untag_resource(%s, ARRAY['team'])", (arn,))
+        assert conn.execute("SELECT * FROM s3vectors.list_tags_for_resource(%s)", (arn,)).fetchall() == []
         assert scalar(conn, "SELECT s3vectors.put_vectors(%s, %s, ARRAY['a', 'b'], '{{1,0},{0,1}}'::real[])",
                       (bucket, index)) == 2
         nearest = conn.execute("SELECT key FROM s3vectors.query_vectors(%s, %s, '{1,0.1}'::real[], 1)",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tests.sql.conftest import Connection, scalar, sql_error, unique
@@ -22,7 +25,20 @@ MANAGE = [
     "SELECT * FROM s3vectors.list_vector_buckets(%s) WHERE %s::text IS NOT NULL",
     "SELECT s3vectors.create_vector_bucket(%s || '-' || %s)",
     "SELECT s3vectors.delete_vector_bucket(%s) WHERE %s::text IS NOT NULL",
+    # 0.4.0
+    "SELECT s3vectors.put_vector_bucket_policy(%s, '{}') WHERE %s::text IS NOT NULL",
+    "SELECT s3vectors.get_vector_bucket_policy(%s) WHERE %s::text IS NOT NULL",
+    "SELECT s3vectors.delete_vector_bucket_policy(%s) WHERE %s::text IS NOT NULL",
+    "SELECT s3vectors.put_vector_bucket_default_index_mode(%s, 'ENHANCED') WHERE %s::text IS NOT NULL",
+    "SELECT s3vectors.update_index_mode(%s, %s, 'ENHANCED')",
+    "SELECT s3vectors.update_metadata_configuration(%s, %s, add => '{}')",
+    "SELECT s3vectors.tag_resource(%s || %s, '{\"team\": \"x\"}')",
+    "SELECT s3vectors.untag_resource(%s || %s, ARRAY['team'])",
+    "SELECT * FROM s3vectors.list_tags_for_resource(%s || %s)",
 ]
+# The group roles, each with the privileges of those before it.
+GROUPS = ("pgs3v_reader", "pgs3v_writer", "pgs3v_admin")
+DOCS = (Path(__file__).resolve().parent.parent.parent / "docs" / "sql.md").read_text()
 SECRETS = [
     "SELECT * FROM aws_lambda_shim.settings",
     "SELECT * FROM aws_lambda_shim.configuration()",
@@ -76,6 +92,23 @@ def test_admin_manages_buckets_and_indexes(admin: Connection) -> None:
     assert scalar(admin, "SELECT count(*) FROM s3vectors.query_vectors(%s, 'idx', '{1,2,3}'::real[])", (bucket,)) == 1
     admin.execute("SELECT s3vectors.delete_index(%s, 'idx')", (bucket,))
     admin.execute("SELECT s3vectors.delete_vector_bucket(%s)", (bucket,))
+
+
+def test_docs_name_the_roles_that_may_call_each_function(db: Connection) -> None:
+    documented = dict(re.findall(r"^\| `s3vectors\.(\w+)` \| `(pgs3v_\w+)` \|", DOCS, re.MULTILINE))
+    rows = db.execute("""
+        SELECT p.oid::regprocedure::text, p.proname::text,
+               ARRAY[has_function_privilege('pgs3v_reader', p.oid, 'EXECUTE'),
+                     has_function_privilege('pgs3v_writer', p.oid, 'EXECUTE'),
+                     has_function_privilege('pgs3v_admin', p.oid, 'EXECUTE')]
+        FROM pg_proc AS p
+        WHERE p.pronamespace = 's3vectors'::regnamespace AND p.proname !~ '^_'""").fetchall()
+    assert {name for _, name, _ in rows} == set(documented)
+    for signature, name, granted in rows:
+        role = documented[name]
+        # A group may call what its own role and the roles below it may; pgs3v_owner is none of them.
+        wanted = [role in GROUPS and GROUPS.index(group) >= GROUPS.index(role) for group in GROUPS]
+        assert granted == wanted, (signature, role)
 
 
 @pytest.mark.parametrize("query", SECRETS)
