@@ -14,6 +14,10 @@ Each library and size runs in a child process of its own, so memory figures do n
     PYTHONPATH=src .venv/bin/python scripts/measure_text_search.py run --library tantivy --docs 100000
     PYTHONPATH=src .venv/bin/python scripts/measure_text_search.py analyzers
     PYTHONPATH=src .venv/bin/python scripts/measure_text_search.py statistics
+    PYTHONPATH=src .venv/bin/python scripts/measure_text_search.py exact --docs 1000000
+
+``exact`` times the scoring the design calls for (docs/full-text-notes.md, part 3): exact BM25
+with live statistics after 1% of the rows are deleted, tantivy still finding the candidates.
 
 docs/benchmarks.md ("Full-text libraries") has the figures and the choice.
 """
@@ -24,6 +28,7 @@ import argparse
 import functools
 import importlib.metadata
 import json
+import math
 import random
 import re
 import resource
@@ -330,6 +335,91 @@ def _rescoring(engine: TantivyRun, texts: Sequence[str], deleted: set[int]) -> d
     return result
 
 
+def exact_path(size: int, deleted_share: float = 0.01, k: int = 10) -> dict[str, Any]:
+    """The design's exact scoring (docs/full-text-notes.md, part 3), timed after deletes.
+
+    tantivy keeps deleted rows in its statistics; the index keeps live ones (here: counters).
+    Each clause is boosted by idf_live / idf_held, tantivy's hits are rescored exactly from their
+    text, and more are fetched until the k-th exact score beats the bound on any unseen row.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.reference.bm25 import K1 as k1
+    from tests.reference.bm25 import B as b
+    from tests.reference.bm25 import Bm25, lucene_length
+
+    docs = corpus(size)
+    queries = sample_queries(docs, 200, seed=3)
+    analyzer = tantivy_analyzer()
+    tokens = [analyzer.analyze(text) for text in docs]
+    deleted = set(random.Random(4).sample(range(size), int(size * deleted_share)))
+    df: dict[str, int] = {}
+    for row, row_tokens in enumerate(tokens):
+        if row not in deleted:
+            for token in set(row_tokens):
+                df[token] = df.get(token, 0) + 1
+    live_rows = size - len(deleted)
+    live_average = sum(len(row_tokens) for row, row_tokens in enumerate(tokens) if row not in deleted) / live_rows
+    held_average = sum(map(len, tokens)) / size
+
+    def idf(frequency: int, documents: int) -> float:
+        return math.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
+
+    result: dict[str, Any] = {"docs": size, "deleted": len(deleted), "k": k}
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = TantivyRun(Path(scratch))
+        for row, text in enumerate(docs):
+            engine.add(row, text)
+        engine.publish()
+        for row in deleted:
+            engine.writer.delete_documents_by_term("key", f"k{row}")
+        engine.publish()
+        high = max(1.0, live_average / held_average) * (1 + 1e-5)
+
+        def exact_score(query: list[str], row: int) -> float:
+            counts: dict[str, int] = {}
+            for token in analyzer.analyze(docs[row]):
+                counts[token] = counts.get(token, 0) + 1
+            norm = k1 * (1 - b + b * lucene_length(sum(counts.values())) / live_average)
+            return sum(idf(df[t], live_rows) * counts[t] * (k1 + 1) / (counts[t] + norm) for t in query if t in counts)
+
+        def top(text: str) -> tuple[list[tuple[float, int]], int]:
+            query = [token for token in analyzer.analyze(text) if token in df]
+            if not query:
+                return [], 0
+            searcher = engine.index.searcher()
+            boosts = {t: idf(df[t], live_rows) / idf(searcher.doc_freq("text", t), size) for t in query}
+            fetch = 2 * k
+            while True:
+                hits = engine.scored(query, fetch, boosts)
+                best = sorted(((exact_score(query, row), row) for row, _ in hits), reverse=True)[:k]
+                if len(hits) < fetch or (len(best) == k and best[-1][0] >= high * hits[-1][1]):
+                    return best, fetch
+                fetch *= 2
+
+        latencies, fetched = [], []
+        for text in queries:
+            started = time.perf_counter()
+            _, fetch = top(text)
+            latencies.append((time.perf_counter() - started) * 1000)
+            fetched.append(fetch)
+        result["exact_top10"] = _percentiles(latencies)
+        result["fetched_max"] = max(fetched)
+        plain = [_timed(functools.partial(engine.search, text, k)) for text in queries]
+        result["plain_top10"] = _percentiles(plain)
+        if size <= 200_000:  # check against the reference (it holds every row's counts in memory)
+            reference = Bm25({str(row): tokens[row] for row in range(size) if row not in deleted}, length=lucene_length)
+            worst = 0.0
+            for text in queries:
+                best, _ = top(text)
+                query = [token for token in analyzer.analyze(text) if token in df]
+                expected = [score for _, score in reference.top(query, k)] if query else []
+                assert len(best) == len(expected), text
+                for (score, _), want in zip(best, expected, strict=True):
+                    worst = max(worst, abs(score - want) / want)
+            result["max_relative_error_vs_reference"] = float(f"{worst:.3g}")
+    return result
+
+
 def _child(library: str, size: int) -> dict[str, Any]:
     command = [sys.executable, __file__, "run", "--library", library, "--docs", str(size)]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -340,7 +430,7 @@ def _child(library: str, size: int) -> dict[str, Any]:
 def main() -> None:
     """Parse the command line and run what it asks; ``all`` runs every measurement."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("all", "run", "analyzers", "statistics"))
+    parser.add_argument("what", choices=("all", "run", "analyzers", "statistics", "exact"))
     parser.add_argument("--library", choices=("tantivy", "bm25s"))
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--sizes", default="100000,1000000")
@@ -358,6 +448,9 @@ def main() -> None:
     if arguments.what == "statistics":
         print(json.dumps(statistics(), indent=1))
         return
+    if arguments.what == "exact":
+        print(json.dumps(exact_path(arguments.docs)))
+        return
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     report: dict[str, Any] = {"machine": machine_info(), "started": started, "statistics": statistics(),
                               "analyzers": analyzers(), "runs": []}
@@ -365,6 +458,7 @@ def main() -> None:
         for library in ("tantivy", "bm25s"):
             report["runs"].append(_child(library, size))
             print(json.dumps(report["runs"][-1]), flush=True)
+    report["exact_path"] = [exact_path(int(size)) for size in arguments.sizes.split(",")]
     report["load_average_after"] = machine_info()["load_average"]
     if arguments.out is not None:
         arguments.out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
