@@ -89,7 +89,7 @@ def tantivy_analyzer(language: str = "english") -> tantivy.TextAnalyzer:
 
 
 def bm25s_tokens(texts: Sequence[str], language: str = "english", stopwords: str = "en") -> list[list[str]]:
-    """bm25s's chain: words of 2+ word characters, lowercase, NLTK's stop words, PyStemmer's Snowball."""
+    """bm25s's chain: words of 2+ word characters, lowercase, stop words, PyStemmer's Snowball."""
     tokens: list[list[str]] = bm25s.tokenize(list(texts), stopwords=stopwords, stemmer=Stemmer.Stemmer(language),
                                               return_ids=False, show_progress=False)
     return tokens
