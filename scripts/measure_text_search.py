@@ -280,6 +280,27 @@ def analyzers() -> dict[str, Any]:
                         "tantivy ngram(2,2)": bigrams.analyze(text),
                         "tantivy regex (one token per ideograph or kana)": characters.analyze(text),
                         "bm25s": bm25s.tokenize([text], stopwords=None, return_ids=False, show_progress=False)[0]}
+    result.update(_lindera(cjk))
+    return result
+
+
+def _lindera(cjk: dict[str, str]) -> dict[str, Any]:
+    """Dictionary segmentation by ``lindera-python-cjk`` (IPADIC, CC-CEDICT, ko-dic in the wheel), if installed."""
+    try:
+        import lindera
+    except ImportError:
+        return {}
+    result: dict[str, Any] = {}
+    for code, dictionary in (("zh", "cc-cedict"), ("ja", "ipadic"), ("ko", "ko-dic")):
+        started = time.perf_counter()
+        tokenizer = lindera.Tokenizer(lindera.load_dictionary(f"embedded://{dictionary}"))
+        loaded = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(1000):
+            tokens = tokenizer.tokenize(cjk[code])
+        result[f"{code} lindera {dictionary}"] = {
+            "tokens": [token.surface for token in tokens], "dictionary_load_s": round(loaded, 2),
+            "us_per_text": round((time.perf_counter() - started) * 1000, 1)}
     return result
 
 
