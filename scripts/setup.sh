@@ -27,6 +27,8 @@ command -v git >/dev/null 2>&1 || need_apt+=(git)
 [ -f /usr/share/postgresql/15/extension/plpython3u.control ] || need_apt+=(postgresql-plpython3-15)
 # The tests put two stores behind nginx, as docs/object-storage.md deploys them.
 [ "$extras" = dev ] && { [ -x /usr/sbin/nginx ] || need_apt+=(nginx); }
+# WordNet's glosses: real English text on which tests/reference checks tantivy's BM25 (10 MB).
+[ "$extras" = dev ] && { [ -f /usr/share/wordnet/data.noun ] || need_apt+=(wordnet-base); }
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: installing Debian packages: ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive
