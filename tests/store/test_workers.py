@@ -146,3 +146,18 @@ def test_file_storage_must_not_be_the_data_directory_or_its_cache(tmp_path: Path
         stdin=subprocess.DEVNULL)
     assert finished.returncode == 1
     assert "must be neither the data directory" in finished.stderr
+
+
+def test_a_starting_server_leaves_another_servers_new_index_alone(tmp_path: Path) -> None:
+    """Index objects the catalog does not name yet may be a CreateIndex in progress on another server."""
+    from pgs3v.store.storage.local_objects import LocalObjects
+
+    objects = LocalObjects(tmp_path / "objects")
+    objects.put("indexes/0123456789abcdef0123456789abcdef/wal/00000000000000000001", b"half made")
+    store = StoreProcess(tmp_path / "data", extra_args=("--storage", (tmp_path / "objects").as_uri())).start()
+    try:
+        client(store.endpoint).list_vector_buckets()
+    finally:
+        store.stop()
+    kept = [info.key for info in objects.list("indexes/")]
+    assert kept == ["indexes/0123456789abcdef0123456789abcdef/wal/00000000000000000001"]

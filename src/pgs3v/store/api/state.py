@@ -129,6 +129,11 @@ class StoreState:
     def _remove_orphans(self) -> None:
         # A crash between a DeleteIndex's catalog write and its directory removal (or before
         # a CreateIndex was acknowledged) leaves a directory nobody owns.
+        if self.storage.shared:
+            # Not on shared storage: another server (or worker) may be between a CreateIndex's
+            # first objects and its catalog record, and this sweep would tombstone the new
+            # index. Leftovers there wait for a collector with a grace period (not built).
+            return
         owned = {record.storage_id for record in self.catalog.indexes.values()}
         for storage_id in self.storage.index_ids() - owned:
             self.storage.drop_index(storage_id)
