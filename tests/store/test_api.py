@@ -46,13 +46,15 @@ def test_every_model_operation_round_trips(s3v: Any) -> None:
         assert index["metadataConfiguration"]["nonFilterableMetadataKeys"] == ["body"]
         assert [i["indexArn"] for i in s3v.list_indexes(vectorBucketName=bucket)["indexes"]] == [index_arn]
 
-        s3v.update_index_mode(indexArn=index_arn, indexMode="CLASSIC")
-        assert s3v.get_index(indexArn=index_arn)["index"]["indexMode"] == "CLASSIC"
+        # CLASSIC only for buckets created before 2026-09-30 (tests/store/test_text_search_api.py).
+        s3v.update_index_mode(indexArn=index_arn, indexMode="ENHANCED")
+        assert s3v.get_index(indexArn=index_arn)["index"]["indexMode"] == "ENHANCED"
         updated = s3v.update_metadata_configuration(
             indexArn=index_arn, add={"textSearchConfigurations": [{"metadataKey": "summary", "language": "fr"}]},
-            delete={"textSearchConfigurations": [{"metadataKey": "title"}]},
         )
         assert updated["indexArn"] == index_arn
+        s3v.update_metadata_configuration(indexArn=index_arn,
+                                          delete={"textSearchConfigurations": [{"metadataKey": "title"}]})
         text = s3v.get_index(indexArn=index_arn)["index"]["metadataConfiguration"]["textSearchConfigurations"]
         assert text == [{"metadataKey": "summary", "language": "fr", "status": "ACTIVE"}]
 

@@ -513,11 +513,7 @@ def test_non_filterable_key_is_named(raw_s3v: Any, index: dict[str, str]) -> Non
     assert "'text'" in response["Error"]["Message"] and "non-filterable" in response["Error"]["Message"]
 
 
-def test_query_texts_are_not_supported(raw_s3v: Any, index: dict[str, str]) -> None:
-    texts = [{"metadataKey": "text", "text": "hello"}]
-    for extra in ({}, {"queryVector": Q}):
-        response = invalid(raw_s3v.query_vectors, **index, topK=1, queryTexts=texts, **extra)
-        assert response["fieldList"][0]["path"] == "/queryTexts"
+# queryTexts, index modes and text search configurations: tests/store/test_text_search_api.py.
 
 
 # --- wire types, bodies and tokens ---------------------------------------------------------------

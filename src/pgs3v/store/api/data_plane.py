@@ -11,6 +11,7 @@ import orjson
 
 from pgs3v.store.api.errors import INDEX_NOT_FOUND, NotFoundException, ValidationException
 from pgs3v.store.api.state import StoreState
+from pgs3v.store.api.text_search import check_query, check_query_on
 from pgs3v.store.api.vector_validation import put_batch, vector_array
 from pgs3v.store.engine.filters import CompiledFilter, compile_filter
 from pgs3v.store.engine.mutations import DeleteBatch, Mutation
@@ -163,19 +164,17 @@ def _page(
 
 def query_vectors(state: StoreState, request: Request) -> Response:
     """QueryVectors: the topK nearest vectors that match the filter, a page at a time."""
+    check_query(request)
     index = state.index(request)
-    if request.get("queryTexts"):
-        raise ValidationException.for_field(
-            "/queryTexts", "Full-text search (queryTexts) is not supported by this store yet; query by queryVector"
-        )
-    if request.get("queryVector") is None:
-        raise ValidationException.for_field("/queryVector", "queryVector is required")
-    try:
-        vector = vector_array(request["queryVector"]["float32"], index.dimension, "Query vector")
-    except ValueError as problem:
-        raise ValidationException.for_field("/queryVector", str(problem)) from None
-    if index.distance_metric == "cosine" and not np.any(vector):
-        raise ValidationException.for_field("/queryVector", "A zero query vector has no cosine distance")
+    check_query_on(index, request)
+    vector = None
+    if request.get("queryVector") is not None:
+        try:
+            vector = vector_array(request["queryVector"]["float32"], index.dimension, "Query vector")
+        except ValueError as problem:
+            raise ValidationException.for_field("/queryVector", str(problem)) from None
+        if index.distance_metric == "cosine" and not np.any(vector):
+            raise ValidationException.for_field("/queryVector", "A zero query vector has no cosine distance")
     row_filter = None
     if request.get("filter") is not None:
         row_filter = compile_filter(
@@ -186,6 +185,11 @@ def query_vectors(state: StoreState, request: Request) -> Response:
     top = request["topK"]
     purpose = f"QueryVectors/{state.index_arn(index)}"
     returned, after, started = _resume(state, purpose, request)
+    if request.get("queryTexts") is not None or vector is None:
+        # Every check AWS makes has passed: what is left is the scoring, which the engine lacks yet.
+        raise ValidationException.for_field(
+            "/queryTexts", "Full-text search (queryTexts) is not supported by this store yet; query by queryVector"
+        )
     # topK is the total over all pages (AWS: "When topK exceeds the page size, results are returned
     # across multiple pages"); a token is issued only while fewer than topK have been returned.
     size = min(state.limits.query_page_size, top - returned)
@@ -195,6 +199,8 @@ def query_vectors(state: StoreState, request: Request) -> Response:
         neighbours = _page(opened, vector, size, returned, row_filter, after)
     return_distance = bool(request.get("returnDistance"))
     return_metadata = bool(request.get("returnMetadata"))
+    # returnScores adds nothing to a vector-only query (AWS: "This setting doesn't add scores to
+    # vector-only requests"); its scores are those of full-text and hybrid results.
     results = []
     for neighbour in neighbours[:size]:
         item: dict[str, Any] = {"key": neighbour.key}
@@ -202,8 +208,6 @@ def query_vectors(state: StoreState, request: Request) -> Response:
             item["distance"] = neighbour.distance
         if return_metadata:
             item["metadata"] = neighbour.metadata or {}
-        if request.get("returnScores"):
-            item["scores"] = {"vectorDistance": neighbour.distance}
         results.append(item)
     response: Response = {"vectors": results, "distanceMetric": index.distance_metric}
     if returned + size < top and len(neighbours) > size:

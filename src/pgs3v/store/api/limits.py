@@ -45,6 +45,11 @@ class Limits:
     max_filterable_metadata_bytes: int = _limit(2 * 1024, "Largest filterable part of one vector's metadata.")
     max_metadata_keys: int = _limit(50, "Most metadata keys on one vector.")
     max_non_filterable_keys: int = _limit(10, "Most non-filterable metadata keys an index may declare.")
+    # The API model bounds each textSearchConfigurations list (CreateIndex, an add, a delete) at 10;
+    # pgs3v also caps an index's total there, as GetIndex's list is the same shape.
+    max_text_search_keys: int = _limit(10, "Most full-text searchable metadata keys an index may configure.")
+    max_query_texts: int = _limit(10, "Most queryTexts entries in one QueryVectors call (each on its own key).")
+    max_query_text_length: int = _limit(1024, "Longest query text of a QueryVectors call, in characters.")
     max_request_bytes: int = _limit(20 * 1024 * 1024, "Largest request body, in bytes.")
     max_indexes_per_bucket: int = _limit(10_000, "Most indexes in one vector bucket.")
     max_buckets: int = _limit(10_000, "Most vector buckets in one store.")

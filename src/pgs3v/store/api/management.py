@@ -24,6 +24,13 @@ from pgs3v.store.api.errors import (
     ValidationException,
 )
 from pgs3v.store.api.state import StoreState, check_bucket_name, check_index_name
+from pgs3v.store.api.text_search import (
+    check_index_mode_change,
+    check_update_request,
+    created_configurations,
+    default_index_mode,
+    updated_configurations,
+)
 from pgs3v.store.storage.catalog import BucketRecord, IndexRecord
 
 Request = dict[str, Any]
@@ -100,7 +107,7 @@ def get_vector_bucket(state: StoreState, request: Request) -> Response:
             "vectorBucketArn": state.scope.bucket_arn(bucket.name),
             "creationTime": bucket.creation_time,
             "encryptionConfiguration": bucket.encryption_configuration,
-            "defaultIndexMode": bucket.default_index_mode or "CLASSIC",
+            "defaultIndexMode": default_index_mode(bucket),
         }
     }
 
@@ -179,7 +186,7 @@ def put_vector_bucket_default_index_mode(state: StoreState, request: Request) ->
     return {}
 
 
-def _metadata_configuration(request: Request) -> dict[str, Any]:
+def _metadata_configuration(request: Request, mode: str) -> dict[str, Any]:
     config = request.get("metadataConfiguration") or {}
     result: dict[str, Any] = {}
     keys = config.get("nonFilterableMetadataKeys")
@@ -189,21 +196,11 @@ def _metadata_configuration(request: Request) -> dict[str, Any]:
                 "/metadataConfiguration/nonFilterableMetadataKeys", "Non-filterable metadata keys must be unique"
             )
         result["nonFilterableMetadataKeys"] = list(keys)
-    text = config.get("textSearchConfigurations")
+    # A key may be both non-filterable and searchable (the model: "You can still make a
+    # non-filterable key full-text searchable by configuring it separately").
+    text = created_configurations(config.get("textSearchConfigurations") or [], mode)
     if text:
-        result["textSearchConfigurations"] = _text_configs([], text)
-    return result
-
-
-def _text_configs(existing: list[dict[str, Any]], added: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    configured = {c["metadataKey"] for c in existing}
-    result = list(existing)
-    for item in added:
-        key = item["metadataKey"]
-        if key in configured:
-            raise ConflictException(f"Text search is already configured for metadata key '{key}'")
-        configured.add(key)
-        result.append({"metadataKey": key, "language": item.get("language", "en"), "status": "ACTIVE"})
+        result["textSearchConfigurations"] = text
     return result
 
 
@@ -211,9 +208,11 @@ def create_index(state: StoreState, request: Request) -> Response:
     """CreateIndex in a bucket named by name or ARN."""
     name = request["indexName"]
     check_index_name(name)
-    metadata_configuration = _metadata_configuration(request)
+    _metadata_configuration(request, "ENHANCED")  # what needs no bucket is checked before the bucket is looked up
     with state.catalog.lock:
         bucket = state.bucket(request)
+        mode = default_index_mode(bucket)
+        metadata_configuration = _metadata_configuration(request, mode)
         if (bucket.name, name) in state.catalog.indexes:
             raise ConflictException(INDEX_EXISTS)
         if len(state.catalog.indexes_of(bucket.name)) >= state.limits.max_indexes_per_bucket:
@@ -230,7 +229,7 @@ def create_index(state: StoreState, request: Request) -> Response:
             distance_metric=request["distanceMetric"],
             metadata_configuration=metadata_configuration,
             encryption_configuration=_encryption(request, bucket.encryption_configuration),
-            index_mode=bucket.default_index_mode or "CLASSIC",
+            index_mode=mode,
             tags=checked_tags(state, {}, request.get("tags") or {}),
         )
         # Its files first: if they cannot be made (a full disk, no file handles), no index exists.
@@ -298,28 +297,29 @@ def delete_index(state: StoreState, request: Request) -> Response:
 
 
 def update_index_mode(state: StoreState, request: Request) -> Response:
-    """UpdateIndexMode (CLASSIC or ENHANCED)."""
+    """UpdateIndexMode: ENHANCED on any index, CLASSIC only in a bucket created before 2026-09-30."""
     with state.catalog.lock:
         index = state.index(request)
+        check_index_mode_change(state.bucket({"vectorBucketName": index.bucket}), request["indexMode"])
         index.index_mode = request["indexMode"]
         state.catalog.save(index)
     return {}
 
 
 def update_metadata_configuration(state: StoreState, request: Request) -> Response:
-    """UpdateMetadataConfiguration: add or remove full-text search configurations."""
+    """UpdateMetadataConfiguration: add or delete full-text search configurations, one of the two per call."""
+    check_update_request(request)
+    empty = False
+    if (request.get("add") or {}).get("textSearchConfigurations"):
+        # Outside the catalog lock: opening an index may replay its log. A write racing this call
+        # can still find an added key ACTIVE over a vector no backfill saw: a stand-in until the
+        # engine, which will set the status from what it has indexed, exists.
+        with state.using(state.index(request)) as opened:
+            empty = not opened.list_page(1, 0, None, 1)
     with state.catalog.lock:
         index = state.index(request)
+        current = updated_configurations(index, request, state.limits, empty)
         config = dict(index.metadata_configuration)
-        current = list(config.get("textSearchConfigurations", []))
-        for item in (request.get("delete") or {}).get("textSearchConfigurations", []):
-            key = item["metadataKey"]
-            if not any(c["metadataKey"] == key for c in current):
-                raise ValidationException.for_field(
-                    "/delete/textSearchConfigurations", f"Text search is not configured for metadata key '{key}'"
-                )
-            current = [c for c in current if c["metadataKey"] != key]
-        current = _text_configs(current, (request.get("add") or {}).get("textSearchConfigurations", []))
         if current:
             config["textSearchConfigurations"] = current
         else:

@@ -51,6 +51,11 @@ def _limit_bounds(limits: Limits) -> dict[str, tuple[int | None, int | None]]:
         "ListVectorBucketsMaxResults": (1, limits.max_list_buckets_or_indexes),
         "VectorKey": (1, limits.max_key_length),
         "NonFilterableMetadataKeys": (0, limits.max_non_filterable_keys),
+        "MetadataConfigurationTextSearchConfigurationsList": (0, limits.max_text_search_keys),
+        "MetadataConfigurationAddTextSearchConfigurationsList": (0, limits.max_text_search_keys),
+        "TextSearchConfigurationKeys": (1, limits.max_text_search_keys),
+        "QueryTextList": (1, limits.max_query_texts),
+        "QueryTextString": (1, limits.max_query_text_length),
     }
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -25,6 +26,10 @@ from pgs3v.durable_files import PRIVATE_FILE, fsync_directory, write_file_atomic
 CATALOG_FILE = "catalog.json"
 JOURNAL_FILE = "catalog.journal"
 CATALOG_VERSION = 1
+# A text search configuration's status (AWS's AnalyzerStatus): its backfill is under way, or done
+# and the key serves queries.
+TEXT_SEARCH_BUILDING = "BUILDING"
+TEXT_SEARCH_ACTIVE = "ACTIVE"
 # A journal this short is never folded into a new snapshot (a small catalog's snapshot is cheap
 # to rewrite, but appends are cheaper still).
 _MIN_JOURNAL_LINES = 256
@@ -63,6 +68,49 @@ class IndexRecord:
     def non_filterable_keys(self) -> frozenset[str]:
         """Metadata keys declared non-filterable at creation."""
         return frozenset(self.metadata_configuration.get("nonFilterableMetadataKeys", []))
+
+    @property
+    def text_search_configurations(self) -> list[dict[str, Any]]:
+        """The full-text search configurations: ``metadataKey``, ``language`` (when given), ``status``."""
+        configurations: list[dict[str, Any]] = self.metadata_configuration.get("textSearchConfigurations", [])
+        return configurations
+
+    def text_search_status(self, key: str) -> str | None:
+        """The status of ``key``'s text search configuration; None when the key has none."""
+        for configuration in self.text_search_configurations:
+            if configuration["metadataKey"] == key:
+                return str(configuration["status"])
+        return None
+
+
+class _Records(Protocol):
+    indexes: dict[tuple[str, str], IndexRecord]
+
+    @property
+    def lock(self) -> AbstractContextManager[Any]: ...
+
+    def save(self, *changed: BucketRecord | IndexRecord) -> None: ...
+
+
+def mark_text_search_active(catalog: _Records, storage_id: str, key: str) -> bool:
+    """Record that the index ``storage_id`` has built ``key``'s text index: its status becomes ACTIVE.
+
+    The engine calls this when its backfill of ``key`` is complete. False (and nothing changes)
+    when the index is gone, the key is no longer configured or is ACTIVE already, so a backfill
+    that finishes after a DeleteIndex or an UpdateMetadataConfiguration delete changes nothing.
+    """
+    with catalog.lock:
+        record = next((r for r in catalog.indexes.values() if r.storage_id == storage_id), None)
+        if record is None or record.text_search_status(key) != TEXT_SEARCH_BUILDING:
+            return False
+        configurations = [
+            {**c, "status": TEXT_SEARCH_ACTIVE} if c["metadataKey"] == key else c
+            for c in record.text_search_configurations
+        ]
+        # A new dict, not an edit in place: a failed save reloads the records from the files.
+        record.metadata_configuration = {**record.metadata_configuration, "textSearchConfigurations": configurations}
+        catalog.save(record)
+        return True
 
 
 class Catalog:
