@@ -96,21 +96,24 @@ def test_tag_errors(admin: Connection, bucket: str) -> None:
 
 def test_default_and_per_index_modes(admin: Connection, bucket: str) -> None:
     mode = "SELECT default_index_mode FROM s3vectors.get_vector_bucket(%s)"
-    assert scalar(admin, mode, (bucket,)) == "CLASSIC"
-    admin.execute("SELECT s3vectors.create_index(%s, 'before', 3, 'cosine')", (bucket,))
-    admin.execute("SELECT s3vectors.put_vector_bucket_default_index_mode(%s, 'ENHANCED')", (bucket,))
+    # A bucket made on or after 2026-09-30 defaults to ENHANCED (AWS's user guide).
     assert scalar(admin, mode, (bucket,)) == "ENHANCED"
+    admin.execute("SELECT s3vectors.create_index(%s, 'before', 3, 'cosine')", (bucket,))
+    admin.execute("SELECT s3vectors.put_vector_bucket_default_index_mode(%s, 'CLASSIC')", (bucket,))
+    assert scalar(admin, mode, (bucket,)) == "CLASSIC"
     # Indexes created from now on get it; those already there keep theirs.
     arn = scalar(admin, "SELECT s3vectors.create_index(%s, 'after', 3, 'cosine')", (bucket,))
     index_mode = "SELECT index_mode FROM s3vectors.get_index(%s, %s)"
-    assert [scalar(admin, index_mode, (bucket, name)) for name in ("before", "after")] == ["CLASSIC", "ENHANCED"]
-    admin.execute("SELECT s3vectors.update_index_mode(%s, 'before', 'ENHANCED')", (bucket,))
-    admin.execute("SELECT s3vectors.update_index_mode(index_arn => %s, index_mode => 'CLASSIC')", (arn,))
     assert [scalar(admin, index_mode, (bucket, name)) for name in ("before", "after")] == ["ENHANCED", "CLASSIC"]
+    admin.execute("SELECT s3vectors.update_index_mode(index_arn => %s, index_mode => 'ENHANCED')", (arn,))
+    assert [scalar(admin, index_mode, (bucket, name)) for name in ("before", "after")] == ["ENHANCED", "ENHANCED"]
+    # Back to CLASSIC only for an index of a bucket made before 2026-09-30.
+    error = sql_error(admin, "SELECT s3vectors.update_index_mode(%s, 'before', 'CLASSIC')", (bucket,))
+    assert error.sqlstate == "22023" and str(error).startswith("ValidationException: "), str(error)
     bucket_arn = scalar(admin, "SELECT vector_bucket_arn FROM s3vectors.get_vector_bucket(%s)", (bucket,))
     admin.execute("SELECT s3vectors.put_vector_bucket_default_index_mode(vector_bucket_arn => %s, "
-                  "default_index_mode => 'CLASSIC')", (bucket_arn,))
-    assert scalar(admin, mode, (bucket,)) == "CLASSIC"
+                  "default_index_mode => 'ENHANCED')", (bucket_arn,))
+    assert scalar(admin, mode, (bucket,)) == "ENHANCED"
 
 
 def test_mode_errors(admin: Connection, bucket: str) -> None:
@@ -132,13 +135,13 @@ def test_metadata_configuration_add_and_delete_show_in_get_index(admin: Connecti
     arn = scalar(admin, "SELECT s3vectors.update_metadata_configuration(%s, %s, add => %s::jsonb)",
                  (*index, configurations(TITLE, BODY)))
     assert arn == scalar(admin, "SELECT index_arn FROM s3vectors.get_index(%s, %s)", index)
-    assert text_search(admin, index) == [{**TITLE, "status": "ACTIVE"},
-                                         {**BODY, "language": "en", "status": "ACTIVE"}]
+    # A configuration given without a language keeps none (AWS's standard analyzer).
+    assert text_search(admin, index) == [{**TITLE, "status": "ACTIVE"}, {**BODY, "status": "ACTIVE"}]
     # The index's other metadata configuration stays.
     assert scalar(admin, "SELECT non_filterable_metadata_keys FROM s3vectors.get_index(%s, %s)", index) == ["text"]
     admin.execute("SELECT s3vectors.update_metadata_configuration(index_arn => %s, delete => %s::jsonb)",
                   (arn, configurations({"metadataKey": "title"})))
-    assert text_search(admin, index) == [{**BODY, "language": "en", "status": "ACTIVE"}]
+    assert text_search(admin, index) == [{**BODY, "status": "ACTIVE"}]
 
 
 def test_metadata_configuration_errors(admin: Connection, index: tuple[str, str]) -> None:
