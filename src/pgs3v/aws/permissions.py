@@ -15,11 +15,15 @@ from typing import Any
 
 from pgs3v.aws.calls import AwsCalls
 
-# What each function's execution role must allow for the SQL routed to it.
+# What each function's execution role must allow for the SQL routed to it. The manage list
+# names the actions that schema 0.4.0's functions (modes, tags, metadata configuration) brought,
+# so a stack deployed from an older template is found out before its SQL fails with 42501.
 FUNCTION_ACTIONS = {
-    "query": ("s3vectors:QueryVectors", "s3vectors:GetVectors"),
+    "query": ("s3vectors:QueryVectors", "s3vectors:GetVectors", "s3vectors:ListVectors"),
     "write": ("s3vectors:PutVectors", "s3vectors:DeleteVectors"),
-    "manage": ("s3vectors:CreateIndex", "s3vectors:ListVectorBuckets"),
+    "manage": ("s3vectors:CreateIndex", "s3vectors:ListVectorBuckets", "s3vectors:UpdateMetadataConfiguration",
+               "s3vectors:UpdateIndexMode", "s3vectors:PutVectorBucketDefaultIndexMode", "s3vectors:UntagResource",
+               "s3vectors:ListTagsForResource"),
 }
 AURORA_ACTIONS = ("lambda:InvokeFunction",)
 AURORA_PRINCIPAL = "rds.amazonaws.com"
