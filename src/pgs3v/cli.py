@@ -62,9 +62,9 @@ _LIMITS_HELP = "Raise a service limit, NAME=VALUE (repeatable). Limits: " + ", "
 @click.option("--port", default=8750, show_default=True, type=int, help="Port to listen on.")
 @click.option("--region", default="us-east-1", show_default=True, help="Region named in ARNs and SigV4 scopes.")
 @click.option("--limit", "limits", multiple=True, metavar="NAME=VALUE", help=_LIMITS_HELP)
-@click.option("--storage", metavar="s3://BUCKET[/PREFIX]", default=None,
-              help="Keep the data in an S3-compatible bucket (the data directory then holds a cache) "
-                   "[default: in the data directory].")
+@click.option("--storage", metavar="s3://BUCKET[/PREFIX] | file:///DIR", default=None,
+              help="Keep the data as objects in an S3-compatible bucket, or in a local directory that several "
+                   "processes can share (the data directory then holds a cache) [default: in the data directory].")
 @click.option("--s3-endpoint", metavar="URL", default=None,
               help="The bucket's S3 endpoint, e.g. http://127.0.0.1:8333 [default: Amazon S3].")
 @click.option("--s3-region", default="us-east-1", show_default=True, help="The bucket's region.")

@@ -26,9 +26,10 @@ def register(main: click.Group) -> None:
 
     @main.command()
     @data_dir_option
-    @click.option("--storage", metavar="s3://BUCKET[/PREFIX]", default=None,
-                  help="Keep the store's data in an S3-compatible bucket, chosen on the first up and kept "
-                       "(the bucket's keys: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) [default: the data directory].")
+    @click.option("--storage", metavar="s3://BUCKET[/PREFIX] | file:///DIR", default=None,
+                  help="Keep the store's data as objects in an S3-compatible bucket (its keys: AWS_ACCESS_KEY_ID, "
+                       "AWS_SECRET_ACCESS_KEY) or a local directory, chosen on the first up and kept "
+                       "[default: the data directory].")
     @click.option("--s3-endpoint", metavar="URL", default=None,
                   help="With --storage: the bucket's S3 endpoint [default: Amazon S3].")
     def up(data_dir: Path | None, storage: str | None, s3_endpoint: str | None) -> None:
