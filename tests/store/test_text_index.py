@@ -187,3 +187,23 @@ def test_a_segment_with_short_rows_is_read_past_its_first_hits(tmp_path: Path) -
     hits = text.index.search("body", "x", 1)
     assert [hit.key for hit in hits] == ["b-longer"]
     assert_same_as_reference(hits, text.reference("body"), "x", None, 1)
+
+
+def test_each_key_searches_with_its_own_language(tmp_path: Path) -> None:
+    languages = {"zh": "zh", "ja": "ja", "ko": "ko", "de": "de"}
+    rows = {
+        "r1": {"zh": "我喜欢北京的天气。", "ja": "東京は日本の首都です。", "ko": "서울은 한국의 수도입니다.",
+               "de": "Die Kinder liefen durch die Gärten."},
+        "r2": {"zh": "北京是中国的首都，北京很大。", "ja": "京都は古い都です。", "ko": "부산은 한국의 항구 도시입니다.",
+               "de": "Das Haus hat einen Garten."},
+        "r3": {"zh": "上海的天气很热。", "ja": "日本の首都は東京です。東京は大きい。",
+               "ko": "한국의 수도는 서울입니다.", "de": "Häuser und Kinder."},
+    }
+    text = TextLayout(tmp_path, languages)
+    for key, metadata in rows.items():
+        text.put(key, metadata)
+    text.fold(2)  # r1, r2 in a segment, r3 in the tail
+    for key, query, best in (("zh", "北京", "r2"), ("ja", "東京", "r3"), ("ko", "서울", "r1"), ("de", "Garten", "r2")):
+        hits = text.index.search(key, query, 3)
+        assert hits[0].key == best, (key, hits)
+        assert_same_as_reference(hits, text.reference(key), query, languages[key], 3)
