@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -207,3 +208,32 @@ def test_each_key_searches_with_its_own_language(tmp_path: Path) -> None:
         hits = text.index.search(key, query, 3)
         assert hits[0].key == best, (key, hits)
         assert_same_as_reference(hits, text.reference(key), query, languages[key], 3)
+
+
+def test_searches_during_folds_and_merges_see_every_row_once(tmp_path: Path, catalog: dict[str, Metadata]) -> None:
+    """A fold or merge lands in one step (TextIndex.publish): a search running beside it never
+    sees a row twice or not at all, so, the live rows being the same, its answer never changes."""
+    text = TextLayout(tmp_path, LANGUAGES)
+    for key in sorted(catalog)[:1500]:
+        text.put(key, catalog[key])
+    def answer() -> list[tuple[str, float]]:
+        return [(hit.key, hit.score) for hit in text.index.search("description", "stainless steel", 100)]
+
+    expected = answer()
+    answers: list[list[tuple[str, float]]] = []
+    done = threading.Event()
+
+    def search() -> None:
+        while not done.is_set():
+            answers.append(answer())
+
+    searcher = threading.Thread(target=search)
+    searcher.start()
+    try:
+        for _ in range(6):
+            text.fold(250)
+        text.merge(sorted(text.segments)[:3])
+    finally:
+        done.set()
+        searcher.join()
+    assert answers and all(answer == expected for answer in answers)

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pgs3v.store.engine.text_analyzers import analyze
-from pgs3v.store.engine.text_index import Allowed, TextHit, TextIndex
+from pgs3v.store.engine.text_index import Allowed, SegmentSource, TextHit, TextIndex
 from pgs3v.store.engine.text_segment import searchable_text
 from tests.reference.bm25 import Bm25, lucene_length
 
@@ -70,8 +70,8 @@ class TextLayout:
             self.segments[name].deleted[row] = True
             self.index.delete_segment_rows(name, [row])
 
-    def segment(self, keys: Sequence[str]) -> str:
-        """Write live ``keys`` into a new segment and attach it (the caller takes them from where they were)."""
+    def _written_segment(self, keys: Sequence[str]) -> SegmentSource:
+        """Write live ``keys`` into a new segment's files (the indexer's build step)."""
         self._written += 1
         name = f"seg-{self._written}"
         directory = self.root / name
@@ -80,38 +80,35 @@ class TextLayout:
         self.index.build_segment(directory, metadata)
         files = SegmentFiles(directory, list(keys), metadata, np.zeros(len(keys), dtype=np.bool_))
         self.segments[name] = files
-        self.index.attach_segment(name, directory, files.keys.__getitem__, files.metadata.__getitem__)
         for row, key in enumerate(keys):
             self._where[key] = (name, row)
-        return name
+        return SegmentSource(name, directory, files.keys.__getitem__, files.metadata.__getitem__)
 
     def fold(self, count: int | None = None) -> None:
-        """Move the oldest-named ``count`` tail rows (all by default) into a new segment."""
+        """Move the first ``count`` tail rows by key (all by default) into a new segment."""
         moved = sorted(self.tail)[:count]
         if not moved:
             return
-        self.segment(moved)
-        for key in moved:
-            self.tail.discard(key)
-            self.index.remove(key)
+        source = self._written_segment(moved)
+        self.tail.difference_update(moved)
+        self.index.publish(added=[source], folded=moved)
 
     def merge(self, names: Iterable[str]) -> None:
         """Replace segments ``names`` by one holding their live rows."""
         names = list(names)
         kept = [key for name in names for key, dead in zip(self.segments[name].keys, self.segments[name].deleted,
                                                             strict=True) if not dead]
+        added = [self._written_segment(kept)] if kept else []
         for name in names:
-            self.index.detach_segment(name)
             del self.segments[name]
-        if kept:
-            self.segment(kept)
+        self.index.publish(added=added, removed=names)
 
     def reopened(self) -> TextIndex:
         """A new TextIndex over the same files and deletion masks, with the tail put back (a restart)."""
         index = TextIndex(self.languages, **self._tuning)
         for name, files in self.segments.items():
-            index.attach_segment(name, files.directory, files.keys.__getitem__, files.metadata.__getitem__,
-                                 files.deleted.copy())
+            index.attach_segment(SegmentSource(name, files.directory, files.keys.__getitem__,
+                                               files.metadata.__getitem__, files.deleted.copy()))
         for key in sorted(self.tail):
             index.put(key, self.live[key])
         return index

@@ -74,6 +74,17 @@ class Allowed:
     tail: Set[str]
 
 
+@dataclass(frozen=True)
+class SegmentSource:
+    """A segment to search: its directory, and how to read a row's vector key and metadata."""
+
+    name: str
+    directory: Path
+    key_of: Callable[[int], str]
+    metadata_of: Callable[[int], Metadata]
+    deleted: BoolArray | None = None  # rows already deleted or overwritten (its deletion mask)
+
+
 @dataclass
 class _Segment:
     name: str
@@ -134,24 +145,40 @@ class TextIndex:
         for key, language in self.languages.items():
             build_segment_text(directory, key, language, [searchable_text(m, key) for m in metadata])
 
-    def attach_segment(
-        self, name: str, directory: Path, key_of: Callable[[int], str], metadata_of: Callable[[int], Metadata],
-        deleted: BoolArray | None = None,
-    ) -> None:
-        """Search segment ``name`` too; ``deleted`` marks its rows already deleted or overwritten."""
-        texts = {key: SegmentText(directory, key) for key in self.languages}
-        rows = next(iter(texts.values())).rows if texts else 0
-        part = _Segment(name, texts, key_of, metadata_of, np.zeros(rows, dtype=np.bool_),
-                        {key: TermStatistics() for key in self.languages})
-        if deleted is not None:
-            self._subtract(part, np.flatnonzero(deleted).tolist())
+    def attach_segment(self, source: SegmentSource) -> None:
+        """Search one more segment (at open: each segment the manifest names, with its deletion mask)."""
+        self.publish(added=[source])
+
+    def publish(self, added: Sequence[SegmentSource] = (), removed: Sequence[str] = (),
+                folded: Sequence[str] = ()) -> None:
+        """One indexer step, seen whole by every search: segments ``added`` searched, segments ``removed``
+        (merged away) no longer, and the tail rows ``folded`` into the added segments gone from the tail.
+
+        The new segments are opened (and their deleted rows subtracted) before the lock is taken, so
+        a search never sees a row twice, or not at all, while a fold or merge lands.
+        """
+        parts = [self._opened(source) for source in added]
         with self._lock:
-            self._segments[name] = part
+            for part in parts:
+                self._segments[part.name] = part
+            for name in removed:
+                del self._segments[name]
+            for vector_key in folded:
+                for tail in self._tail.values():
+                    tail.remove(vector_key)
+
+    def _opened(self, source: SegmentSource) -> _Segment:
+        texts = {key: SegmentText(source.directory, key) for key in self.languages}
+        rows = next(iter(texts.values())).rows if texts else 0
+        part = _Segment(source.name, texts, source.key_of, source.metadata_of, np.zeros(rows, dtype=np.bool_),
+                        {key: TermStatistics() for key in self.languages})
+        if source.deleted is not None:
+            self._subtract(part, np.flatnonzero(source.deleted).tolist())
+        return part
 
     def detach_segment(self, name: str) -> None:
-        """Stop searching segment ``name`` (a merge replaced it, or the index is closing)."""
-        with self._lock:
-            del self._segments[name]
+        """Stop searching segment ``name`` (the index is closing, or it was dropped)."""
+        self.publish(removed=[name])
 
     def delete_segment_rows(self, name: str, rows: Sequence[int]) -> None:
         """Rows of segment ``name`` were deleted or overwritten: they leave the results and the statistics."""
