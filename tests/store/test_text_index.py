@@ -18,8 +18,14 @@ from pathlib import Path
 import pytest
 
 from pgs3v.sample_data.catalog import load_products
-from pgs3v.store.engine.text_index import TextIndex
-from pgs3v.store.engine.text_segment import SegmentText, build_segment_text, is_built, text_directory
+from pgs3v.store.engine.text_index import KeyBuilding, TextIndex
+from pgs3v.store.engine.text_segment import (
+    SegmentText,
+    build_segment_text,
+    is_built,
+    searchable_text,
+    text_directory,
+)
 from tests.store.text_layout import Metadata, TextLayout, assert_same_as_reference
 
 LANGUAGES = {"description": "en", "name": None}
@@ -237,3 +243,26 @@ def test_searches_during_folds_and_merges_see_every_row_once(tmp_path: Path, cat
         done.set()
         searcher.join()
     assert answers and all(answer == expected for answer in answers)
+
+
+def test_a_key_added_later_is_backfilled_segment_by_segment(tmp_path: Path, catalog: dict[str, Metadata]) -> None:
+    """UpdateMetadataConfiguration add: BUILDING until every segment has the key's text index."""
+    text = layout(tmp_path, catalog, 3, 0.1)
+    text.index.drop_key("name")
+    text.languages.pop("name")
+    for key in sorted(catalog)[::7]:
+        text.delete(key)
+    text.index.add_key("name", None, [(key, text.live[key]) for key in sorted(text.tail)])
+    text.languages["name"] = None
+    assert text.index.building("name")
+    with pytest.raises(KeyBuilding):
+        text.index.search("name", "steel", 10)
+    for key in sorted(catalog)[1::7]:  # deletes while building count too
+        text.delete(key)
+    for name, files in sorted(text.segments.items()):
+        build_segment_text(files.directory, "name", None, [searchable_text(m, "name") for m in files.metadata])
+        text.index.backfill(name, "name")
+    assert not text.index.building("name")
+    for key in sorted(catalog)[2::7]:
+        text.delete(key)
+    assert_matches(text)

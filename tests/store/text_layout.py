@@ -82,7 +82,7 @@ class TextLayout:
         self.segments[name] = files
         for row, key in enumerate(keys):
             self._where[key] = (name, row)
-        return SegmentSource(name, directory, files.keys.__getitem__, files.metadata.__getitem__)
+        return SegmentSource(name, directory, len(keys), files.keys.__getitem__, files.metadata.__getitem__)
 
     def fold(self, count: int | None = None) -> None:
         """Move the first ``count`` tail rows by key (all by default) into a new segment."""
@@ -107,7 +107,7 @@ class TextLayout:
         """A new TextIndex over the same files and deletion masks, with the tail put back (a restart)."""
         index = TextIndex(self.languages, **self._tuning)
         for name, files in self.segments.items():
-            index.attach_segment(SegmentSource(name, files.directory, files.keys.__getitem__,
+            index.attach_segment(SegmentSource(name, files.directory, len(files.keys), files.keys.__getitem__,
                                                files.metadata.__getitem__, files.deleted.copy()))
         for key in sorted(self.tail):
             index.put(key, self.live[key])

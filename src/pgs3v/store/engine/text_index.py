@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ import numpy.typing as npt
 
 from pgs3v.store.engine.text_analyzers import analyzer
 from pgs3v.store.engine.text_scoring import QueryStatistics, TermStatistics, idf, score
-from pgs3v.store.engine.text_segment import SegmentText, build_segment_text, searchable_text
+from pgs3v.store.engine.text_segment import SegmentText, build_segment_text, is_built, searchable_text
 from pgs3v.store.engine.text_tail import TailText
 
 BoolArray = npt.NDArray[np.bool_]
@@ -54,6 +54,10 @@ _SLACK = 1e-4
 SCAN_ROWS = 256
 # The first page of a segment's hits holds max(this, 2k); each next page is twice the last.
 FIRST_PAGE = 16
+
+
+class KeyBuilding(Exception):
+    """A search on a key whose text index some segment still lacks (status BUILDING)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class SegmentSource:
 
     name: str
     directory: Path
+    rows: int
     key_of: Callable[[int], str]
     metadata_of: Callable[[int], Metadata]
     deleted: BoolArray | None = None  # rows already deleted or overwritten (its deletion mask)
@@ -88,7 +93,8 @@ class SegmentSource:
 @dataclass
 class _Segment:
     name: str
-    texts: dict[str, SegmentText]  # per searchable key
+    directory: Path
+    texts: dict[str, SegmentText]  # per searchable key whose text index the segment has
     key_of: Callable[[int], str]
     metadata_of: Callable[[int], Metadata]
     deleted: BoolArray
@@ -168,10 +174,10 @@ class TextIndex:
                     tail.remove(vector_key)
 
     def _opened(self, source: SegmentSource) -> _Segment:
-        texts = {key: SegmentText(source.directory, key) for key in self.languages}
-        rows = next(iter(texts.values())).rows if texts else 0
-        part = _Segment(source.name, texts, source.key_of, source.metadata_of, np.zeros(rows, dtype=np.bool_),
-                        {key: TermStatistics() for key in self.languages})
+        # A segment written before a key was added has no text index for it until the backfill.
+        texts = {key: SegmentText(source.directory, key) for key in self.languages if is_built(source.directory, key)}
+        part = _Segment(source.name, source.directory, texts, source.key_of, source.metadata_of,
+                        np.zeros(source.rows, dtype=np.bool_), {key: TermStatistics() for key in texts})
         if source.deleted is not None:
             self._subtract(part, np.flatnonzero(source.deleted).tolist())
         return part
@@ -190,12 +196,55 @@ class TextIndex:
             if part.deleted[row]:
                 continue
             part.deleted[row] = True
-            metadata = part.metadata_of(row)
-            for key, language in self.languages.items():
-                text = searchable_text(metadata, key)
-                if text:
-                    # Counted as a document removed: the same terms the build counted it with.
-                    part.removed[key].add(analyzer(language)(text))
+            self._forget(part, row, part.texts)
+
+    def _forget(self, part: _Segment, row: int, keys: Iterable[str]) -> None:
+        """Take deleted ``row`` out of its segment's statistics for ``keys``."""
+        metadata = part.metadata_of(row)
+        for key in keys:
+            text = searchable_text(metadata, key)
+            if text:
+                # Counted as a document removed: the same terms the build counted it with.
+                part.removed[key].add(analyzer(self.languages[key])(text))
+
+    def add_key(self, key: str, language: str | None, tail: Iterable[tuple[str, Metadata]]) -> None:
+        """Make ``key`` searchable (BUILDING): the tail's rows ``tail`` analyzed now, every later write too.
+
+        The segments have no text index for it yet; :meth:`backfill` attaches each one's, and the
+        key can be searched once none is missing (:meth:`building`).
+        """
+        table = TailText()
+        analyze = analyzer(language)
+        for vector_key, metadata in tail:
+            text = searchable_text(metadata, key)
+            table.put(vector_key, analyze(text) if text else [])
+        with self._lock:
+            self.languages[key] = language
+            self._tail[key] = table
+
+    def backfill(self, name: str, key: str) -> None:
+        """Segment ``name``'s text index for ``key`` is built (:func:`build_segment_text`): search it."""
+        with self._lock:
+            part = self._segments[name]
+        text = SegmentText(part.directory, key)
+        with self._lock:
+            part.removed[key] = TermStatistics()
+            for row in np.flatnonzero(part.deleted).tolist():
+                self._forget(part, row, [key])
+            part.texts[key] = text
+
+    def building(self, key: str) -> bool:
+        """Some segment still lacks ``key``'s text index: the key cannot be searched yet."""
+        with self._lock:
+            return any(key not in part.texts for part in self._segments.values())
+
+    def drop_key(self, key: str) -> None:
+        """``key`` is no longer searchable (its files go with the segments' next rewrite)."""
+        with self._lock:
+            del self.languages[key], self._tail[key]
+            for part in self._segments.values():
+                part.texts.pop(key, None)
+                part.removed.pop(key, None)
 
     def put(self, vector_key: str, metadata: Metadata) -> None:
         """The tail's row ``vector_key`` was written (or overwritten) with ``metadata``."""
@@ -227,6 +276,8 @@ class TextIndex:
     def search(self, key: str, text: str, k: int, allowed: Allowed | None = None) -> list[TextHit]:
         """The ``k`` live rows that score best for ``text`` on ``key``, best first, ties by vector key."""
         with self._lock:
+            if self.building(key):
+                raise KeyBuilding(f"searchable key {key!r} is still being built")
             query = analyzer(self.languages[key])(text)
             statistics = self.statistics(key, set(query))
             query = [term for term in query if statistics.frequencies[term] > 0]
