@@ -211,7 +211,8 @@ class TextIndex:
         """Make ``key`` searchable (BUILDING): the tail's rows ``tail`` analyzed now, every later write too.
 
         The segments have no text index for it yet; :meth:`backfill` attaches each one's, and the
-        key can be searched once none is missing (:meth:`building`).
+        key can be searched once none is missing (:meth:`building`). Call it with writes held off
+        (the index's write lock), so that ``tail`` is the tail until it returns.
         """
         table = TailText()
         analyze = analyzer(language)
