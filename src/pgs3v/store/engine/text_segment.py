@@ -75,6 +75,7 @@ def build_segment_text(segment: Path, key: str, language: str | None, texts: Seq
     partial.mkdir()
     analyze = analyzer(language)
     index = tantivy.Index(_schema(), path=str(partial))
+    index.config_reader("Manual")  # see SegmentText
     writer = index.writer(heap_size=_WRITER_HEAP, num_threads=1)
     documents = tokens = 0
     for row, text in enumerate(texts):
@@ -122,6 +123,11 @@ class SegmentText:
         self.documents: int = descriptor["documents"]  # rows with text, deleted ones included
         self.tokens: int = descriptor["tokens"]
         self._index = tantivy.Index.open(str(directory))
+        # tantivy's default reader reloads when meta.json changes, taking a lock file in the
+        # directory: nothing to reload in an index that never changes, and once (in 500 random
+        # histories) a file appeared while a test removed the directory. tantivy still keeps one
+        # thread per open index polling meta.json (its directory watcher), freed with the index.
+        self._index.config_reader("Manual")
         self._schema = self._index.schema
         self._searcher = self._index.searcher()  # the index never changes: one searcher for good
 
