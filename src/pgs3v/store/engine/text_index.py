@@ -263,6 +263,8 @@ class TextIndex:
     def statistics(self, key: str, terms: Set[str] = frozenset()) -> QueryStatistics:
         """The live statistics of searchable ``key``, with the document frequency of ``terms``."""
         with self._lock:
+            if self.building(key):
+                raise KeyBuilding(f"searchable key {key!r} is still being built")
             tail = self._tail[key].statistics
             documents, tokens = tail.documents, tail.tokens
             frequencies = {term: tail.frequencies.get(term, 0) for term in terms}
@@ -275,16 +277,17 @@ class TextIndex:
             return QueryStatistics(documents, tokens, frequencies)
 
     def search(self, key: str, text: str, k: int, allowed: Allowed | None = None) -> list[TextHit]:
-        """The ``k`` live rows that score best for ``text`` on ``key``, best first, ties by vector key."""
+        """The ``k`` live rows that score best for ``text`` on ``key``, best first, ties by vector key.
+
+        Raises :class:`KeyBuilding` while some segment still lacks the key's text index.
+        """
         with self._lock:
-            if self.building(key):
-                raise KeyBuilding(f"searchable key {key!r} is still being built")
             query = analyzer(self.languages[key])(text)
             statistics = self.statistics(key, set(query))
             query = [term for term in query if statistics.frequencies[term] > 0]
-            best = _Best(k)
             if not query or k <= 0:
                 return []
+            best = _Best(k)
             tail = self._tail[key]
             for vector_key in tail.matching(set(query)):
                 if allowed is None or vector_key in allowed.tail:
