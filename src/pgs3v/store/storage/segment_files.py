@@ -215,9 +215,9 @@ class ObjectSegmentFiles:
         return directory
 
     def publish(self, name: str) -> None:
-        """Upload every file, the descriptor last; then count the copy in the cache."""
+        """Upload every file (folders inside the segment too), the descriptor last; then count the copy in the cache."""
         directory = self._cache.directory(self._index, name)
-        files = sorted(path.name for path in directory.iterdir() if path.is_file())
+        files = sorted(path.relative_to(directory).as_posix() for path in directory.rglob("*") if path.is_file())
         for file_name in [*(f for f in files if f != DESCRIPTOR), DESCRIPTOR]:
             self._objects.put_file(f"{name}/{file_name}", directory / file_name)
         self._cache.added(self._index, name)
@@ -239,8 +239,11 @@ class ObjectSegmentFiles:
         partial.mkdir(mode=PRIVATE_DIRECTORY, parents=True)
         try:
             infos = list(self._objects.list(f"{name}/"))
-            for info in sorted(infos, key=lambda info: info.key.endswith(DESCRIPTOR)):
-                self._objects.get_file(info.key, partial / info.key.rpartition("/")[2])
+            for info in sorted(infos, key=lambda info: info.key == f"{name}/{DESCRIPTOR}"):
+                # Keys below the segment keep their folders (a text index's files, say).
+                target = partial / info.key[len(name) + 1:]
+                target.parent.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+                self._objects.get_file(info.key, target)
             shutil.rmtree(directory, ignore_errors=True)
             os.rename(partial, directory)
             fsync_directory(directory.parent)
@@ -289,6 +292,6 @@ class ObjectSegmentFiles:
 
 
 def _size(directory: Path) -> int:
-    return sum(path.stat().st_size for path in directory.iterdir() if path.is_file())
+    return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
 
 
