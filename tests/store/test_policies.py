@@ -54,6 +54,8 @@ def denied(call: Callable[..., Any], **kwargs: Any) -> str:
     (document(statement("Deny", "s3:GetObject")), "Policy has invalid action: s3:GetObject"),
     (document(statement("Deny", "s3vectors:*", "arn:aws:s3:::bucket/*")), "Policy has invalid resource"),
     (document(statement("Deny", "s3vectors:*", "bucket/b")), "Policy has invalid resource"),
+    (document(statement("Deny", "s3vectors:*", f"{ARN}:table/t")), "Policy has invalid resource"),
+    (document(statement("Deny", "s3vectors:*", f"{ARN}:bucket/B")), "Policy has invalid resource"),
     (document({"Effect": "Deny", "Action": "s3vectors:*", "Resource": "*"}), "Missing required field Principal"),
     (document({"Effect": "Deny", "Principal": "*", "Resource": "*"}), "Missing required field Action"),
     (document({"Effect": "Deny", "Principal": "*", "Action": "s3vectors:*"}), "Missing required field Resource"),
@@ -79,6 +81,7 @@ def test_malformed_policies_are_refused(s3v: Any, bucket: str, policy: str, prob
 def test_well_formed_policies_round_trip(s3v: Any, bucket: str) -> None:
     policies = [
         document(),  # an empty list of statements
+        document(statement("Deny", "s3vectors:*", [f"{ARN}:bucket/{bucket}/*", f"{ARN}:bucket/*", f"{ARN}:*"])),
         json.dumps({"Statement": statement("Allow", "s3vectors:get*")}),  # one object, no Version, any case
         document({"Sid": "Team", "Effect": "Allow", "Principal": {"AWS": [ACCOUNT, f"arn:aws:iam::{ACCOUNT}:user/ann"]},
                   "NotAction": ["s3vectors:Delete*"], "NotResource": f"{ARN}:bucket/{bucket}/index/keep-*",

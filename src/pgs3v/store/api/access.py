@@ -49,7 +49,7 @@ _EXTENSION_ACTIONS = {"Pgs3vDescribeIndexEngine": "GetIndex", "Pgs3vOptimizeInde
 _NAME = r"[a-z0-9.*?-]+"
 _RESOURCE = re.compile(
     rf"arn:[a-z0-9*?-]+:(s3vectors|[*?a-z0-9]*[*?][*?a-z0-9]*):[a-z0-9*?-]*:([0-9*?]*):"
-    rf"(bucket/{_NAME}(/index/{_NAME})?|bucket/{_NAME}\*.*|[*?].*)"
+    rf"(bucket/{_NAME}(/[a-z0-9.*?/-]*)?|(bucket)?[*?][a-z0-9.*?/-]*)"
 )
 
 GRAMMAR = Grammar(
