@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import StoreProcess, error_of
+from pgs3v.store.api.access import POLICY_REFRESH_SECONDS
+from tests.support import StoreProcess, client, error_of
 
 ACCOUNT = "000000000000"
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
@@ -228,3 +231,26 @@ def test_principal_elements(s3v: Any, loaded: dict[str, str]) -> None:
     s3v.put_vector_bucket_policy(vectorBucketName=bucket, policy=document(
         {"Effect": "Deny", "NotPrincipal": {"AWS": ROOT}, "Action": "s3vectors:*", "Resource": "*"}))
     s3v.get_vectors(**get)
+
+
+def test_every_worker_enforces_a_policy_put_through_another(tmp_path: Path) -> None:
+    objects = (tmp_path / "objects").as_uri()
+    store = StoreProcess(tmp_path / "data", extra_args=("--storage", objects, "--workers", "2")).start()
+    try:
+        first = client(store.endpoint)
+        first.create_vector_bucket(vectorBucketName="shared")
+        # Each client opens its own connection; the parent hands them to the workers in turn, so
+        # these clients reach both workers, each of which has read the bucket before the policy.
+        others = [client(store.endpoint) for _ in range(4)]
+        for other in others:
+            other.get_vector_bucket(vectorBucketName="shared")
+        first.put_vector_bucket_policy(vectorBucketName="shared", policy=document(statement("Deny", "s3vectors:*")))
+        time.sleep(POLICY_REFRESH_SECONDS + 0.2)
+        for other in others:
+            denied(other.get_vector_bucket, vectorBucketName="shared")
+        first.delete_vector_bucket_policy(vectorBucketName="shared")
+        time.sleep(POLICY_REFRESH_SECONDS + 0.2)
+        for other in others:
+            other.get_vector_bucket(vectorBucketName="shared")
+    finally:
+        store.stop()

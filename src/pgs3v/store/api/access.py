@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -135,30 +138,58 @@ def actions_of(operation: str, request: dict[str, Any]) -> list[str]:
     return actions
 
 
-def authorize(state: StoreState, caller: Caller, operation: str, request: dict[str, Any]) -> None:
-    """Raise AccessDeniedException (logged) unless the caller may run the operation as asked."""
-    target = target_of(state.scope, operation, request)
-    policies = list(caller.identity_policies)
-    if target.bucket and target.bucket not in state.catalog.buckets and state.storage.shared:
-        state.catalog.refresh_record(target.bucket)  # another server may have created it
-    bucket = state.catalog.buckets.get(target.bucket) if target.bucket else None
-    if bucket is not None and bucket.policy is not None:
-        policies.append(_parsed(bucket.policy))
-    context = _context(state, caller, operation, request, target)
-    for action in actions_of(operation, request):
-        decision, kind = explain(policies, caller.principal, action, target.arn, context)
-        if decision is Decision.ALLOW:
-            continue
-        if operation in _POLICY_OPERATIONS and caller.principal.is_root and bucket is not None:
-            # S3's rule for a bucket owner's root user, so a deny-all policy can always be undone.
-            continue
-        reason = (f"with an explicit deny in a {kind.value} policy" if decision is Decision.EXPLICIT_DENY and kind
-                  else f"because no identity-based policy allows the {action} action")
-        message = (f"User: {caller.principal.arn} is not authorized to perform: {action} "
-                   f"on resource: {target.arn} {reason}")
-        log.warning("access denied: principal=%s action=%s resource=%s operation=%s decision=%s",
-                    caller.principal.arn, action, target.arn, operation, decision.name)
-        raise AccessDeniedException(message)
+# How stale a bucket's policy may be on shared storage, where other servers (or workers) put it.
+POLICY_REFRESH_SECONDS = 1.0
+
+
+class AccessControl:
+    """The store's check of every request against its bucket's policy and the caller's own policies."""
+
+    def __init__(self, state: StoreState, clock: Callable[[], float] = time.monotonic) -> None:
+        self._state = state
+        self._clock = clock
+        self._read_at: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def authorize(self, caller: Caller, operation: str, request: dict[str, Any]) -> None:
+        """Raise AccessDeniedException (logged) unless the caller may run the operation as asked."""
+        state = self._state
+        target = target_of(state.scope, operation, request)
+        if target.bucket and state.storage.shared:
+            self._refresh(target.bucket)
+        bucket = state.catalog.buckets.get(target.bucket) if target.bucket else None
+        if bucket is None or bucket.policy is None:
+            if caller.identity_policies == (OWNER_POLICY,):
+                return  # the owner with no bucket policy: nothing can deny it, so skip building the context
+            policies = list(caller.identity_policies)
+        else:
+            policies = [*caller.identity_policies, _parsed(bucket.policy)]
+        context = _context(state, caller, operation, request, target)
+        for action in actions_of(operation, request):
+            decision, kind = explain(policies, caller.principal, action, target.arn, context)
+            if decision is Decision.ALLOW:
+                continue
+            if operation in _POLICY_OPERATIONS and caller.principal.is_root and bucket is not None:
+                # S3's rule for a bucket owner's root user, so a deny-all policy can always be undone.
+                continue
+            reason = (f"with an explicit deny in a {kind.value} policy" if decision is Decision.EXPLICIT_DENY and kind
+                      else f"because no identity-based policy allows the {action} action")
+            message = (f"User: {caller.principal.arn} is not authorized to perform: {action} "
+                       f"on resource: {target.arn} {reason}")
+            log.warning("access denied: principal=%s action=%s resource=%s operation=%s decision=%s",
+                        caller.principal.arn, action, target.arn, operation, decision.name)
+            raise AccessDeniedException(message)
+
+    def _refresh(self, bucket: str) -> None:
+        """Read the bucket's record again if this server's copy may be older than POLICY_REFRESH_SECONDS."""
+        # Another worker may have just put a deny-all policy: without this, requests that land on
+        # this server would go on being allowed until something else made it read the bucket again.
+        now = self._clock()
+        with self._lock:
+            if now - self._read_at.get(bucket, -POLICY_REFRESH_SECONDS) < POLICY_REFRESH_SECONDS:
+                return
+            self._read_at[bucket] = now
+        self._state.catalog.refresh_record(bucket)
 
 
 def _context(state: StoreState, caller: Caller, operation: str, request: dict[str, Any],

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pgs3v.store.api import data_plane, engine_operations, management
-from pgs3v.store.api.access import Caller, authorize, owner
+from pgs3v.store.api.access import AccessControl, Caller, owner
 from pgs3v.store.api.arns import ArnScope
 from pgs3v.store.api.errors import UnknownOperationException, from_lower_layer
 from pgs3v.store.api.limits import Limits
@@ -52,6 +52,7 @@ class VectorStore:
         self.state = StoreState(data_dir, limits, scope, TokenCodec(token_secret),
                                 storage or LocalStoreStorage(data_dir))
         self._operations = _operations()
+        self._access = AccessControl(self.state)
 
     def call(self, operation: str, request: Any, caller: Caller | None = None) -> dict[str, Any]:
         """Run one API operation for ``caller`` (None: the store's owner) and return the response."""
@@ -61,10 +62,10 @@ class VectorStore:
             raise UnknownOperationException(f"Unknown operation: POST /{operation}")
         if extension is None:
             validate_input(operation, request, self.limits)
-        if isinstance(request, dict):
-            # The one place every operation is authorized, before it reads or changes anything.
-            authorize(self.state, caller or owner(self.state.scope), operation, request)
         try:
+            if isinstance(request, dict):
+                # The one place every operation is authorized, before it reads or changes anything.
+                self._access.authorize(caller or owner(self.state.scope), operation, request)
             return function(self.state, request)
         except (EngineError, StorageError, OSError) as error:
             answer = from_lower_layer(error)
