@@ -187,7 +187,8 @@ def test_query_and_list_options_also_need_get_vectors(s3v: Any, loaded: dict[str
     query = {**loaded, "queryVector": VECTOR, "topK": 1}
     s3v.query_vectors(**query)
     s3v.query_vectors(**query, returnDistance=True)
-    for extra in ({"filter": {"genre": "x"}}, {"returnMetadata": True}):
+    for extra in ({"filter": {"genre": "x"}}, {"returnMetadata": True},
+                  {"queryTexts": [{"metadataKey": "genre", "text": "x"}]}):
         assert denied(s3v.query_vectors, **query, **extra) == (
             f"User: {ROOT} is not authorized to perform: s3vectors:GetVectors on resource: {index_arn} "
             "with an explicit deny in a resource-based policy")
