@@ -73,6 +73,8 @@ def denied(call: Callable[..., Any], **kwargs: Any) -> str:
     (document(statement("Deny", "*", Condition={"IpAddress": {"aws:SourceIp": "not-an-ip"}})),
      "Policy has an invalid condition value"),
     (document(statement("Deny", "*", Sid="a"), statement("Allow", "*", Sid="a")), "must be unique"),
+    (document(*[statement("Deny", "s3vectors:GetIndex", f"{ARN}:bucket/b{n:05}") for n in range(400)]),
+     "Policy exceeds the maximum allowed document size of 20480 bytes"),
 ])
 def test_malformed_policies_are_refused(s3v: Any, bucket: str, policy: str, problem: str) -> None:
     code, status, response = error_of(s3v.put_vector_bucket_policy, vectorBucketName=bucket, policy=policy)

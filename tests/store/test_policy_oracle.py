@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import json
+import time
 from typing import Any
 
 from hypothesis import given, settings
@@ -196,3 +197,14 @@ def test_evaluator_agrees_with_the_oracle(data: st.DataObject) -> None:
         expected = oracle(docs, principal, action, resource, context)
         assert evaluate(policies, who, action, resource, context) == expected, (docs, principal, action, resource,
                                                                                 context)
+
+
+def test_a_crafted_wildcard_cannot_stall_the_evaluator() -> None:
+    # As a regular expression, ".*a" 200 times then "b" backtracks without end against 300 a's.
+    pattern = f"{ARN}:bucket/" + "*a" * 200 + "b"
+    policy = parse_policy(json.dumps({"Statement": {"Effect": "Deny", "Action": "*", "Resource": pattern}}),
+                          PolicyKind.IDENTITY, GRAMMAR)
+    started = time.perf_counter()
+    decision = evaluate([policy], Principal(PRINCIPALS[0], ACCOUNT), "s3vectors:GetIndex",
+                        f"{ARN}:bucket/" + "a" * 300, {})
+    assert decision is Decision.IMPLICIT_DENY and time.perf_counter() - started < 1.0

@@ -20,7 +20,6 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -70,8 +69,7 @@ class Grammar:
 
     def knows_action(self, pattern: str) -> bool:
         """Whether a pattern of this service's actions names at least one of them."""
-        compiled = _wildcard(pattern.lower())
-        return any(compiled.fullmatch(action.lower()) for action in self.actions)
+        return any(_like(pattern, action, ignore_case=True) for action in self.actions)
 
     def knows_condition_key(self, key: str) -> bool:
         """Global ``aws:`` keys are all accepted (absent from a request, they match as IAM's absent keys do)."""
@@ -284,16 +282,28 @@ def _check_values(operator: str, key: str, values: tuple[str, ...]) -> None:
         raise PolicyError(f"Policy has an invalid condition value for {key} under {operator}") from None
 
 
-@lru_cache(maxsize=4096)
-def _wildcard(pattern: str) -> re.Pattern[str]:
-    """IAM's wildcards: ``*`` any run of characters, ``?`` any one; everything else literal."""
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
-
-
 def _like(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    """IAM's wildcards: ``*`` any run of characters, ``?`` any one; everything else literal."""
     if ignore_case:
         pattern, value = pattern.lower(), value.lower()
-    return _wildcard(pattern).fullmatch(value) is not None
+    # Greedy matching with one backtrack point: linear in practice and O(len(pattern) * len(value))
+    # at worst, where a regular expression of many ".*" can backtrack exponentially on a crafted
+    # policy (a denial of service by whoever may put one).
+    p = v = 0
+    star, mark = -1, 0
+    while v < len(value):
+        if p < len(pattern) and pattern[p] in ("?", value[v]) and pattern[p] != "*":
+            p, v = p + 1, v + 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star, mark, p = p, v, p + 1
+        elif star >= 0:
+            mark += 1
+            p, v = star + 1, mark
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+    return p == len(pattern)
 
 
 def evaluate(policies: Iterable[Policy], principal: Principal, action: str, resource: str,

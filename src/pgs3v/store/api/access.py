@@ -55,6 +55,9 @@ _RESOURCE = re.compile(
     rf"(bucket/{_NAME}(/[a-z0-9.*?/-]*)?|(bucket)?[*?][a-z0-9.*?/-]*)"
 )
 
+# S3's limit on a bucket policy (S3 Vectors documents none); it also bounds the parsed-policy cache.
+MAX_POLICY_BYTES = 20 * 1024
+
 GRAMMAR = Grammar(
     service=SERVICE,
     actions=frozenset(operation_names()),
@@ -83,7 +86,9 @@ def owner(scope: ArnScope, source_ip: str | None = None) -> Caller:
 def parse_bucket_policy(text: str) -> Policy:
     """A vector bucket policy, or the ValidationException AWS's model gives PutVectorBucketPolicy."""
     try:
-        return _parsed(text)
+        if len(text.encode("utf-8")) > MAX_POLICY_BYTES:
+            raise PolicyError(f"Policy exceeds the maximum allowed document size of {MAX_POLICY_BYTES} bytes")
+        return parse_policy(text, PolicyKind.RESOURCE, GRAMMAR)
     except PolicyError as problem:
         # AWS's bare message, as for names: not a shape constraint's "1 validation error detected."
         raise ValidationException(str(problem), [FieldError("/policy", str(problem))]) from None
