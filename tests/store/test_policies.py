@@ -10,7 +10,11 @@ from typing import Any
 
 import pytest
 
+from pgs3v.auth.errors import AccessDeniedException
 from pgs3v.store.api.access import POLICY_REFRESH_SECONDS
+from pgs3v.store.api.arns import ArnScope
+from pgs3v.store.api.limits import Limits
+from pgs3v.store.api.service import VectorStore
 from tests.support import StoreProcess, client, error_of
 
 ACCOUNT = "000000000000"
@@ -257,3 +261,19 @@ def test_every_worker_enforces_a_policy_put_through_another(tmp_path: Path) -> N
             other.get_vector_bucket(vectorBucketName="shared")
     finally:
         store.stop()
+
+
+def test_a_stored_policy_that_no_longer_parses_fails_closed(tmp_path: Path) -> None:
+    # Before policies were checked, any JSON object was stored (the "{}"): such a bucket
+    # refuses every call until its owner puts a valid policy or deletes it.
+    store = VectorStore(tmp_path, limits=Limits(), scope=ArnScope(), token_secret=b"s" * 32)
+    try:
+        store.call("CreateVectorBucket", {"vectorBucketName": "legacy"})
+        store.state.catalog.buckets["legacy"].policy = "{}"
+        with pytest.raises(AccessDeniedException, match="policy is not valid \\(Missing required field Statement\\)"):
+            store.call("GetVectorBucket", {"vectorBucketName": "legacy"})
+        assert store.call("GetVectorBucketPolicy", {"vectorBucketName": "legacy"}) == {"policy": "{}"}
+        store.call("DeleteVectorBucketPolicy", {"vectorBucketName": "legacy"})
+        assert store.call("GetVectorBucket", {"vectorBucketName": "legacy"})["vectorBucket"]["vectorBucketArn"]
+    finally:
+        store.close()

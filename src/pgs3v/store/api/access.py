@@ -68,6 +68,8 @@ GRAMMAR = Grammar(
 OWNER_POLICY = parse_policy('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", '
                             '"Resource": "*"}]}', PolicyKind.IDENTITY, GRAMMAR)
 
+_NO_STATEMENTS = parse_policy('{"Statement": []}', PolicyKind.RESOURCE, GRAMMAR)
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -168,7 +170,7 @@ class AccessControl:
                 return  # the owner with no bucket policy: nothing can deny it, so skip building the context
             policies = list(caller.identity_policies)
         else:
-            policies = [*caller.identity_policies, _parsed(bucket.policy)]
+            policies = [*caller.identity_policies, self._bucket_policy(caller, operation, target, bucket.policy)]
         context = _context(state, caller, operation, request, target)
         for action in actions_of(operation, request):
             decision, kind = explain(policies, caller.principal, action, target.arn, context)
@@ -184,6 +186,22 @@ class AccessControl:
             log.warning("access denied: principal=%s action=%s resource=%s operation=%s decision=%s",
                         caller.principal.arn, action, target.arn, operation, decision.name)
             raise AccessDeniedException(message)
+
+    def _bucket_policy(self, caller: Caller, operation: str, target: Target, text: str) -> Policy:
+        """The bucket's parsed policy; one stored before policies were checked may not parse."""
+        try:
+            return _parsed(text)
+        except PolicyError as problem:
+            if operation in _POLICY_OPERATIONS and caller.principal.is_root:
+                return _NO_STATEMENTS  # so that the owner can replace or delete it
+            # Fail closed: a policy whose intent cannot be read must not end up allowing what it denies.
+            log.warning("access denied: principal=%s operation=%s resource=%s: the bucket's policy is invalid: %s",
+                        caller.principal.arn, operation, target.arn, problem)
+            raise AccessDeniedException(
+                f"User: {caller.principal.arn} is not authorized to perform: {SERVICE}:{operation} on resource: "
+                f"{target.arn} because the vector bucket's policy is not valid ({problem}): put a valid policy "
+                "or delete it"
+            ) from None
 
     def _refresh(self, bucket: str) -> None:
         """Read the bucket's record again if this server's copy may be older than POLICY_REFRESH_SECONDS."""
