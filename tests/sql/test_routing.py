@@ -7,6 +7,7 @@ functions with three roles (src/pgs3v/aws/pgs3v.yaml).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -60,8 +61,10 @@ def test_reads_go_to_the_query_function_and_writes_to_the_write_function(sql_sta
         conn.execute("SELECT s3vectors.create_vector_bucket(%s)", (bucket,))
         conn.execute("SELECT s3vectors.create_index(%s, %s, 2, 'euclidean')", (bucket, index))
         # The management operations of 0.4.0, which go where the others go.
-        conn.execute("SELECT s3vectors.put_vector_bucket_policy(%s, '{\"Version\": \"2012-10-17\"}')", (bucket,))
-        assert scalar(conn, "SELECT s3vectors.get_vector_bucket_policy(%s)", (bucket,)) == {"Version": "2012-10-17"}
+        # A policy the store accepts (it now checks the document as IAM does: a Statement is required).
+        policy = {"Version": "2012-10-17", "Statement": []}
+        conn.execute("SELECT s3vectors.put_vector_bucket_policy(%s, %s::jsonb)", (bucket, json.dumps(policy)))
+        assert scalar(conn, "SELECT s3vectors.get_vector_bucket_policy(%s)", (bucket,)) == policy
         conn.execute("SELECT s3vectors.delete_vector_bucket_policy(%s)", (bucket,))
         conn.execute("SELECT s3vectors.put_vector_bucket_default_index_mode(%s, 'ENHANCED')", (bucket,))
         conn.execute("SELECT s3vectors.update_index_mode(%s, %s, 'ENHANCED')", (bucket, index))

@@ -194,12 +194,13 @@ class StoreApp:
     def _verify_and_call(self, scope: Scope, operation: str, extra: dict[str, Any], body: bytes) -> dict[str, Any]:
         # Runs in a worker thread: hashing a 20 MiB body for SigV4 and parsing it take tens of
         # milliseconds that must not stall the event loop's other connections.
-        if self._verifier is not None:
-            verify_scope_signature(self._verifier, scope, body)
+        access_key_id = verify_scope_signature(self._verifier, scope, body) if self._verifier is not None else None
         payload = request_payload(operation, body)
         if isinstance(payload, dict):
             payload.update(extra)
-        return self._store.call(operation, payload)
+        client = scope.get("client")
+        caller = self._store.caller(access_key_id, str(client[0]) if client else None)
+        return self._store.call(operation, payload, caller)
 
     def _routes(self) -> Starlette:
         async def operation_route(request: Request) -> Response:

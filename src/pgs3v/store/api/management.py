@@ -9,8 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import orjson
-
+from pgs3v.store.api.access import parse_bucket_policy
 from pgs3v.store.api.errors import (
     BUCKET_EXISTS,
     BUCKET_NOT_EMPTY,
@@ -145,15 +144,10 @@ def delete_vector_bucket(state: StoreState, request: Request) -> Response:
 
 
 def put_vector_bucket_policy(state: StoreState, request: Request) -> Response:
-    """PutVectorBucketPolicy; the policy must be a JSON object (it is stored, not enforced)."""
-    try:
-        policy = orjson.loads(request["policy"])
-    except orjson.JSONDecodeError:
-        policy = None
-    if not isinstance(policy, dict):
-        raise ValidationException.for_field("/policy", "Policy is not a valid JSON document")
+    """PutVectorBucketPolicy: a policy IAM would accept (see access.py), enforced from then on."""
     with state.catalog.lock:
         bucket = state.bucket(request)
+        parse_bucket_policy(request["policy"])
         bucket.policy = request["policy"]
         state.catalog.save(bucket)
     return {}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pgs3v.store.api import data_plane, engine_operations, management
+from pgs3v.store.api.access import AccessControl, Caller, owner
 from pgs3v.store.api.arns import ArnScope
 from pgs3v.store.api.errors import UnknownOperationException, from_lower_layer
 from pgs3v.store.api.limits import Limits
@@ -51,9 +52,10 @@ class VectorStore:
         self.state = StoreState(data_dir, limits, scope, TokenCodec(token_secret),
                                 storage or LocalStoreStorage(data_dir))
         self._operations = _operations()
+        self._access = AccessControl(self.state)
 
-    def call(self, operation: str, request: Any) -> dict[str, Any]:
-        """Run one API operation on a decoded JSON request and return the response."""
+    def call(self, operation: str, request: Any, caller: Caller | None = None) -> dict[str, Any]:
+        """Run one API operation for ``caller`` (None: the store's owner) and return the response."""
         extension = engine_operations.OPERATIONS.get(operation)
         function = extension or self._operations.get(operation)
         if function is None:
@@ -61,6 +63,9 @@ class VectorStore:
         if extension is None:
             validate_input(operation, request, self.limits)
         try:
+            if isinstance(request, dict):
+                # The one place every operation is authorized, before it reads or changes anything.
+                self._access.authorize(caller or owner(self.state.scope), operation, request)
             return function(self.state, request)
         except (EngineError, StorageError, OSError) as error:
             answer = from_lower_layer(error)
@@ -69,6 +74,10 @@ class VectorStore:
             if answer.status >= 500:
                 log.warning("%s refused: %s", operation, error)
             raise answer from None
+
+    def caller(self, access_key_id: str | None, source_ip: str | None) -> Caller:
+        """Who a verified access key is: today every key is the owner's (the account's root)."""
+        return owner(self.state.scope, source_ip)
 
     def close(self) -> None:
         """Release every open index."""
