@@ -69,12 +69,12 @@ def serve_workers(options: ServeOptions, limits: Limits, workers: int,
     credentials = load_or_create_credentials(options.data_dir, environ)
     listener = socket.create_server((options.host, options.port), backlog=2048)
     pool = _WorkerPool(options, limits, workers, environ)
-    stop = _install_stop_signals()
+    _install_stop_signals()
     try:
         pool.start_all()
         print(f"pgs3v store serving {options.storage.url} on http://{options.host}:{options.port} with {workers} "
               f"workers (region {options.region}, access key {credentials.access_key_id})", flush=True)
-        _accept(listener, pool, stop)
+        _accept(listener, pool)
     except _Stopping:
         pass
     finally:
@@ -84,26 +84,23 @@ def serve_workers(options: ServeOptions, limits: Limits, workers: int,
         raise WorkerStartError(pool.failure)
 
 
-def _install_stop_signals() -> threading.Event:
-    stop = threading.Event()
-
+def _install_stop_signals() -> None:
     def handle(signum: int, frame: object) -> None:
-        stop.set()
         # accept() is interrupted by the signal; raising ends it (a flag alone would wait for the
         # next connection).
         raise _Stopping
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
-    return stop
 
 
 class _Stopping(Exception):
     pass
 
 
-def _accept(listener: socket.socket, pool: _WorkerPool, stop: threading.Event) -> None:
-    while not stop.is_set():
+def _accept(listener: socket.socket, pool: _WorkerPool) -> None:
+    """Hand each connection to a worker until a stop signal raises _Stopping."""
+    while True:
         try:
             connection, _ = listener.accept()
         except OSError as problem:  # EMFILE and the like: the backlog keeps the client waiting
