@@ -172,3 +172,30 @@ def test_hybrid_with_a_predicate_in_sql(reader: Connection, text_index: tuple[st
                    filter => '{{"price": {{"$lt": 100}}}}',
                    query_texts => '{{"description": "waterproof"}}') AS q""", text_index)
     assert [r[0] for r in pushed] == ["c", "b"]
+
+
+def test_the_position_needs_no_scores(reader: Connection, text_index: tuple[str, str]) -> None:
+    # docs/hybrid-queries.md orders joined rows by their position, whatever ranked them.
+    ranked = "WITH ORDINALITY AS q(key, distance, metadata, fused_score, bm25_scores, vector_distance, rank)"
+    rows = reader.execute(f"SELECT q.key, q.rank FROM s3vectors.query_vectors(%s, %s, {NEAR_B}, 3) {ranked} "
+                          "JOIN (VALUES ('a'), ('b'), ('c')) AS p(sku) ON p.sku = q.key ORDER BY q.rank DESC",
+                          text_index).fetchall()
+    assert rows == [("a", 3), ("c", 2), ("b", 1)]
+
+
+RANKED = "WITH ORDINALITY AS q(key, distance, metadata, fused_score, bm25_scores, vector_distance, rank)"
+
+
+def test_weights_of_ones_own_fused_in_sql(reader: Connection, text_index: tuple[str, str]) -> None:
+    # Two calls fused in SQL with weights 0.7 (vector) and 0.3 (text), as docs/hybrid-queries.md shows.
+    ranked = RANKED
+    fused = text_rows(reader, f"""
+        WITH v AS (SELECT key, rank FROM s3vectors.query_vectors(%(b)s, %(i)s, {NEAR_B}, top_k => 10) {ranked}),
+             t AS (SELECT key, rank FROM s3vectors.query_vectors(%(b)s, %(i)s, top_k => 10,
+                       query_texts => '{{"description": "waterproof"}}') {ranked})
+        SELECT coalesce(v.key, t.key) AS key,
+               coalesce(0.7 / (60 + v.rank), 0) + coalesce(0.3 / (60 + t.rank), 0) AS score
+        FROM v FULL JOIN t ON t.key = v.key
+        ORDER BY score DESC""", {"b": text_index[0], "i": text_index[1]})
+    # c: 0.7/62 + 0.3/61, a: 0.7/63 + 0.3/62, b: 0.7/61.
+    assert [r[0] for r in fused] == ["c", "a", "b"]
