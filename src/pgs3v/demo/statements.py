@@ -127,7 +127,7 @@ def hybrid_search() -> Scenario:
         (Step(
             """\
 SELECT p.sku, p.name, p.price, q.fused_score,
-       q.bm25_scores ->> %(text_key)s AS bm25,
+       (q.bm25_scores ->> %(text_key)s)::real AS bm25,
        1 - q.vector_distance AS similarity
 FROM s3vectors.query_vectors(
          vector_bucket_name => %(bucket)s, index_name => %(index)s,
