@@ -76,13 +76,12 @@ BEGIN
             USING ERRCODE = 'dependent_objects_still_exist',
                   HINT = 'Drop them, run the upgrade, and create them again: 0.4.0''s calls still work in 0.5.0.';
     END IF;
-    -- Grants other than the owner's, restored on the new function below (transaction-local).
+    -- Grants other than the owner's, restored on the new function below (transaction-local): a JSON
+    -- list of role names (any character may be in one), NULL for PUBLIC.
     PERFORM pg_catalog.set_config('pgs3v.query_vectors_grantees', coalesce((
-        SELECT pg_catalog.string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC'
-                                          ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END,
-                                     ',')
+        SELECT pg_catalog.jsonb_agg(CASE WHEN a.grantee <> 0 THEN pg_catalog.pg_get_userbyid(a.grantee) END)
         FROM pg_catalog.pg_proc AS p, pg_catalog.aclexplode(p.proacl) AS a
-        WHERE p.oid = old_function AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner), ''), true);
+        WHERE p.oid = old_function AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner), '[]')::text, true);
     EXECUTE pg_catalog.format('DROP FUNCTION %s', old_function);
 END
 $old$;
@@ -207,11 +206,13 @@ DO $grants$
 DECLARE
     grantee text;
 BEGIN
-    FOREACH grantee IN ARRAY pg_catalog.string_to_array(
-            coalesce(pg_catalog.current_setting('pgs3v.query_vectors_grantees', true), ''), ',') LOOP
-        -- Names from the catalog, quoted above.
+    FOR grantee IN SELECT g FROM pg_catalog.jsonb_array_elements_text(
+            coalesce(nullif(pg_catalog.current_setting('pgs3v.query_vectors_grantees', true), ''), '[]')::jsonb) AS g
+    LOOP
+        -- Names from the catalog, quoted with %I; NULL is PUBLIC.
         EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION s3vectors.query_vectors(text, text, real[], integer, '
-                                  'jsonb, boolean, boolean, text, jsonb, boolean, text) TO %s', grantee);
+                                  'jsonb, boolean, boolean, text, jsonb, boolean, text) TO %s',
+                                  coalesce(pg_catalog.quote_ident(grantee), 'PUBLIC'));
     END LOOP;
 END
 $grants$;

@@ -320,15 +320,15 @@ def test_a_fresh_install_and_an_upgrade_from_0_4_0_end_in_the_same_catalog(
         "0.4.0")
     with psycopg.connect(upgraded, autocommit=True) as conn:
         # A grant a database owner added to the 0.4.0 function, which the new one must keep.
-        conn.execute("DROP ROLE IF EXISTS lifecycle_app")
-        conn.execute("CREATE ROLE lifecycle_app")
-        conn.execute(f"GRANT EXECUTE ON FUNCTION {QUERY_VECTORS_0_4_0} TO lifecycle_app")
+        conn.execute('DROP ROLE IF EXISTS "lifecycle app, v2"')
+        conn.execute('CREATE ROLE "lifecycle app, v2"')
+        conn.execute(f'GRANT EXECUTE ON FUNCTION {QUERY_VECTORS_0_4_0} TO "lifecycle app, v2"')
     before = catalog(upgraded)
     assert install_schema(upgraded).scripts_run == ["pgs3v--0.4.0--0.5.0.sql"]
     fresh = new_database(cluster, "lifecycle_fresh_050")
     install_schema(fresh)
     with psycopg.connect(fresh, autocommit=True) as conn:
-        conn.execute(f"GRANT EXECUTE ON FUNCTION {QUERY_VECTORS_0_5_0} TO lifecycle_app")
+        conn.execute(f'GRANT EXECUTE ON FUNCTION {QUERY_VECTORS_0_5_0} TO "lifecycle app, v2"')
     after = catalog(upgraded)
     assert after == catalog(fresh)
     functions = {str(f[0]): f for f in after["functions"]}
@@ -336,8 +336,10 @@ def test_a_fresh_install_and_an_upgrade_from_0_4_0_end_in_the_same_catalog(
     # query_vectors: the old signature gone, the new one owned by pgs3v_owner with the old grants.
     assert set(functions) - set(old) == {QUERY_VECTORS_0_5_0, "s3vectors._query_texts(jsonb)"}
     assert set(old) - set(functions) == {QUERY_VECTORS_0_4_0}
-    assert functions[QUERY_VECTORS_0_5_0][2:4] == old[QUERY_VECTORS_0_4_0][2:4] == (
-        "pgs3v_owner", "{pgs3v_owner=X/pgs3v_owner,pgs3v_reader=X/pgs3v_owner,lifecycle_app=X/pgs3v_owner}")
+    assert functions[QUERY_VECTORS_0_5_0][2:4] == old[QUERY_VECTORS_0_4_0][2:4]
+    owner, acl = functions[QUERY_VECTORS_0_5_0][2:4]
+    assert owner == "pgs3v_owner" and acl is not None
+    assert acl.startswith("{pgs3v_owner=X/pgs3v_owner,pgs3v_reader=X/pgs3v_owner,") and "lifecycle app, v2" in acl
     assert functions["s3vectors._query_texts(jsonb)"][2:4] == ("pgs3v_owner", "{pgs3v_owner=X/pgs3v_owner}")
     # Everything else keeps owner and grants; only the version changes its definition.
     kept = [f for f in after["functions"] if str(f[0]) in old]
@@ -351,7 +353,7 @@ def test_a_fresh_install_and_an_upgrade_from_0_4_0_end_in_the_same_catalog(
     for dsn in (upgraded, fresh):
         uninstall_schema(dsn)
     with psycopg.connect(upgraded, autocommit=True) as conn:
-        conn.execute("DROP ROLE lifecycle_app")
+        conn.execute('DROP ROLE "lifecycle app, v2"')
 
 
 def test_the_upgrade_to_0_5_0_stops_at_objects_that_depend_on_query_vectors(
