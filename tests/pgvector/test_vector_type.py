@@ -196,7 +196,7 @@ def test_the_schema_installs_with_its_pgvector_overloads(db: Connection) -> None
     version = db.execute("SHOW server_version_num").fetchone()
     assert version is not None and int(version[0]) >= 180000
     assert db.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone() == ("0.8.2",)
-    assert db.execute("SELECT s3vectors.schema_version()").fetchone() == ("0.4.0",)
+    assert db.execute("SELECT s3vectors.schema_version()").fetchone() == ("0.5.0",)
     assert db.execute("SELECT s3vectors.enable_pgvector()").fetchone() == (True,)  # idempotent
     overloads = {
         "s3vectors.query_vectors(text, text, vector, integer, jsonb, boolean, boolean, text)": "pgs3v_reader",

@@ -224,4 +224,4 @@ def test_put_vectors_checks_its_arrays(db: Connection, index: tuple[str, str]) -
 
 def test_function_name_and_version(db: Connection) -> None:
     assert scalar(db, "SELECT s3vectors.function_name()") == "pgs3v-bridge"
-    assert scalar(db, "SELECT s3vectors.schema_version()") == "0.4.0"
+    assert scalar(db, "SELECT s3vectors.schema_version()") == "0.5.0"

@@ -64,9 +64,10 @@ def test_install_twice_upgrade_and_uninstall_everything(cluster: PostgresCluster
     report = install_schema(first, function_endpoint="http://127.0.0.1:9", access_key_id="AKID",
                             secret_access_key="secret")
     assert report.scripts_run == ["aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql",
-                                  "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql", "pgs3v--0.3.0--0.4.0.sql"]
+                                  "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql", "pgs3v--0.3.0--0.4.0.sql",
+                                  "pgs3v--0.4.0--0.5.0.sql"]
     assert (report.schema_version, report.lambda_provider, report.shim_configured) == (
-        "0.4.0", "aws_lambda_shim 1.1", True)
+        "0.5.0", "aws_lambda_shim 1.1", True)
     again = install_schema(first)
     assert again.scripts_run == [] and again.shim_configured
     with psycopg.connect(first) as conn:
@@ -76,24 +77,24 @@ def test_install_twice_upgrade_and_uninstall_everything(cluster: PostgresCluster
     # An upgrade script is found and applied in order; going back is refused.
     scripts = tmp_path / "sql"
     shutil.copytree(sql_directory(), scripts)
-    (scripts / "pgs3v--0.4.0--0.4.1.sql").write_text(
+    (scripts / "pgs3v--0.5.0--0.5.1.sql").write_text(
         "BEGIN;\nSET LOCAL ROLE pgs3v_owner;\n"
         "CREATE OR REPLACE FUNCTION s3vectors.schema_version() RETURNS text LANGUAGE sql IMMUTABLE "
-        "SET search_path = pg_catalog, pg_temp AS $$ SELECT '0.4.1'::text $$;\nCOMMIT;\n")
+        "SET search_path = pg_catalog, pg_temp AS $$ SELECT '0.5.1'::text $$;\nCOMMIT;\n")
     upgraded = install_schema(first, scripts_directory=scripts, function_name="pgs3v-bridge-prod",
                               write_function_name="pgs3v-bridge-write")
-    assert upgraded.scripts_run == ["pgs3v--0.4.0--0.4.1.sql"] and installed_version(first) == "0.4.1"
+    assert upgraded.scripts_run == ["pgs3v--0.5.0--0.5.1.sql"] and installed_version(first) == "0.5.1"
     with psycopg.connect(first) as conn:
         assert conn.execute("SELECT s3vectors.function_name()").fetchone() == ("pgs3v-bridge-prod",)
         routes = conn.execute("SELECT s3vectors.function_name('QueryVectors'), s3vectors.function_name('PutVectors'), "
                               "s3vectors.function_name('CreateIndex')").fetchone()
         assert routes == ("pgs3v-bridge-prod", "pgs3v-bridge-write", "pgs3v-bridge-prod")
-    with pytest.raises(SchemaError, match=re.escape("newer than 0.4.0")):
+    with pytest.raises(SchemaError, match=re.escape("newer than 0.5.0")):
         install_schema(first)
     fresh = install_schema(second, scripts_directory=scripts)
     assert fresh.scripts_run == ["aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql",
                                  "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql", "pgs3v--0.3.0--0.4.0.sql",
-                                 "pgs3v--0.4.0--0.4.1.sql"]
+                                 "pgs3v--0.4.0--0.5.0.sql", "pgs3v--0.5.0--0.5.1.sql"]
 
     # Removing it from one database keeps the roles the other still uses...
     report_second = uninstall_schema(second)
@@ -160,6 +161,7 @@ def _is_sync(signature: object) -> bool:
 
 RELEASED_0_3_0 = ("aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql",
                   "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql")
+RELEASED_0_4_0 = (*RELEASED_0_3_0, "pgs3v--0.3.0--0.4.0.sql")
 
 
 def _released(tmp_path: Path, version: str, *scripts: str) -> Path:
@@ -267,9 +269,10 @@ def test_a_fresh_install_and_an_upgrade_from_0_3_0_end_in_the_same_catalog(
     assert install_schema(upgraded, scripts_directory=released, function_name="pgs3v-bridge-prod",
                           write_function_name="pgs3v-bridge-write").schema_version == "0.3.0"
     before = catalog(upgraded)
-    assert install_schema(upgraded).scripts_run == ["pgs3v--0.3.0--0.4.0.sql"]
+    up_to_0_4_0 = _released(tmp_path, "0.4.0", *RELEASED_0_4_0)
+    assert install_schema(upgraded, scripts_directory=up_to_0_4_0).scripts_run == ["pgs3v--0.3.0--0.4.0.sql"]
     fresh = new_database(cluster, "lifecycle_fresh_040")
-    install_schema(fresh)
+    install_schema(fresh, scripts_directory=up_to_0_4_0)
     after = catalog(upgraded)
     assert after == catalog(fresh)
     # The new functions, owned by pgs3v_owner; each management function callable by pgs3v_admin only.
@@ -304,6 +307,70 @@ def test_a_fresh_install_and_an_upgrade_from_0_3_0_end_in_the_same_catalog(
     for dsn in (upgraded, fresh):
         uninstall_schema(dsn)
 
+# 0.4.0's query_vectors, replaced in 0.5.0 by one with three more arguments and three more columns.
+QUERY_VECTORS_0_4_0 = "s3vectors.query_vectors(text,text,real[],integer,jsonb,boolean,boolean,text)"
+QUERY_VECTORS_0_5_0 = "s3vectors.query_vectors(text,text,real[],integer,jsonb,boolean,boolean,text,jsonb,boolean,text)"
+
+
+def test_a_fresh_install_and_an_upgrade_from_0_4_0_end_in_the_same_catalog(
+        cluster: PostgresCluster, tmp_path: Path) -> None:
+    released = _released(tmp_path, "0.4.0", *RELEASED_0_4_0)
+    upgraded = new_database(cluster, "lifecycle_upgraded_040")
+    assert install_schema(upgraded, scripts_directory=released, function_name="pgs3v-bridge-prod").schema_version == (
+        "0.4.0")
+    with psycopg.connect(upgraded, autocommit=True) as conn:
+        # A grant a database owner added to the 0.4.0 function, which the new one must keep.
+        conn.execute('DROP ROLE IF EXISTS "lifecycle app, v2"')
+        conn.execute('CREATE ROLE "lifecycle app, v2"')
+        conn.execute(f'GRANT EXECUTE ON FUNCTION {QUERY_VECTORS_0_4_0} TO "lifecycle app, v2"')
+    before = catalog(upgraded)
+    assert install_schema(upgraded).scripts_run == ["pgs3v--0.4.0--0.5.0.sql"]
+    fresh = new_database(cluster, "lifecycle_fresh_050")
+    install_schema(fresh)
+    with psycopg.connect(fresh, autocommit=True) as conn:
+        conn.execute(f'GRANT EXECUTE ON FUNCTION {QUERY_VECTORS_0_5_0} TO "lifecycle app, v2"')
+    after = catalog(upgraded)
+    assert after == catalog(fresh)
+    functions = {str(f[0]): f for f in after["functions"]}
+    old = {str(f[0]): f for f in before["functions"]}
+    # query_vectors: the old signature gone, the new one owned by pgs3v_owner with the old grants.
+    assert set(functions) - set(old) == {QUERY_VECTORS_0_5_0, "s3vectors._query_texts(jsonb)"}
+    assert set(old) - set(functions) == {QUERY_VECTORS_0_4_0}
+    assert functions[QUERY_VECTORS_0_5_0][2:4] == old[QUERY_VECTORS_0_4_0][2:4]
+    owner, acl = functions[QUERY_VECTORS_0_5_0][2:4]
+    assert owner == "pgs3v_owner" and acl is not None
+    assert acl.startswith("{pgs3v_owner=X/pgs3v_owner,pgs3v_reader=X/pgs3v_owner,") and "lifecycle app, v2" in acl
+    assert functions["s3vectors._query_texts(jsonb)"][2:4] == ("pgs3v_owner", "{pgs3v_owner=X/pgs3v_owner}")
+    # Everything else keeps owner and grants; only the version changes its definition.
+    kept = [f for f in after["functions"] if str(f[0]) in old]
+    assert [f[:1] + f[2:4] for f in kept] == [f[:1] + f[2:4] for f in before["functions"]
+                                              if str(f[0]) != QUERY_VECTORS_0_4_0]
+    assert {str(f[0]) for f in kept if f != old[str(f[0])]} == {"s3vectors.schema_version()"}
+    assert {k: v for k, v in after.items() if k != "functions"} == {
+        k: v for k, v in before.items() if k != "functions"}
+    with psycopg.connect(upgraded) as conn:
+        assert conn.execute("SELECT function_name FROM s3vectors.settings").fetchone() == ("pgs3v-bridge-prod",)
+    for dsn in (upgraded, fresh):
+        uninstall_schema(dsn)
+    with psycopg.connect(upgraded, autocommit=True) as conn:
+        conn.execute('DROP ROLE "lifecycle app, v2"')
+
+
+def test_the_upgrade_to_0_5_0_stops_at_objects_that_depend_on_query_vectors(
+        cluster: PostgresCluster, tmp_path: Path) -> None:
+    released = _released(tmp_path, "0.4.0", *RELEASED_0_4_0)
+    dsn = new_database(cluster, "lifecycle_dependent_040")
+    install_schema(dsn, scripts_directory=released)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE VIEW nearest AS SELECT q.key FROM s3vectors.query_vectors('b', 'i', '{1,0,0}') AS q")
+    with pytest.raises(SchemaError, match=re.escape(": view nearest depend on s3vectors.query_vectors")):
+        install_schema(dsn)
+    assert installed_version(dsn) == "0.4.0"  # the failed script changed nothing
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP VIEW nearest")
+    assert install_schema(dsn).scripts_run == ["pgs3v--0.4.0--0.5.0.sql"]
+    uninstall_schema(dsn)
+
 
 def test_roles_stay_while_user_objects_depend_on_them(cluster: PostgresCluster) -> None:
     dsn = new_database(cluster, "lifecycle_grants")
@@ -333,19 +400,21 @@ def test_the_scripts_work_with_plain_psql(cluster: PostgresCluster) -> None:
     for script in ("aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql", "pgs3v--0.1.0.sql",
                    "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql", "aws_lambda_shim--1.0.sql",
                    "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.2.0--0.3.0.sql",  # running one again is harmless
-                   "pgs3v--0.3.0--0.4.0.sql", "pgs3v--0.3.0--0.4.0.sql"):
+                   "pgs3v--0.3.0--0.4.0.sql", "pgs3v--0.3.0--0.4.0.sql",
+                   "pgs3v--0.4.0--0.5.0.sql", "pgs3v--0.4.0--0.5.0.sql"):
         result = psql(script)
         assert result.returncode == 0, result.stderr
-    assert installed_version(dsn) == "0.4.0"
-    # Older scripts do not go back over 0.4.0.
+    assert installed_version(dsn) == "0.5.0"
+    # Older scripts do not go back over 0.5.0.
     result = psql("pgs3v--0.1.0.sql")
-    assert result.returncode != 0 and "pgs3v 0.4.0 is installed here; this file installs 0.1.0" in result.stderr
+    assert result.returncode != 0 and "pgs3v 0.5.0 is installed here; this file installs 0.1.0" in result.stderr
     for script, upgrade in (("pgs3v--0.1.0--0.2.0.sql", "0.1.0 to 0.2.0"),
-                            ("pgs3v--0.2.0--0.3.0.sql", "0.2.0 to 0.3.0")):
+                            ("pgs3v--0.2.0--0.3.0.sql", "0.2.0 to 0.3.0"),
+                            ("pgs3v--0.3.0--0.4.0.sql", "0.3.0 to 0.4.0")):
         result = psql(script)
         assert result.returncode != 0
-        assert f"pgs3v 0.4.0 is installed here; this file upgrades {upgrade}" in result.stderr
-    assert installed_version(dsn) == "0.4.0"
+        assert f"pgs3v 0.5.0 is installed here; this file upgrades {upgrade}" in result.stderr
+    assert installed_version(dsn) == "0.5.0"
     assert uninstall_schema(dsn).kept_roles == {}
 
 
@@ -376,9 +445,9 @@ def test_cli_install_and_uninstall(cluster: PostgresCluster) -> None:
                                      "--write-function", "w"], env={"PGS3V_ACCESS_KEY_ID": "AKID",
                                                              "PGS3V_SECRET_ACCESS_KEY": "secret"})
     assert installed.exit_code == 0, installed.output
-    assert ("pgs3v schema 0.4.0 via aws_lambda_shim 1.1; ran aws_lambda_shim--1.0.sql, aws_lambda_shim--1.0--1.1.sql, "
-            "pgs3v--0.1.0.sql, pgs3v--0.1.0--0.2.0.sql, pgs3v--0.2.0--0.3.0.sql, pgs3v--0.3.0--0.4.0.sql"
-            ) in installed.output
+    assert ("pgs3v schema 0.5.0 via aws_lambda_shim 1.1; ran aws_lambda_shim--1.0.sql, aws_lambda_shim--1.0--1.1.sql, "
+            "pgs3v--0.1.0.sql, pgs3v--0.1.0--0.2.0.sql, pgs3v--0.2.0--0.3.0.sql, pgs3v--0.3.0--0.4.0.sql, "
+            "pgs3v--0.4.0--0.5.0.sql") in installed.output
     with psycopg.connect(dsn) as conn:
         row = conn.execute("SELECT access_key_id, timeout_seconds FROM aws_lambda_shim.configuration()").fetchone()
         assert shim_endpoint(conn) == "http://127.0.0.1:9"

@@ -14,6 +14,8 @@ BUCKET = "demo-catalog"
 INDEX = "products"
 FILTERABLE_KEYS = ("product_id", "sku", "category", "price", "in_stock", "tenant")
 NON_FILTERABLE_KEYS = ("name", "description")
+# Full-text searchable (BM25, English analyzer): the hybrid statement searches its words.
+TEXT_SEARCH_KEY = "description"
 
 _NAMES = {"bucket": BUCKET, "index": INDEX}
 
@@ -40,6 +42,25 @@ SELECT s3vectors.create_index(
     dimension => %(dimension)s, distance_metric => 'cosine',
     non_filterable_metadata_keys => %(non_filterable)s)""",
     {**_NAMES, "dimension": sample_data.DIMENSION, "non_filterable": list(NON_FILTERABLE_KEYS)},
+)
+
+# Full-text search needs an ENHANCED index. New buckets make their indexes ENHANCED, but a
+# demo-catalog bucket from an older store may not: setting the mode it has is harmless.
+ENHANCED_MODE = Step(
+    """\
+SELECT s3vectors.update_index_mode(
+    vector_bucket_name => %(bucket)s, index_name => %(index)s, index_mode => 'ENHANCED')""",
+    _NAMES,
+)
+
+# Added while the index is empty, so the configuration is ACTIVE at once (nothing to backfill).
+TEXT_SEARCH = Step(
+    """\
+SELECT s3vectors.update_metadata_configuration(
+    vector_bucket_name => %(bucket)s, index_name => %(index)s,
+    add => jsonb_build_object('textSearchConfigurations', jsonb_build_array(
+               jsonb_build_object('metadataKey', %(key)s::text, 'language', 'en'))))""",
+    {**_NAMES, "key": TEXT_SEARCH_KEY},
 )
 
 PUT_VECTORS = Step(

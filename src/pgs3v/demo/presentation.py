@@ -74,6 +74,11 @@ def print_parameters(console: Console, result: StepResult) -> None:
 def print_result(console: Console, result: StepResult) -> None:
     """A step's rows as a table (or its status, or its error) and its timing."""
     timing = milliseconds(result.seconds)
+    if result.failure is not None and result.unsupported:
+        console.print(f"[yellow]ERROR {escape(result.failure.sqlstate)}: {escape(result.failure.message)}[/yellow]")
+        console.print(f"[yellow]→ note: this store does not support it yet; the statement is right for Amazon S3 "
+                      f"Vectors and runs here once the store's full-text engine lands ({timing})[/yellow]")
+        return
     if result.failure is not None:
         style = "green" if result.as_expected else "bold red"
         verdict = "refused, as it should be" if result.as_expected else "refused with an unexpected error"

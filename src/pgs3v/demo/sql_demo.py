@@ -129,7 +129,8 @@ def load_catalog(connection: Connection, console: Console) -> LoadReport:
         progress.start_task(vectors_task)
         try:
             for name, step in (("bucket", catalog_index.CREATE_BUCKET), ("drop", catalog_index.DROP_INDEX),
-                               ("index", catalog_index.CREATE_INDEX), ("put", catalog_index.PUT_VECTORS)):
+                               ("index", catalog_index.CREATE_INDEX), ("mode", catalog_index.ENHANCED_MODE),
+                               ("text", catalog_index.TEXT_SEARCH), ("put", catalog_index.PUT_VECTORS)):
                 results[name] = run_step(connection, step)
         except psycopg.Error as error:
             raise _fail("loading the vector index through SQL", error) from error
@@ -140,6 +141,7 @@ def load_catalog(connection: Connection, console: Console) -> LoadReport:
                   + f" copied into schema shop in {milliseconds(table_seconds)}; "
                   + "the vector index, created and filled by SQL:")
     print_step(console, results["index"])
+    print_step(console, results["text"])
     print_step(console, results["put"])
     return LoadReport(counts, table_seconds, written, results["put"].seconds)
 

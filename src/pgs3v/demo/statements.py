@@ -14,7 +14,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from pgs3v import sample_data
-from pgs3v.demo.catalog_index import BUCKET, INDEX
+from pgs3v.demo.catalog_index import BUCKET, INDEX, TEXT_SEARCH_KEY
 from pgs3v.demo.step import Step
 
 # "Products like this one": trekking poles at $91.99, sold by acme-retail.
@@ -24,6 +24,12 @@ MAX_PRICE = Decimal("50")
 OVER_FETCH = 100
 SEARCH_TEXT = "waterproof jacket for hiking"
 SEARCH_FILTER: dict[str, Any] = {"category": {"$in": ["outdoor", "sports"]}, "price": {"$lt": 150}, "in_stock": True}
+# The hybrid statement: these words in the description, SEARCH_TEXT's meaning, a price cap in SQL.
+HYBRID_WORDS = "waterproof"
+HYBRID_MAX_PRICE = Decimal("100")
+HYBRID_TOP_K = 50
+# The store's answer to queryTexts until its full-text engine lands (docs/full-text-notes.md).
+TEXT_NOT_SUPPORTED = "Full-text search (queryTexts) is not supported by this store yet"
 REVIEWS_TEXT = "wireless headphones with noise cancelling for long flights"
 ORDERS_TEXT = "equipment for a home strength workout"
 ORDERS_TENANT = "cedar-market"
@@ -105,6 +111,38 @@ FROM s3vectors.query_vectors(
             {"bucket": BUCKET, "index": INDEX, "query_vector": vector, "filter": Jsonb(SEARCH_FILTER)},
             {"query_vector": shown},
             label="semantic search, metadata filter pushed down",
+        ),),
+    )
+
+
+def hybrid_search() -> Scenario:
+    """Words and meaning together (BM25 and vectors fused by RRF), then a price cap evaluated in SQL."""
+    vector, shown = _embedding(SEARCH_TEXT)
+    return Scenario(
+        "hybrid",
+        f"Hybrid search: {HYBRID_WORDS!r} in the description, like {SEARCH_TEXT!r}, under ${HYBRID_MAX_PRICE}",
+        "query_texts ranks by the words (BM25 on the description), query_vector by meaning; the store "
+        "fuses both rankings (Reciprocal Rank Fusion) and returns the scores as columns; the price cap "
+        "runs in SQL on the joined rows, so top_k over-fetches",
+        (Step(
+            """\
+SELECT p.sku, p.name, p.price, q.fused_score,
+       (q.bm25_scores ->> %(text_key)s)::real AS bm25,
+       1 - q.vector_distance AS similarity
+FROM s3vectors.query_vectors(
+         vector_bucket_name => %(bucket)s, index_name => %(index)s,
+         query_vector => %(query_vector)s::real[], top_k => %(top_k)s,
+         query_texts => jsonb_build_object(%(text_key)s::text, %(words)s::text),
+         return_scores => true) AS q
+JOIN shop.products AS p ON p.sku = q.key
+WHERE p.price < %(max_price)s
+ORDER BY q.fused_score DESC
+LIMIT 5""",
+            {"bucket": BUCKET, "index": INDEX, "query_vector": vector, "top_k": HYBRID_TOP_K,
+             "text_key": TEXT_SEARCH_KEY, "words": HYBRID_WORDS, "max_price": HYBRID_MAX_PRICE},
+            {"query_vector": shown},
+            unsupported=TEXT_NOT_SUPPORTED,
+            label="hybrid: words + meaning (RRF), SQL price cap",
         ),),
     )
 
@@ -259,5 +297,5 @@ WHERE source = 'shop.products'::regclass""",
 
 def scenarios() -> list[Scenario]:
     """The demo's statements, in the order they run."""
-    return [products_like_this_one(), semantic_search_with_filter(), neighbours_with_reviews(),
+    return [products_like_this_one(), semantic_search_with_filter(), hybrid_search(), neighbours_with_reviews(),
             tenant_orders_like(), reader_role(), sync_an_update()]
