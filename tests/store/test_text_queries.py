@@ -158,6 +158,23 @@ def test_hybrid_fuses_the_lists_with_rrf(s3v: Any, loaded: dict[str, str], catal
             assert "distance" in result  # returnDistance: the top-level distance, for every hybrid result
 
 
+def test_a_filter_narrows_every_list_of_a_hybrid_query(s3v: Any, loaded: dict[str, str],
+                                                       catalog: dict[str, Metadata]) -> None:
+    category = catalog["p00007"]["category"]
+    allowed = {k for k, m in catalog.items() if m["category"] == category}
+    vector, top = {"float32": _vector("p00007")}, 10
+    for query in QUERIES:
+        vector_list = [v["key"] for v in s3v.query_vectors(**loaded, topK=top, queryVector=vector,
+                                                           filter={"category": category})["vectors"]]
+        lists = [[k for k, _ in _expected_text(catalog, {key: query}, top, allowed)] for key in LANGUAGES]
+        expected = sorted(rrf([vector_list, *lists]).items(), key=lambda item: (-item[1], item[0]))[:top]
+        found = s3v.query_vectors(**loaded, topK=top, queryVector=vector, filter={"category": category},
+                                  returnMetadata=True,
+                                  queryTexts=[{"metadataKey": key, "text": query} for key in LANGUAGES])["vectors"]
+        assert [r["key"] for r in found] == [k for k, _ in expected], query
+        assert all(r["metadata"]["category"] == category for r in found)
+
+
 def test_writes_count_at_once(s3v: Any) -> None:
     live = _catalog(300)
     index = _create(s3v, textSearchConfigurations=CONFIGURATIONS)
