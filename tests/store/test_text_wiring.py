@@ -23,7 +23,8 @@ from pgs3v.store.engine.text_analyzers import analyze
 from pgs3v.store.engine.text_index import KeyBuilding
 from pgs3v.store.engine.text_segment import searchable_text
 from pgs3v.store.engine.vector_index import VectorIndex
-from pgs3v.store.storage.store_storage import local_index_storage
+from pgs3v.store.storage.local_objects import LocalObjects
+from pgs3v.store.storage.store_storage import ObjectStoreStorage, local_index_storage
 from tests.reference.bm25 import Bm25, lucene_length
 from tests.store.text_layout import close
 
@@ -183,3 +184,28 @@ def test_building_key_refuses_search(directory: Path) -> None:
             index.text_search("description", "steel", 5, None)
     finally:
         index.close()
+
+
+def test_two_servers_on_one_prefix_search_the_same_rows(tmp_path: Path, catalog: dict[str, Metadata]) -> None:
+    def server(name: str) -> VectorIndex:
+        storage = ObjectStoreStorage(LocalObjects(tmp_path / "bucket"), tmp_path / f"cache-{name}", 1 << 30)
+        return VectorIndex(storage.index("shared"), DIMENSION, "euclidean", frozenset(), SETTINGS,
+                           text_keys=LANGUAGES)
+
+    keys = list(catalog)
+    live: dict[str, Metadata] = {}
+    first = server("a")
+    try:
+        _put(first, live, {k: catalog[k] for k in keys[:700]})
+        first.fold()  # its segment, text folders included, uploaded before the manifest names it
+        assert any(path.name.startswith("text-") for path in (tmp_path / "bucket").rglob("*"))
+        second = server("b")  # an empty cache: the segment is fetched, its text indexes with it
+        try:
+            _put(first, live, {k: catalog[k] for k in keys[700:1000]})
+            _delete(first, live, keys[:700:6])
+            second.catch_up()  # the other server's writes, applied to the text index too
+            _check(second, live)
+        finally:
+            second.close()
+    finally:
+        first.close()
