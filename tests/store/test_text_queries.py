@@ -22,7 +22,7 @@ from pgs3v.store.engine.text_analyzers import analyze
 from pgs3v.store.engine.text_segment import searchable_text
 from tests.reference.bm25 import Bm25, lucene_length, rrf
 from tests.store.text_layout import close
-from tests.support import StoreProcess, client, error_of
+from tests.support import StoreProcess, client, engine_client, error_of
 
 DIMENSION = 4
 LANGUAGES: dict[str, str | None] = {"description": "en", "name": None}
@@ -268,3 +268,39 @@ def test_a_fresh_server_on_object_storage_answers_the_same(tmp_path: Path) -> No
         assert _answers(client(second.endpoint), index) == before
     finally:
         second.stop()
+
+
+BUSY_INDEXER = ("--limit", "index_fold_rows=20", "--limit", "index_ann_min_floats=128", "--limit",
+                "index_fold_idle_ms=1", "--limit", "index_merge_width=2")
+
+
+def test_writes_while_the_indexer_folds_and_merges(tmp_path: Path) -> None:
+    # Folds and merges land between (and during) the writes: rows overwritten or deleted while a
+    # fold or merge ran must leave the text index as they leave the vectors.
+    server = StoreProcess(tmp_path / "data", extra_args=BUSY_INDEXER).start()
+    rng = np.random.default_rng(3)
+    source = _catalog(600)
+    keys = list(source)[:150]
+    texts = list(source.values())
+    live: dict[str, Metadata] = {}
+    try:
+        s3v = client(server.endpoint)
+        index = _create(s3v, textSearchConfigurations=CONFIGURATIONS)
+        for step in range(120):
+            chosen = [keys[i] for i in rng.choice(len(keys), size=8, replace=False)]
+            if step % 5 == 4:
+                s3v.delete_vectors(**index, keys=chosen)
+                for key in chosen:
+                    live.pop(key, None)
+            else:
+                rows = {key: texts[int(rng.integers(len(texts)))] for key in chosen}
+                _put(s3v, index, rows)
+                live.update(rows)
+            if step % 30 == 29:
+                _assert_text_answers(s3v, index, live)
+        _assert_text_answers(s3v, index, live)
+        segments = engine_client(server.endpoint).call("Pgs3vDescribeIndexEngine", index)["engine"]["segments"]
+        # Segments numbered past their count: merges happened, not only folds.
+        assert segments and any(int(s["name"].split("-")[1]) > len(segments) for s in segments)
+    finally:
+        server.stop()
