@@ -209,3 +209,22 @@ def test_two_servers_on_one_prefix_search_the_same_rows(tmp_path: Path, catalog:
             second.close()
     finally:
         first.close()
+
+
+def test_a_key_added_again_with_another_language_is_rebuilt(directory: Path) -> None:
+    index = _open(directory, {"description": "en"})
+    try:
+        index.write(PutBatch(["a", "b"], _vectors(2), [{"description": "running dogs"}, {"description": "cat"}]))
+        index.fold()
+        assert [hit.key for hit in index.text_search("description", "run", 5, None)] == ["a"]  # stemmed
+        index.drop_text_key("description")
+        index.add_text_key("description", None)  # the standard analyzer: no stemming
+        assert index.text_search("description", "run", 5, None) == []
+        assert [hit.key for hit in index.text_search("description", "running", 5, None)] == ["a"]
+    finally:
+        index.close()
+    reopened = _open(directory, {"description": None})
+    try:
+        assert reopened.text_search("description", "run", 5, None) == []
+    finally:
+        reopened.close()

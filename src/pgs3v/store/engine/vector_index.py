@@ -49,7 +49,7 @@ from pgs3v.store.engine.segment_set import (
     replaced,
 )
 from pgs3v.store.engine.text_index import Allowed, SegmentSource, TextHit, TextIndex
-from pgs3v.store.engine.text_segment import build_segment_text, is_built, searchable_text
+from pgs3v.store.engine.text_segment import build_segment_text, is_built, searchable_text, text_directory
 from pgs3v.store.engine.vector_table import Neighbour, StoredVector, VectorTable, key_order
 from pgs3v.store.storage.errors import WalDeletedError, WalFencedError, WalGapError
 from pgs3v.store.storage.manifest import Manifest, ManifestConflictError, SegmentEntry
@@ -102,7 +102,7 @@ class VectorIndex:
         self._text = TextIndex(text_keys or {})
         for live in self._segments:
             for key, language in self._text.languages.items():
-                if not is_built(live.segment.directory, key):
+                if not _text_built(live.segment, key, language):
                     _build_text(live.segment, key, language)
             self._text.attach_segment(_text_source(live))
         self._next_segment = self._manifest.next_segment
@@ -325,12 +325,14 @@ class VectorIndex:
         with self._merge_lock, self._fold_lock:
             with self._lock:
                 if key in self._text.languages:
-                    segments = self._segments
+                    if not self._text.building(key):
+                        return
+                    language = self._text.languages[key]
                 else:
                     self._text.add_key(key, language, self._tail.live_metadata())
-                    segments = self._segments
+                segments = self._segments
             for live in segments:
-                if not is_built(live.segment.directory, key):
+                if not _text_built(live.segment, key, language):
                     _build_text(live.segment, key, language)
                 self._text.backfill(live.segment.name, key)
 
@@ -592,6 +594,18 @@ def _text_source(live: LiveSegment) -> SegmentSource:
     segment = live.segment
     return SegmentSource(segment.name, segment.directory, segment.rows, segment.key, segment.metadata,
                          live.deleted if live.deleted_count else None)
+
+
+def _text_built(segment: Segment, key: str, language: str | None) -> bool:
+    """``segment`` holds ``key``'s text index, built with ``language``'s analyzer.
+
+    A key deleted and added again with another language finds the old folder (files go with the
+    segment's next rewrite): its terms are the old analyzer's, so it is rebuilt.
+    """
+    if not is_built(segment.directory, key):
+        return False
+    descriptor = orjson.loads((text_directory(segment.directory, key) / "text.json").read_bytes())
+    return bool(descriptor.get("language") == language)
 
 
 def _build_text(segment: Segment, key: str, language: str | None) -> None:
