@@ -24,7 +24,6 @@ TEXT = {"metadataKey": "body", "text": "hello world"}
 CLASSIC_ONLY = (
     "You can set the mode to CLASSIC only for a vector index in a vector bucket created before September 30, 2026"
 )
-NOT_SUPPORTED = "Full-text search (queryTexts) is not supported by this store yet; query by queryVector"
 
 
 def _fresh(prefix: str) -> str:
@@ -228,12 +227,19 @@ def test_add_on_an_index_without_vectors_is_active_at_once_and_delete_removes(s3
 def test_add_on_an_index_with_vectors_is_building(s3v: Any, searchable: dict[str, str]) -> None:
     s3v.put_vectors(**searchable, vectors=[{"key": "a", "data": Q, "metadata": {"summary": "some text"}}])
     s3v.update_metadata_configuration(**searchable, add={"textSearchConfigurations": [{"metadataKey": "summary"}]})
-    assert _text_configurations(s3v, searchable)[-1] == {"metadataKey": "summary", "status": "BUILDING"}
-    response = invalid(s3v.query_vectors, **searchable, topK=1, queryTexts=[{"metadataKey": "summary", "text": "t"}])
-    assert field(response) == ("/queryTexts/0/metadataKey",
-                               "The text search configuration of metadata key 'summary' is BUILDING: its existing "
-                               "vectors are being indexed and it does not serve queries yet")
-    # A BUILDING key can be deleted.
+    # BUILDING until the engine's backfill (of one row here: it may be over already) marks it ACTIVE
+    # (tests/store/test_text_queries.py watches a long one).
+    status = _text_configurations(s3v, searchable)[-1]["status"]
+    assert status in {"BUILDING", "ACTIVE"}
+    if status == "BUILDING":
+        code, _, response = error_of(s3v.query_vectors, **searchable, topK=1,
+                                     queryTexts=[{"metadataKey": "summary", "text": "t"}])
+        # The backfill may finish between the two calls.
+        if code == "ValidationException":
+            assert field(response) == ("/queryTexts/0/metadataKey",
+                                       "The text search configuration of metadata key 'summary' is BUILDING: its "
+                                       "existing vectors are being indexed and it does not serve queries yet")
+    # A BUILDING (or just built) key can be deleted.
     s3v.update_metadata_configuration(**searchable, delete={"textSearchConfigurations": [{"metadataKey": "summary"}]})
     assert [c["metadataKey"] for c in _text_configurations(s3v, searchable)] == ["body", "title"]
 
@@ -349,17 +355,18 @@ def test_query_mode_classic_on_an_enhanced_index(s3v: Any, searchable: dict[str,
 
 
 def test_a_valid_text_query_meets_the_engine_last(s3v: Any, searchable: dict[str, str]) -> None:
-    # AWS's checks come first: a bad vector, filter or token is named, not the missing engine.
+    # AWS's checks come first: a bad vector, filter or token is named before any search runs.
     wrong = invalid(s3v.query_vectors, **searchable, topK=1, queryTexts=[TEXT], queryVector={"float32": [1.0]})
     assert field(wrong)[0] == "/queryVector"
     bad_filter = invalid(s3v.query_vectors, **searchable, topK=1, queryTexts=[TEXT], filter={"body": "x"})
     assert message(bad_filter).startswith("Invalid filter: ")
     token = invalid(s3v.query_vectors, **searchable, topK=1, queryTexts=[TEXT], nextToken="garbage")
     assert field(token)[0] == "/nextToken"
+    # Then the search (of an empty index here; tests/store/test_text_queries.py checks the answers).
     for extra in ({}, {"queryVector": Q}, {"returnScores": True, "returnDistance": True, "queryMode": "ENHANCED",
                                             "filter": {"title": "t"}}):
-        response = invalid(s3v.query_vectors, **searchable, topK=5, queryTexts=[TEXT], **extra)
-        assert field(response) == ("/queryTexts", NOT_SUPPORTED)
+        response = s3v.query_vectors(**searchable, topK=5, queryTexts=[TEXT], **extra)
+        assert response["vectors"] == [] and "nextToken" not in response
 
 
 def test_a_vector_query_token_does_not_page_a_hybrid_query(s3v: Any, searchable: dict[str, str]) -> None:

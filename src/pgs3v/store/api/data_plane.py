@@ -11,6 +11,7 @@ import orjson
 
 from pgs3v.store.api.errors import INDEX_NOT_FOUND, NotFoundException, ValidationException
 from pgs3v.store.api.state import StoreState
+from pgs3v.store.api.text_queries import text_query
 from pgs3v.store.api.text_search import check_query, check_query_on
 from pgs3v.store.api.vector_validation import put_batch, vector_array
 from pgs3v.store.engine.filters import CompiledFilter, compile_filter
@@ -186,10 +187,7 @@ def query_vectors(state: StoreState, request: Request) -> Response:
     purpose = f"QueryVectors/{state.index_arn(index)}"
     returned, after, started = _resume(state, purpose, request)
     if request.get("queryTexts") is not None or vector is None:
-        # Every check AWS makes has passed: what is left is the scoring, which the engine lacks yet.
-        raise ValidationException.for_field(
-            "/queryTexts", "Full-text search (queryTexts) is not supported by this store yet; query by queryVector"
-        )
+        return text_query(state, index, request, vector, row_filter)
     # topK is the total over all pages (AWS: "When topK exceeds the page size, results are returned
     # across multiple pages"); a token is issued only while fewer than topK have been returned.
     size = min(state.limits.query_page_size, top - returned)
@@ -216,3 +214,4 @@ def query_vectors(state: StoreState, request: Request) -> Response:
                   "t": started}
         response["nextToken"] = state.tokens.encode(purpose, cursor)
     return response
+

@@ -6,6 +6,8 @@ Every change is saved in the catalog before it returns, so it is acknowledged on
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from typing import Any
 
@@ -30,12 +32,14 @@ from pgs3v.store.api.text_search import (
     default_index_mode,
     updated_configurations,
 )
-from pgs3v.store.storage.catalog import BucketRecord, IndexRecord
+from pgs3v.store.storage.catalog import BucketRecord, IndexRecord, mark_text_search_active
 
 Request = dict[str, Any]
 Response = dict[str, Any]
 
 DEFAULT_ENCRYPTION = {"sseType": "AES256"}
+
+log = logging.getLogger(__name__)
 
 
 def _encryption(request: Request, inherited: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -301,13 +305,18 @@ def update_index_mode(state: StoreState, request: Request) -> Response:
 
 
 def update_metadata_configuration(state: StoreState, request: Request) -> Response:
-    """UpdateMetadataConfiguration: add or delete full-text search configurations, one of the two per call."""
+    """UpdateMetadataConfiguration: add or delete full-text search configurations, one of the two per call.
+
+    A key added to an index with vectors is BUILDING while the engine backfills its segments (in
+    the background), then ACTIVE (``mark_text_search_active``); on an empty index it is ACTIVE at
+    once. A key deleted stops being searchable at once.
+    """
     check_update_request(request)
     empty = False
     if (request.get("add") or {}).get("textSearchConfigurations"):
         # Outside the catalog lock: opening an index may replay its log. A write racing this call
-        # can still find an added key ACTIVE over a vector no backfill saw: a stand-in until the
-        # engine, which will set the status from what it has indexed, exists.
+        # is safe either way: the engine indexes the key for every row it holds when the key is
+        # added, and for every later write.
         with state.using(state.index(request)) as opened:
             empty = not opened.list_page(1, 0, None, 1)
     with state.catalog.lock:
@@ -320,7 +329,33 @@ def update_metadata_configuration(state: StoreState, request: Request) -> Respon
             config.pop("textSearchConfigurations", None)
         index.metadata_configuration = config
         state.catalog.save(index)
+    if request.get("delete") is not None:
+        with state.using(index) as opened:
+            for item in request["delete"].get("textSearchConfigurations", []):
+                opened.drop_text_key(item["metadataKey"])
+    else:
+        added = [c for c in current if c["metadataKey"] in
+                 {item["metadataKey"] for item in request["add"].get("textSearchConfigurations", [])}]
+        if empty:
+            with state.using(index) as opened:
+                for configuration in added:
+                    opened.add_text_key(configuration["metadataKey"], configuration.get("language"))
+        elif added:
+            threading.Thread(target=_backfill, args=(state, index, added), name="pgs3v-text-backfill",
+                             daemon=True).start()
     return {"indexArn": state.index_arn(index)}
+
+
+def _backfill(state: StoreState, index: IndexRecord, added: list[dict[str, Any]]) -> None:
+    """Build the added keys' text indexes over the index's vectors, then mark each ACTIVE."""
+    try:
+        with state.using(index) as opened:
+            for configuration in added:
+                key = configuration["metadataKey"]
+                opened.add_text_key(key, configuration.get("language"))
+                mark_text_search_active(state.catalog, index.storage_id, key)
+    except Exception:  # the index was deleted, or the store is stopping: the next open builds the keys
+        log.warning("text search backfill of index %s/%s stopped", index.bucket, index.name, exc_info=True)
 
 
 def _tagged(state: StoreState, arn: str) -> BucketRecord | IndexRecord:

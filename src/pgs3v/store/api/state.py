@@ -43,7 +43,7 @@ from pgs3v.store.api.tokens import TokenCodec
 from pgs3v.store.engine.errors import IndexDeleted, IndexStale
 from pgs3v.store.engine.indexer import IndexerPool
 from pgs3v.store.engine.vector_index import VectorIndex
-from pgs3v.store.storage.catalog import BucketRecord, IndexRecord
+from pgs3v.store.storage.catalog import TEXT_SEARCH_ACTIVE, BucketRecord, IndexRecord, mark_text_search_active
 from pgs3v.store.storage.store_storage import CatalogStore, StoreStorage
 
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
@@ -145,9 +145,29 @@ class StoreState:
         try:
             if self.storage.shared:
                 entry = self._caught_up(record, entry)
+            self._follow_text_search(record, entry.index)
             yield entry.index
         finally:
             self._release(entry)
+
+    def _follow_text_search(self, record: IndexRecord, index: VectorIndex) -> None:
+        """Bring the open index's searchable keys in line with the catalog's text search configurations.
+
+        UpdateMetadataConfiguration does this itself (management.py); this catches what raced it
+        (an index opened or evicted meanwhile, a configuration changed by another server) and marks
+        ACTIVE a BUILDING key the index has finished (a backfill cut short by a restart is done
+        when the index opens: its text indexes are derived from the segments and the log).
+        """
+        configured = {c["metadataKey"]: c for c in record.text_search_configurations}
+        held = index.text_keys
+        for key in held.keys() - configured.keys():
+            index.drop_text_key(key)
+        for key, configuration in configured.items():
+            if configuration["status"] == TEXT_SEARCH_ACTIVE:
+                if key not in held:
+                    index.add_text_key(key, configuration.get("language"))
+            elif key in held and not index.text_key_building(key):
+                mark_text_search_active(self.catalog, record.storage_id, key)
 
     def _release(self, entry: _OpenIndex) -> None:
         with self._open_lock:
@@ -212,8 +232,10 @@ class StoreState:
     def _open_index(self, record: IndexRecord) -> VectorIndex:
         created = not self.storage.index_exists(record.storage_id)
         try:
+            text_keys = {c["metadataKey"]: c.get("language") for c in record.text_search_configurations}
             return VectorIndex(self.storage.index(record.storage_id), record.dimension, record.distance_metric,
-                               record.non_filterable_keys, index_settings(self.limits), self._pool)
+                               record.non_filterable_keys, index_settings(self.limits), self._pool,
+                               text_keys=text_keys)
         except BaseException:
             if created:  # a new index whose files could not all be made leaves none
                 self.storage.drop_index(record.storage_id)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import mmap
 import pickle
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,12 +77,14 @@ def wants_ann(rows: int, dimension: int, ann_min_floats: int) -> bool:
 
 def write_segment(
     directory: Path, rows: SegmentRows, build: SegmentBuild, *, trained: faiss.Index | None = None,
+    before_descriptor: Callable[[Path], None] | None = None,
 ) -> faiss.Index | None:
     """Write and fsync every file of a new segment in ``directory`` (which must not exist).
 
     A segment large enough (:func:`wants_ann`) also gets its ANN, grown from ``trained`` when
     given (see :func:`build_ann`). Returns the empty trained ANN used, for the next segment to
-    reuse, or None when the segment has no ANN.
+    reuse, or None when the segment has no ANN. ``before_descriptor`` writes what else the segment
+    holds (its text indexes) before the descriptor that makes it complete.
     """
     directory.mkdir(mode=PRIVATE_DIRECTORY)
     count = len(rows)
@@ -109,6 +111,8 @@ def write_segment(
     descriptor = {"format": _FORMAT, "rows": count, "dimension": int(rows.vectors.shape[1]),
                   "metric": build.metric, "ann": has_ann, "probes": probes, "rerank": rerank,
                   "probes_by_top": probes_by_top}
+    if before_descriptor is not None:
+        before_descriptor(directory)
     fsync_directory(directory)
     write_file_atomically(directory / _DESCRIPTOR, orjson.dumps(descriptor))
     fsync_directory(directory.parent)

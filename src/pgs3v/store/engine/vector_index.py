@@ -17,13 +17,14 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from pgs3v.durable_files import SyncedFile, fsync_directory
 from pgs3v.store.engine.ann import ann_lists, layout_for
@@ -47,6 +48,8 @@ from pgs3v.store.engine.segment_set import (
     query_segments,
     replaced,
 )
+from pgs3v.store.engine.text_index import Allowed, SegmentSource, TextHit, TextIndex
+from pgs3v.store.engine.text_segment import build_segment_text, is_built, searchable_text, text_directory
 from pgs3v.store.engine.vector_table import Neighbour, StoredVector, VectorTable, key_order
 from pgs3v.store.storage.errors import WalDeletedError, WalFencedError, WalGapError
 from pgs3v.store.storage.manifest import Manifest, ManifestConflictError, SegmentEntry
@@ -78,7 +81,9 @@ class VectorIndex:
     def __init__(
         self, storage: IndexStorage, dimension: int, metric: str, non_filterable_keys: frozenset[str],
         settings: IndexSettings | None = None, indexer_pool: IndexerPool | None = None,
+        text_keys: Mapping[str, str | None] | None = None,
     ) -> None:
+        """``text_keys``: the full-text searchable metadata keys, each with its language (None: standard)."""
         self.dimension, self.metric = dimension, metric
         self.settings = settings or IndexSettings()
         self._build = SegmentBuild(
@@ -91,6 +96,15 @@ class VectorIndex:
         if not storage.shared:
             self._remove_unreferenced()
         self._segments: tuple[LiveSegment, ...] = tuple(self._open_segment(entry) for entry in self._manifest.segments)
+        # The text indexes are derived from the segments and the log: a segment that lacks a key's
+        # (written before the key was added, or fetched into a fresh cache without a backfill's
+        # files) gets it built here, so a searchable key is never left half built by a restart.
+        self._text = TextIndex(text_keys or {})
+        for live in self._segments:
+            for key, language in self._text.languages.items():
+                if not _text_built(live.segment, key, language):
+                    _build_text(live.segment, key, language)
+            self._text.attach_segment(_text_source(live))
         self._next_segment = self._manifest.next_segment
         self._tail = VectorTable(dimension, metric, non_filterable_keys)
         self._lock = threading.Lock()
@@ -191,8 +205,22 @@ class VectorIndex:
         keys = mutation.keys if isinstance(mutation, DeleteBatch) else list(dict.fromkeys(mutation.keys))
         if self._segments:
             high, low = _hashes(keys)
+            before = self._segments
             self._segments = kill_keys(self._segments, keys, high, low)
+            for old, new in zip(before, self._segments, strict=True):
+                if new is not old:
+                    rows = np.flatnonzero(new.deleted & ~old.deleted).tolist()
+                    self._text.delete_segment_rows(new.segment.name, rows)
         self._tail.apply(mutation)
+        # The tail's text, in the same critical section as its vectors (a delete or overwrite
+        # counts in the very next query, statistics included).
+        if isinstance(mutation, DeleteBatch):
+            for key in mutation.keys:
+                self._text.remove(key)
+        elif self._text.languages:
+            last = {key: i for i, key in enumerate(mutation.keys)}
+            for key, i in last.items():
+                self._text.put(key, mutation.metadata[i])
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -256,6 +284,63 @@ class VectorIndex:
             else:
                 results.append(Neighbour(key, distance, source.live.segment.metadata(source.row)))
         return results
+
+    def text_search(
+        self, key: str, text: str, top: int, row_filter: CompiledFilter | None,
+    ) -> list[TextHit]:
+        """The ``top`` live rows that score best for ``text`` on searchable ``key`` (BM25, best first).
+
+        ``row_filter`` narrows the rows before ranking (the statistics stay the index's). Raises
+        :class:`pgs3v.store.engine.text_index.KeyBuilding` while the key is being backfilled, and
+        KeyError for a key that is not searchable.
+        """
+        allowed = None
+        if row_filter is not None:
+            with self._lock:
+                segments = self._segments
+                tail = self._tail.snapshot(row_filter.evaluate)
+            masks = {}
+            for live in segments:
+                mask = row_filter.evaluate(live.segment.columns)
+                masks[live.segment.name] = mask & ~live.deleted if live.deleted_count else mask
+            allowed = Allowed(masks, {tail.keys[row] for row in np.flatnonzero(tail.live).tolist()})
+        return self._text.search(key, text, top, allowed)
+
+    @property
+    def text_keys(self) -> dict[str, str | None]:
+        """The searchable keys and their languages (a copy)."""
+        return dict(self._text.languages)
+
+    def text_key_building(self, key: str) -> bool:
+        """``key`` is searchable but some segment still lacks its text index."""
+        return key not in self._text.languages or self._text.building(key)
+
+    def add_text_key(self, key: str, language: str | None) -> None:
+        """Make ``key`` full-text searchable: new writes at once, then every segment backfilled.
+
+        Returns once every segment has the key's text index (it may take a while: call it in the
+        background). Folds and merges wait meanwhile, so no segment appears without the key; writes
+        and queries go on. A key already searchable is left as it is.
+        """
+        with self._merge_lock, self._fold_lock:
+            with self._lock:
+                if key in self._text.languages:
+                    if not self._text.building(key):
+                        return
+                    language = self._text.languages[key]
+                else:
+                    self._text.add_key(key, language, self._tail.live_metadata())
+                segments = self._segments
+            for live in segments:
+                if not _text_built(live.segment, key, language):
+                    _build_text(live.segment, key, language)
+                self._text.backfill(live.segment.name, key)
+
+    def drop_text_key(self, key: str) -> None:
+        """``key`` is no longer searchable (its files stay until the segments are rewritten)."""
+        with self._merge_lock, self._fold_lock, self._lock:
+            if key in self._text.languages:
+                self._text.drop_key(key)
 
     # -- the indexer's steps ----------------------------------------------------------------
 
@@ -331,10 +416,16 @@ class VectorIndex:
             # threads that wait on each other while requests hold the cores made a 33k x 768
             # training take 16 s on two threads against 4 s on one.
             segment = self._write(taken, threads=1) if len(taken) else None
+            keys = [segment.key(row) for row in range(segment.rows)] if segment is not None else []
             with self._lock:
                 if segment is not None:
                     dead = self._tail.dead_among(taken_rows)
-                    self._segments = (*self._segments, LiveSegment.fresh(segment, dead))
+                    fresh = LiveSegment.fresh(segment, dead)
+                    self._segments = (*self._segments, fresh)
+                    # A row overwritten or deleted since it was taken is not the tail's text to drop:
+                    # the tail holds its newer version, or nothing.
+                    folded = [key for key, gone in zip(keys, dead.tolist(), strict=True) if not gone]
+                    self._text.publish(added=[_text_source(fresh)], folded=folded)
                 self._tail.drop_first(end)
                 # Changed with the segments, so any commit sees a segment set and the log
                 # position it covers together.
@@ -360,6 +451,9 @@ class VectorIndex:
                 dead = np.concatenate([current[live.segment.name].deleted[rows_kept] for live, rows_kept in pairs])
                 fresh = LiveSegment.fresh(segment, dead) if segment is not None else None
                 self._segments = replaced(self._segments, sources, fresh)
+                # Swapped with the segments: a text search sees the merged rows in one place only.
+                self._text.publish(added=[_text_source(fresh)] if fresh is not None else [],
+                                   removed=[live.segment.name for live in sources])
             self._commit()
             # Queries still running on the old segments keep their open files and mappings.
             for live in sources:
@@ -392,7 +486,8 @@ class VectorIndex:
         if template is not None and ann_lists(template) * _RETRAIN_GROWTH < layout_for(len(rows), self.dimension).lists:
             template = None
         try:
-            trained = write_segment(directory, rows, replace(self._build, build_threads=threads), trained=template)
+            trained = write_segment(directory, rows, replace(self._build, build_threads=threads), trained=template,
+                                    before_descriptor=self._text_builder(rows))
             self._files.publish(name)  # stored where the index lives before a manifest names it
         except Exception:
             # The step is retried under a new name: do not leave this one's files (a full disk
@@ -402,6 +497,19 @@ class VectorIndex:
         if trained is not None and template is None:
             self._trained = trained
         return Segment(directory)
+
+    def _text_builder(self, rows: SegmentRows) -> Callable[[Path], None] | None:
+        """Writes a new segment's text indexes (every searchable key's) into its directory."""
+        if not self._text.languages:
+            return None
+
+        def build(directory: Path) -> None:
+            metadata = rows.metadata
+            decoded = [orjson.loads(metadata.data[metadata.offsets[i]:metadata.offsets[i + 1]].tobytes())
+                       if metadata.offsets[i + 1] > metadata.offsets[i] else None for i in range(len(metadata))]
+            self._text.build_segment(directory, decoded)
+
+        return build
 
     def _commit(self) -> None:
         """Persist new deletion masks, then the manifest; then purge what it no longer needs."""
@@ -477,7 +585,32 @@ class VectorIndex:
         # Each memory-mapped array holds a file handle until it is freed: let them go now (a
         # query still running keeps the segments it captured until it ends).
         with self._lock:
+            names = [live.segment.name for live in self._segments]
             self._segments = ()
+        self._text.publish(removed=names)
+
+
+def _text_source(live: LiveSegment) -> SegmentSource:
+    segment = live.segment
+    return SegmentSource(segment.name, segment.directory, segment.rows, segment.key, segment.metadata,
+                         live.deleted if live.deleted_count else None)
+
+
+def _text_built(segment: Segment, key: str, language: str | None) -> bool:
+    """``segment`` holds ``key``'s text index, built with ``language``'s analyzer.
+
+    A key deleted and added again with another language finds the old folder (files go with the
+    segment's next rewrite): its terms are the old analyzer's, so it is rebuilt.
+    """
+    if not is_built(segment.directory, key):
+        return False
+    descriptor = orjson.loads((text_directory(segment.directory, key) / "text.json").read_bytes())
+    return bool(descriptor.get("language") == language)
+
+
+def _build_text(segment: Segment, key: str, language: str | None) -> None:
+    build_segment_text(segment.directory, key, language,
+                       [searchable_text(segment.metadata(row), key) for row in range(segment.rows)])
 
 
 # Distances are recomputed on every page; a last-bit difference must not repeat the cursor's row.

@@ -216,6 +216,11 @@ class VectorTable:
                 page.append((position, StoredVector(self._keys[row], self._vectors[row].copy(), self._metadata[row])))
             return page
 
+    def live_metadata(self) -> list[tuple[str, dict[str, Any] | None]]:
+        """Each live row's key and metadata, in row order."""
+        with self._lock:
+            return [(self._keys[row], self._metadata[row]) for row in sorted(self._row_of.values())]
+
     def snapshot(self, row_filter: RowFilter | None) -> TableSnapshot:
         """The live rows (that match ``row_filter``) as of now, to search without the lock."""
         with self._lock:

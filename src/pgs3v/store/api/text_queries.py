@@ -1,0 +1,136 @@
+"""QueryVectors with queryTexts: full-text-only (BM25, summed over the keys) and hybrid (RRF) rankings.
+
+What AWS documents and what pgs3v chose where it is silent: docs/full-text-notes.md (part 1, and
+"Wiring: done"). Each key's list comes exact from the engine (:meth:`VectorIndex.text_search`);
+this module combines them. A text or hybrid query answers its first page only, without a
+nextToken: a cursor cannot carry these rankings (the lists' depths depend on topK).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from pgs3v.store.api.errors import ValidationException
+from pgs3v.store.api.state import StoreState
+from pgs3v.store.engine.distances import exact_distances
+from pgs3v.store.engine.filters import CompiledFilter
+from pgs3v.store.engine.text_index import KeyBuilding, TextHit
+from pgs3v.store.engine.vector_index import VectorIndex
+from pgs3v.store.storage.catalog import IndexRecord
+
+Request = dict[str, Any]
+Response = dict[str, Any]
+
+
+# Reciprocal Rank Fusion's constant (Cormack, Clarke and Büttcher; Elasticsearch's and OpenSearch's default).
+RRF_K = 60
+# A full-text-only query over several keys reads each key's list this deep at most (its first
+# depth is topK), however the threshold rule below stands.
+_DEEPEST_TEXT_LIST = 10_000
+
+
+def _text_lists(
+    data: VectorIndex, texts: list[dict[str, Any]], depth: int, row_filter: CompiledFilter | None,
+) -> list[list[TextHit]]:
+    try:
+        return [data.text_search(text["metadataKey"], text["text"], depth, row_filter) for text in texts]
+    except (KeyBuilding, KeyError):
+        # The catalog said ACTIVE, the open index has not caught up yet (a configuration changed
+        # by another server, or a moment ago): the key is not serving queries here yet.
+        raise ValidationException.for_field(
+            "/queryTexts", "The text search configuration of a metadata key in queryTexts is BUILDING: "
+            "its existing vectors are being indexed and it does not serve queries yet") from None
+
+
+def _summed(data: VectorIndex, texts: list[dict[str, Any]], top: int, row_filter: CompiledFilter | None,
+            ) -> list[tuple[str, float, dict[str, float]]]:
+    """Full-text only: the ``top`` rows by the sum of their per-key BM25 scores, each with its parts.
+
+    Each key's list is exact (the engine's), read deeper until no row outside the top can beat it
+    (Fagin's threshold rule: a row missing from a full list scores at most that list's last score).
+    """
+    depth = top
+    while True:
+        lists = _text_lists(data, texts, depth, row_filter)
+        parts: dict[str, dict[str, float]] = {}
+        for text, hits in zip(texts, lists, strict=True):
+            for hit in hits:
+                parts.setdefault(hit.key, {})[text["metadataKey"]] = hit.score
+        # A list shorter than asked holds every row that matches its key: a row absent scores 0 there.
+        bounds = {text["metadataKey"]: hits[-1].score for text, hits in zip(texts, lists, strict=True)
+                  if len(hits) == depth}
+        ranked = sorted(parts.items(), key=lambda item: (-sum(item[1].values()), item[0]))
+        best = ranked[:top]
+        complete = all(len(scores) == len(texts) or not (bounds.keys() - scores.keys()) for _, scores in best)
+        unseen = sum(bounds.values())
+        others = [sum(scores.values()) + sum(bound for key, bound in bounds.items() if key not in scores)
+                  for _, scores in ranked[top:]]
+        floor = sum(best[-1][1].values()) if len(best) == top else 0.0
+        if not bounds or depth >= _DEEPEST_TEXT_LIST or (
+                complete and len(best) == top and floor > max([unseen, *others])):
+            return [(key, sum(scores.values()), scores) for key, scores in best]
+        depth = min(_DEEPEST_TEXT_LIST, depth * 4)
+
+
+def text_query(
+    state: StoreState, index: IndexRecord, request: Request, vector: npt.NDArray[np.float32] | None,
+    row_filter: CompiledFilter | None,
+) -> Response:
+    """A full-text-only (BM25) or hybrid (RRF) query: the first page only, never a nextToken.
+
+    A text ranking is computed whole for each request (the lists' depths depend on topK), so
+    pages of it cannot be cut safely by a cursor the way distances can: a text or hybrid query
+    answers its first page (up to the page size of results) and issues no token.
+    """
+    texts: list[dict[str, Any]] = request["queryTexts"] or []
+    top = request["topK"]
+    size = min(state.limits.query_page_size, top)
+    return_distance = bool(request.get("returnDistance"))
+    return_metadata = bool(request.get("returnMetadata"))
+    return_scores = bool(request.get("returnScores"))
+    ranked: list[tuple[str, dict[str, Any]]] = []  # key, then its scores as QueryScores holds them
+    distances: dict[str, float] = {}
+    with state.using(index) as opened:
+        if vector is None:
+            for key, _, parts in _summed(opened, texts, top, row_filter)[:size]:
+                ranked.append((key, {"bm25Scores": [{"metadataKey": k, "score": s} for k, s in parts.items()]}))
+        else:
+            neighbours = opened.query(vector, top, 0, row_filter)
+            lists = _text_lists(opened, texts, top, row_filter)
+            fused: dict[str, float] = {}
+            for rank, neighbour in enumerate(neighbours, start=1):
+                fused[neighbour.key] = fused.get(neighbour.key, 0.0) + 1.0 / (RRF_K + rank)
+                distances[neighbour.key] = neighbour.distance
+            bm25: dict[str, list[dict[str, Any]]] = {}
+            for text, hits in zip(texts, lists, strict=True):
+                for rank, hit in enumerate(hits, start=1):
+                    fused[hit.key] = fused.get(hit.key, 0.0) + 1.0 / (RRF_K + rank)
+                    bm25.setdefault(hit.key, []).append({"metadataKey": text["metadataKey"], "score": hit.score})
+            # Ties (equal fused scores) go to the smaller key, so the order is total.
+            for key, score in sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:size]:
+                scores: dict[str, Any] = {"fused": score}
+                if key in bm25:
+                    scores["bm25Scores"] = bm25[key]
+                if key in distances:
+                    scores["vectorDistance"] = distances[key]
+                ranked.append((key, scores))
+        found = {stored.key: stored for stored in opened.get([key for key, _ in ranked])} \
+            if return_metadata or (return_distance and vector is not None) else {}
+    results = []
+    for key, scores in ranked:
+        item: dict[str, Any] = {"key": key}
+        if return_distance and vector is not None:
+            distance = distances.get(key)
+            if distance is None and key in found:
+                distance = float(exact_distances(index.distance_metric, vector, found[key].data[None, :])[0])
+            if distance is not None:
+                item["distance"] = distance
+        if return_metadata:
+            item["metadata"] = (found[key].metadata if key in found else None) or {}
+        if return_scores:
+            item["scores"] = scores
+        results.append(item)
+    return {"vectors": results, "distanceMetric": index.distance_metric}
