@@ -151,20 +151,15 @@ def test_semantic_search_finds_hiking_jackets_within_the_pushed_down_filter(firs
 def test_hybrid_search_fuses_words_and_meaning_under_the_price_cap(first_run: DemoRun) -> None:
     [result] = first_run.report.results["hybrid"]
     assert "query_texts => jsonb_build_object(" in first_run.output
-    if result.unsupported:
-        # Until the store scores text: its answer and a note, and the demo goes on.
-        assert result.failure is not None and result.failure.sqlstate == "22023"
-        assert statements.TEXT_NOT_SUPPORTED in first_run.output
-        assert "note: this store does not support it yet" in first_run.output
-        assert first_run.report.results["reviews"], "the demo goes on after the note"
-        return
+    # The store scores text now: the statement answers (the demo's note is for stores that do not).
+    assert not result.unsupported and result.failure is None, first_run.output
     skus = result.column("sku")
     assert 0 < len(skus) <= 5
     fused = result.column("fused_score")
     assert all(score is not None for score in fused) and fused == sorted(fused, reverse=True)
     with first_run.connect() as connection:
-        rows = dict(connection.execute("SELECT sku, (price, description) FROM shop.products WHERE sku = ANY(%s)",
-                                       (skus,)).fetchall())
+        rows = {sku: (price, description) for sku, price, description in connection.execute(
+            "SELECT sku, price, description FROM shop.products WHERE sku = ANY(%s)", (skus,)).fetchall()}
     for sku, bm25, similarity in zip(skus, result.column("bm25"), result.column("similarity"), strict=True):
         price, description = rows[sku]
         assert price < statements.HYBRID_MAX_PRICE

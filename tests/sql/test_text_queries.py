@@ -1,22 +1,14 @@
-"""query_vectors with query_texts (0.5.0): full-text and hybrid queries, and the score columns.
-
-Until the store's full-text engine lands, it answers a valid text query with ValidationException
-"Full-text search (queryTexts) is not supported by this store yet". The tests of the request (its
-checks all come before that answer) run now; the tests of the results skip on that answer with
-the reason, and run as soon as the store scores text.
-"""
+"""query_vectors with query_texts (0.5.0): full-text and hybrid queries, and the score columns."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import psycopg
 import pytest
 
 from tests.sql.conftest import Connection, scalar, sql_error, unique
 
-NOT_SUPPORTED_YET = "Full-text search (queryTexts) is not supported by this store yet"
 RRF_K = 60  # AWS's fusion constant (docs/full-text-notes.md)
 
 # Three products: a waterproof pair (a has the word once, c twice) and b, nearest to the query vector.
@@ -45,14 +37,8 @@ def text_index(admin: Connection, writer: Connection, bucket: str) -> tuple[str,
 
 
 def text_rows(conn: Connection, query: str, params: Any = None) -> list[tuple[Any, ...]]:
-    """The rows of a text or hybrid query; skips the test while the store does not score text."""
-    try:
-        return conn.execute(query, params).fetchall()
-    except psycopg.Error as error:
-        if NOT_SUPPORTED_YET in str(error):
-            pytest.skip(f"the store answers queryTexts with {NOT_SUPPORTED_YET!r} until the full-text engine "
-                        "(branch text-wiring) merges")
-        raise
+    """The rows of a text or hybrid query."""
+    return conn.execute(query, params).fetchall()
 
 
 def test_vector_queries_are_as_in_0_4_0(reader: Connection, text_index: tuple[str, str]) -> None:
@@ -76,13 +62,14 @@ def test_vector_queries_are_as_in_0_4_0(reader: Connection, text_index: tuple[st
 
 
 def test_query_texts_reach_the_store(reader: Connection, text_index: tuple[str, str]) -> None:
-    # Each request passes pgs3v's checks and is answered by the store, whose checks show what it received.
-    cases = {
+    # Each request passes pgs3v's checks and is answered by the store, whose checks show what it
+    # received (None: the store answers with rows).
+    cases: dict[tuple[str, str, str], str | None] = {
         # the API's list, with and without a vector
-        ("'[{\"metadataKey\": \"description\", \"text\": \"waterproof\"}]'", "NULL", "NULL"): NOT_SUPPORTED_YET,
-        ("'[{\"metadataKey\": \"description\", \"text\": \"waterproof\"}]'", NEAR_B, "NULL"): NOT_SUPPORTED_YET,
+        ("'[{\"metadataKey\": \"description\", \"text\": \"waterproof\"}]'", "NULL", "NULL"): None,
+        ("'[{\"metadataKey\": \"description\", \"text\": \"waterproof\"}]'", NEAR_B, "NULL"): None,
         # the object form becomes the same list
-        ("'{\"description\": \"waterproof\"}'", "NULL", "NULL"): NOT_SUPPORTED_YET,
+        ("'{\"description\": \"waterproof\"}'", "NULL", "NULL"): None,
         ("'{\"colour\": \"red\"}'", "NULL", "NULL"): "Metadata key 'colour' is not configured for text search",
         ("'[{\"metadataKey\": \"description\", \"text\": \"a\"}, {\"metadataKey\": \"description\", "
          "\"text\": \"b\"}]'", "NULL", "NULL"): "Metadata key 'description' appears more than once in queryTexts",
@@ -92,14 +79,12 @@ def test_query_texts_reach_the_store(reader: Connection, text_index: tuple[str, 
     for (texts, vector, mode), message in cases.items():
         query = (f"SELECT * FROM s3vectors.query_vectors(%s, %s, {vector}, 3, query_texts => {texts}::jsonb, "
                  f"return_scores => true, query_mode => {mode})")
-        try:
-            reader.execute(query, text_index).fetchall()
-        except psycopg.Error as error:
-            assert error.sqlstate == "22023", (texts, str(error))
-            assert str(error).startswith("ValidationException: ") and message in str(error), (texts, str(error))
-        else:
-            # The store scores text: only the requests it must accept may succeed.
-            assert message == NOT_SUPPORTED_YET, (texts, vector, mode)
+        if message is None:
+            assert reader.execute(query, text_index).fetchall(), (texts, vector, mode)
+            continue
+        error = sql_error(reader, query, text_index)
+        assert error.sqlstate == "22023", (texts, str(error))
+        assert str(error).startswith("ValidationException: ") and message in str(error), (texts, str(error))
 
 
 def test_what_pgs3v_refuses_before_sending(reader: Connection, text_index: tuple[str, str]) -> None:
@@ -122,7 +107,7 @@ def test_the_reader_may_query_texts_and_the_public_may_not(db: Connection, text_
     assert scalar(db, "SELECT has_function_privilege('public', %s, 'EXECUTE')", (signature,)) is False
 
 
-# Results: these skip until the store scores text (see text_rows).
+# Results.
 
 def test_full_text_only_ranks_by_bm25(reader: Connection, text_index: tuple[str, str]) -> None:
     rows = text_rows(reader, "SELECT key, distance, fused_score, bm25_scores, vector_distance "
