@@ -19,9 +19,8 @@ import pytest
 
 from pgs3v.sample_data.catalog import load_products
 from pgs3v.store.engine.text_analyzers import analyze
-from pgs3v.store.engine.text_segment import searchable_text
-from tests.reference.bm25 import Bm25, lucene_length, rrf
-from tests.store.text_layout import close
+from tests.reference.bm25 import Bm25, rrf
+from tests.store.text_layout import close, reference_bm25
 from tests.support import StoreProcess, client, engine_client, error_of
 
 DIMENSION = 4
@@ -61,13 +60,7 @@ def _put(s3v: Any, index: dict[str, str], rows: dict[str, Metadata]) -> None:
 
 
 def _reference(live: dict[str, Metadata], key: str) -> Bm25:
-    documents = {}
-    for vector_key, metadata in live.items():
-        text = searchable_text(metadata, key)
-        terms = analyze(text, LANGUAGES[key]) if text else []
-        if terms:
-            documents[vector_key] = terms
-    return Bm25(documents, length=lucene_length)
+    return reference_bm25(live, key, LANGUAGES[key])
 
 
 def _expected_text(live: dict[str, Metadata], texts: dict[str, str], top: int,

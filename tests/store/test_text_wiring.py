@@ -21,12 +21,11 @@ from pgs3v.store.engine.index_settings import IndexSettings
 from pgs3v.store.engine.mutations import DeleteBatch, PutBatch
 from pgs3v.store.engine.text_analyzers import analyze
 from pgs3v.store.engine.text_index import KeyBuilding
-from pgs3v.store.engine.text_segment import searchable_text
 from pgs3v.store.engine.vector_index import VectorIndex
 from pgs3v.store.storage.local_objects import LocalObjects
 from pgs3v.store.storage.store_storage import ObjectStoreStorage, local_index_storage
-from tests.reference.bm25 import Bm25, lucene_length
-from tests.store.text_layout import close
+from tests.reference.bm25 import Bm25
+from tests.store.text_layout import close, reference_bm25
 
 DIMENSION = 4
 LANGUAGES: dict[str, str | None] = {"description": "en", "name": None}
@@ -66,13 +65,7 @@ def _delete(index: VectorIndex, live: dict[str, Metadata], keys: list[str]) -> N
 
 
 def _reference(live: dict[str, Metadata], key: str) -> Bm25:
-    documents = {}
-    for vector_key, metadata in live.items():
-        text = searchable_text(metadata, key)
-        terms = analyze(text, LANGUAGES[key]) if text else []
-        if terms:
-            documents[vector_key] = terms
-    return Bm25(documents, length=lucene_length)
+    return reference_bm25(live, key, LANGUAGES[key])
 
 
 def _check(index: VectorIndex, live: dict[str, Metadata], tops: tuple[int, ...] = (1, 10, 50)) -> None:

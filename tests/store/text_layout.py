@@ -121,13 +121,18 @@ class TextLayout:
 
     def reference(self, key: str) -> Bm25:
         """The reference BM25 of searchable ``key`` over the live rows."""
-        documents = {}
-        for vector_key, metadata in self.live.items():
-            text = searchable_text(metadata, key)
-            terms = analyze(text, self.languages[key]) if text else []
-            if terms:
-                documents[vector_key] = terms
-        return Bm25(documents, length=lucene_length)
+        return reference_bm25(self.live, key, self.languages[key])
+
+
+def reference_bm25(live: Mapping[str, Any], key: str, language: str | None) -> Bm25:
+    """The reference BM25 of searchable ``key`` over ``live`` (vector key -> metadata), analyzed as the store does."""
+    documents = {}
+    for vector_key, metadata in live.items():
+        text = searchable_text(metadata, key)
+        terms = analyze(text, language) if text else []
+        if terms:
+            documents[vector_key] = terms
+    return Bm25(documents, length=lucene_length)
 
 
 def close(engine: float, reference: float) -> bool:
