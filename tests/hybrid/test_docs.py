@@ -35,9 +35,14 @@ def passing(db: Connection, condition: LiteralString) -> list[str]:
 
 
 def test_there_is_one_example_per_pattern() -> None:
-    assert len(EXAMPLES) == 3
+    assert len(EXAMPLES) == 5
     assert "s3vectors.query_vectors(" in EXAMPLES[0] and "$in" in EXAMPLES[1]
     assert "s3vectors.query_vectors_paged(" in EXAMPLES[2]
+    # "Text, vector or both": full text alone, then hybrid. This catalog's index has no searchable
+    # key, so they run elsewhere: tests/sql/test_text_queries.py runs both shapes, and the demo
+    # (tests/demo) runs a hybrid statement of the same shape.
+    assert "query_texts =>" in EXAMPLES[3] and "$1::real[]" not in EXAMPLES[3]
+    assert "query_texts =>" in EXAMPLES[4] and "$1::real[]" in EXAMPLES[4]
 
 
 def test_post_filter_example(reader: Connection, db: Connection, catalog: Catalog) -> None:
