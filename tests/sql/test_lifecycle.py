@@ -326,7 +326,7 @@ def test_a_fresh_install_and_an_upgrade_from_0_4_0_end_in_the_same_catalog(
         conn.execute('CREATE ROLE "lifecycle app, v2"')
         conn.execute(f'GRANT EXECUTE ON FUNCTION {QUERY_VECTORS_0_4_0} TO "lifecycle app, v2"')
     before = catalog(upgraded)
-    assert install_schema(upgraded).scripts_run == ["pgs3v--0.4.0--0.5.0.sql"]
+    assert install_schema(upgraded).scripts_run == ["aws_lambda_shim--1.1--1.2.sql", "pgs3v--0.4.0--0.5.0.sql"]
     fresh = new_database(cluster, "lifecycle_fresh_050")
     install_schema(fresh)
     with psycopg.connect(fresh, autocommit=True) as conn:

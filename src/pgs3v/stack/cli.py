@@ -97,17 +97,30 @@ def register(main: click.Group) -> None:
 
     @main.command()
     @data_dir_option
-    def doctor(data_dir: Path | None) -> None:
+    @click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="A server certificate (PEM) to check: its dates, and with --tls-key that the key is its own.")
+    @click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="The private key of --tls-cert.")
+    @click.option("--tls-ca", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="CA certificates (PEM) clients trust [default: $AWS_CA_BUNDLE, else the system's].")
+    @click.option("--endpoint", "endpoints", multiple=True, metavar="URL",
+                  help="An https server to connect to as a verifying client (repeatable), e.g. https://127.0.0.1:8750.")
+    def doctor(data_dir: Path | None, tls_cert: Path | None, tls_key: Path | None, tls_ca: Path | None,
+               endpoints: tuple[str, ...]) -> None:
         """Diagnose the stack and print a fix for each problem found.
 
         Checks the PostgreSQL 15 and PL/Python packages, that PostgreSQL, the store and the
         function host answer, that they accept the saved credentials, that schema s3vectors is
-        installed, that the aws_lambda shim points at the function host with those credentials,
-        and that SQL reaches the store. Exit status 1 when a check fails.
+        installed, that the aws_lambda shim points at the function host with those credentials
+        (and trusts its certificate when it is https), and that SQL reaches the store. With
+        --tls-cert and --endpoint it checks a certificate: expired, not yet valid, for another
+        host name, signed by a CA the clients do not trust, or with a key of another certificate.
+        Exit status 1 when a check fails.
         """
         from pgs3v.stack.doctor import diagnose
 
-        findings = diagnose(resolve_data_dir(data_dir))
+        findings = diagnose(resolve_data_dir(data_dir), cert_file=tls_cert, key_file=tls_key, endpoints=endpoints,
+                            ca_file=None if tls_ca is None else str(tls_ca))
         # soft_wrap: a fix is a command to copy, so no line breaks inside it.
         console = output_console(soft_wrap=True)
         for finding in findings:
