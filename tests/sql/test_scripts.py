@@ -23,7 +23,7 @@ def names(paths: list[Path]) -> list[str]:
 def test_the_shipped_scripts_are_found() -> None:
     directory = sql_directory()
     assert ScriptSet(SCHEMA_SCRIPTS, directory).latest() == "0.5.0"
-    assert ScriptSet(SHIM_SCRIPTS, directory).latest() == "1.1"
+    assert ScriptSet(SHIM_SCRIPTS, directory).latest() == "1.2"
     assert names(ScriptSet(SHIM_SCRIPTS, directory).plan(None)) == ["aws_lambda_shim--1.0.sql",
                                                                       "aws_lambda_shim--1.0--1.1.sql",
                                                                       "aws_lambda_shim--1.1--1.2.sql"]

@@ -188,3 +188,19 @@ def test_serve_refuses_half_a_pair_unreadable_files_and_a_foreign_key(
     with pytest.raises(Exception, match=r"cannot load the certificate .*not\.pem"):
         server_context(ServerTls(not_pem, certificates.server.key_file))
     assert not (tmp_path / "data").exists()  # refused before the store opened anything
+
+
+def test_clients_built_without_a_ca_honour_aws_ca_bundle(
+    tls_store: StoreProcess, certificates: TestCertificates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # How the CLI's commands (bench, sync, demo, doctor) build their clients: no verify, no CA file.
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(certificates.ca_file))
+    s3v = boto3.session.Session().client(
+        "s3vectors", endpoint_url=tls_store.endpoint, region_name=REGION, aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_ACCESS_KEY)
+    assert "vectorBuckets" in s3v.list_vector_buckets()
+    transport = JsonTransport(tls_store.endpoint, BotoCredentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), REGION, 5.0, 30.0)
+    try:
+        assert "vectorBuckets" in transport.call("ListVectorBuckets", {})
+    finally:
+        transport.close()

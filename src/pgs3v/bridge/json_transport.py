@@ -33,7 +33,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from botocore.exceptions import SSLError as BotocoreSSLError
 
-from pgs3v.tls import client_context
+from pgs3v.tls import ca_file_from, client_context
 
 # Operations whose requests and answers are plain JSON bodies (no path parameters, no
 # timestamps): for these the transport's answer equals boto3's parsed answer.
@@ -83,12 +83,13 @@ class JsonTransport:
 
     def __init__(self, endpoint: str, credentials: Any, region: str, connect_timeout: float,
                  read_timeout: float, ca_file: str | None = None) -> None:
-        """Calls to ``endpoint``; an https one is verified against ``ca_file`` (else the system's CAs)."""
+        """Calls to ``endpoint``; https is verified against ``ca_file``, else $AWS_CA_BUNDLE, else the system's CAs."""
         url = urlsplit(endpoint)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"not an http(s) endpoint: {endpoint!r}")
         # Built once: loading CA certificates costs milliseconds, and one context serves every thread.
-        self._tls = client_context(ca_file) if url.scheme == "https" else None
+        # $AWS_CA_BUNDLE as botocore reads it, so this transport trusts what the boto3 clients beside it do.
+        self._tls = client_context(ca_file or ca_file_from()) if url.scheme == "https" else None
         self.endpoint = endpoint.rstrip("/")
         self._url = url
         self._path_prefix = url.path.rstrip("/")
