@@ -24,6 +24,7 @@ def _boto_client(service: str, endpoint: str, stack: LocalStack, settings: Stack
         service, endpoint_url=endpoint, region_name=settings.region,
         aws_access_key_id=credentials.access_key_id, aws_secret_access_key=credentials.secret_access_key,
         config=Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=5),
+        verify=settings.tls_ca,  # None: botocore's default ($AWS_CA_BUNDLE, else its CAs), never off
     )
 
 
@@ -76,6 +77,10 @@ def diagnose(data_dir: Path, *, cert_file: Path | None = None, key_file: Path | 
         findings.append(Finding("local stack", False, f"no stack.json in {stack.data_dir}",
                                 f"pgs3v up --data-dir {data_dir}"))
         return findings
+    if settings.tls_cert is not None:
+        findings += certificate_file_findings(Path(settings.tls_cert), Path(settings.tls_key or settings.tls_cert))
+        findings += [handshake_finding(endpoint, ca_file=settings.tls_ca)
+                     for endpoint in (stack.store_endpoint(settings), stack.function_endpoint(settings))]
     cluster = stack.cluster(settings)
     try:
         running = cluster.running()
