@@ -118,7 +118,7 @@ class OneWriteHttpToolsProtocol(HttpToolsProtocol):
                         self.guards.max_connections)
             transport.write(_error_response(503, "Service Unavailable", "ServiceUnavailableException",
                                             "Too many open connections; retry shortly."))
-            transport.close()
+            self._holding.close()  # bounded for TLS, like every close (HeadHoldingTransport.close)
             return
         self._arm(self.guards.head_seconds, self._head_timed_out)
 
