@@ -20,6 +20,7 @@ from pgs3v.stack.startup import require_packages
 from pgs3v.store.process import StoreProcess as _StoreProcess
 from pgs3v.store.process import free_port
 from pgs3v.store.storage.s3_objects import S3Location, S3Objects
+from pgs3v.tls import ServerTls
 
 __all__ = ["StoreProcess", "client", "engine_client", "error_of", "free_port", "process_status", "require_postgres",
            "seaweedfs_objects", "seaweedfs_store", "signed_head"]
@@ -32,9 +33,10 @@ REGION = "us-east-1"
 class StoreProcess(_StoreProcess):
     """The store under test, with the test credentials."""
 
-    def __init__(self, data_dir: Path, extra_args: tuple[str, ...] = (), log_file: Path | None = None) -> None:
+    def __init__(self, data_dir: Path, extra_args: tuple[str, ...] = (), log_file: Path | None = None,
+                 tls: ServerTls | None = None, ca_file: Path | None = None) -> None:
         super().__init__(data_dir, Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), extra_args=extra_args,
-                         log_file=log_file)
+                         log_file=log_file, tls=tls, ca_file=ca_file)
 
     def start(self, environ: Mapping[str, str] | None = None) -> StoreProcess:
         super().start(environ)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from pgs3v.auth.credentials import Credentials
+from pgs3v.tls import ServerTls, client_context
 
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 60.0
@@ -33,11 +35,12 @@ def free_port() -> int:
 
 
 def wait_until_healthy(
-    url: str, is_alive: Callable[[], bool], log_file: Path, timeout: float = READY_TIMEOUT_SECONDS
+    url: str, is_alive: Callable[[], bool], log_file: Path, timeout: float = READY_TIMEOUT_SECONDS,
+    tls: ssl.SSLContext | None = None,
 ) -> None:
-    """Poll a health URL until it answers 200; fail early if the process died."""
+    """Poll a health URL until it answers 200 (verifying an https one with ``tls``); fail early if the process died."""
     # No proxies: a proxy from the environment must not answer for a loopback server.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=tls))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not is_alive():
@@ -72,8 +75,12 @@ class ChildServer:
         region: str = "us-east-1",
         log_file: Path | None = None,
         cwd: Path | None = None,
+        tls: ServerTls | None = None,
+        ca_file: Path | None = None,
     ) -> None:
+        """``tls``: serve HTTPS with that certificate; ``ca_file``: the CA this side trusts for https."""
         self.credentials = credentials
+        self.tls, self.ca_file = tls, ca_file
         self.port = port or free_port()
         self.extra_args = extra_args
         self.region = region
@@ -88,7 +95,17 @@ class ChildServer:
     @property
     def endpoint(self) -> str:
         """The server's base URL."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'http' if self.tls is None else 'https'}://127.0.0.1:{self.port}"
+
+    def tls_args(self) -> list[str]:
+        """``--tls-cert`` and ``--tls-key`` when the server serves HTTPS."""
+        if self.tls is None:
+            return []
+        return ["--tls-cert", str(self.tls.cert_file), "--tls-key", str(self.tls.key_file)]
+
+    def verify(self) -> str | bool:
+        """boto3's ``verify`` for this server: the CA file, else its default (verification on)."""
+        return True if self.ca_file is None else str(self.ca_file)
 
     def command(self) -> list[str]:
         """The command line that runs the server in the foreground."""
@@ -110,7 +127,9 @@ class ChildServer:
             )
         process = self.process
         try:
-            wait_until_healthy(f"{self.endpoint}/_pgs3v/health", lambda: process.poll() is None, self.log_file)
+            tls = client_context(self.ca_file) if self.tls is not None else None
+            wait_until_healthy(f"{self.endpoint}/_pgs3v/health", lambda: process.poll() is None, self.log_file,
+                               tls=tls)
         except RuntimeError:
             self.kill()
             raise

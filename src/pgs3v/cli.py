@@ -72,8 +72,13 @@ _LIMITS_HELP = "Raise a service limit, NAME=VALUE (repeatable). Limits: " + ", "
               help="With --storage: disk space for cached segments, in MiB (per worker).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Store processes serving this address, e.g. one per core (needs --storage: file:///DIR or s3://).")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Serve HTTPS only, with this certificate chain (PEM); needs --tls-key.")
+@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The private key (PEM, unencrypted) of --tls-cert.")
 def store_serve(data_dir: Path | None, host: str, port: int, region: str, limits: tuple[str, ...],
-                storage: str | None, s3_endpoint: str | None, s3_region: str, cache_mb: int, workers: int) -> None:
+                storage: str | None, s3_endpoint: str | None, s3_region: str, cache_mb: int, workers: int,
+                tls_cert: Path | None, tls_key: Path | None) -> None:
     """Run the store in the foreground.
 
     Credentials come from PGS3V_ACCESS_KEY_ID / PGS3V_SECRET_ACCESS_KEY, else are generated on
@@ -88,9 +93,14 @@ def store_serve(data_dir: Path | None, host: str, port: int, region: str, limits
     except ValueError as problem:
         raise click.BadParameter(str(problem), param_hint="--limit") from None
     from pgs3v.store.storage.location import StorageConfigError, StorageOptions
+    from pgs3v.tls import TlsError, server_tls
 
+    try:
+        tls = server_tls(tls_cert, tls_key)
+    except TlsError as problem:
+        raise click.UsageError(str(problem)) from None
     options = ServeOptions(data_dir=resolve_data_dir(data_dir), host=host, port=port, region=region,
-                           storage=StorageOptions(storage, s3_endpoint, s3_region, cache_mb << 20))
+                           storage=StorageOptions(storage, s3_endpoint, s3_region, cache_mb << 20), tls=tls)
     from pgs3v.store.workers import WorkerStartError, serve_workers
 
     try:
@@ -98,7 +108,7 @@ def store_serve(data_dir: Path | None, host: str, port: int, region: str, limits
             serve_workers(options, limit_values, workers)
         else:
             serve(options, limit_values)
-    except (StorageConfigError, WorkerStartError) as problem:
+    except (StorageConfigError, WorkerStartError, TlsError) as problem:
         raise click.ClickException(str(problem)) from None
 
 

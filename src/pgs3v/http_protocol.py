@@ -33,6 +33,8 @@ log = logging.getLogger("pgs3v.http")
 _STATUS_LINE = b"HTTP/1.1 "
 _INFORMATIONAL = b"HTTP/1.1 1"
 _END_OF_HEAD = b"\r\n\r\n"
+# How long a closing TLS connection waits for the client's close_notify.
+_TLS_CLOSE_SECONDS = 2.0
 
 
 class HeadHoldingTransport:
@@ -53,9 +55,21 @@ class HeadHoldingTransport:
         self._transport.write(data)
 
     def close(self) -> None:
-        """Send a held head, then close."""
+        """Send a held head, then close (a TLS connection within a bound, see below)."""
         self.flush()
         self._transport.close()
+        if self._transport.get_extra_info("sslcontext") is not None:
+            # Closing TLS waits for the client's close_notify, 30 s by default, and a client idling
+            # on a kept-alive connection (urllib3's pool, botocore's) does not read to send it: every
+            # server stop took 30 s. Past the bound the connection is dropped, once what was written
+            # before the close has gone out (a slow reader of a large answer keeps its bytes).
+            asyncio.get_running_loop().call_later(_TLS_CLOSE_SECONDS, self._drop_when_sent)
+
+    def _drop_when_sent(self) -> None:
+        if self._transport.get_write_buffer_size():
+            asyncio.get_running_loop().call_later(_TLS_CLOSE_SECONDS, self._drop_when_sent)
+        else:
+            self._transport.abort()
 
     def flush(self) -> None:
         """Send a held head now."""
@@ -104,7 +118,7 @@ class OneWriteHttpToolsProtocol(HttpToolsProtocol):
                         self.guards.max_connections)
             transport.write(_error_response(503, "Service Unavailable", "ServiceUnavailableException",
                                             "Too many open connections; retry shortly."))
-            transport.close()
+            self._holding.close()  # bounded for TLS, like every close (HeadHoldingTransport.close)
             return
         self._arm(self.guards.head_seconds, self._head_timed_out)
 

@@ -63,11 +63,12 @@ def test_install_twice_upgrade_and_uninstall_everything(cluster: PostgresCluster
 
     report = install_schema(first, function_endpoint="http://127.0.0.1:9", access_key_id="AKID",
                             secret_access_key="secret")
-    assert report.scripts_run == ["aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql",
+    assert report.scripts_run == ["aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql",
+                                  "aws_lambda_shim--1.1--1.2.sql", "pgs3v--0.1.0.sql",
                                   "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql", "pgs3v--0.3.0--0.4.0.sql",
                                   "pgs3v--0.4.0--0.5.0.sql"]
     assert (report.schema_version, report.lambda_provider, report.shim_configured) == (
-        "0.5.0", "aws_lambda_shim 1.1", True)
+        "0.5.0", "aws_lambda_shim 1.2", True)
     again = install_schema(first)
     assert again.scripts_run == [] and again.shim_configured
     with psycopg.connect(first) as conn:
@@ -92,7 +93,8 @@ def test_install_twice_upgrade_and_uninstall_everything(cluster: PostgresCluster
     with pytest.raises(SchemaError, match=re.escape("newer than 0.5.0")):
         install_schema(first)
     fresh = install_schema(second, scripts_directory=scripts)
-    assert fresh.scripts_run == ["aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql",
+    assert fresh.scripts_run == ["aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql",
+                                  "aws_lambda_shim--1.1--1.2.sql", "pgs3v--0.1.0.sql",
                                  "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql", "pgs3v--0.3.0--0.4.0.sql",
                                  "pgs3v--0.4.0--0.5.0.sql", "pgs3v--0.5.0--0.5.1.sql"]
 
@@ -324,7 +326,7 @@ def test_a_fresh_install_and_an_upgrade_from_0_4_0_end_in_the_same_catalog(
         conn.execute('CREATE ROLE "lifecycle app, v2"')
         conn.execute(f'GRANT EXECUTE ON FUNCTION {QUERY_VECTORS_0_4_0} TO "lifecycle app, v2"')
     before = catalog(upgraded)
-    assert install_schema(upgraded).scripts_run == ["pgs3v--0.4.0--0.5.0.sql"]
+    assert install_schema(upgraded).scripts_run == ["aws_lambda_shim--1.1--1.2.sql", "pgs3v--0.4.0--0.5.0.sql"]
     fresh = new_database(cluster, "lifecycle_fresh_050")
     install_schema(fresh)
     with psycopg.connect(fresh, autocommit=True) as conn:
@@ -400,6 +402,7 @@ def test_the_scripts_work_with_plain_psql(cluster: PostgresCluster) -> None:
     for script in ("aws_lambda_shim--1.0.sql", "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.1.0.sql", "pgs3v--0.1.0.sql",
                    "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql", "aws_lambda_shim--1.0.sql",
                    "aws_lambda_shim--1.0--1.1.sql", "pgs3v--0.2.0--0.3.0.sql",  # running one again is harmless
+                   "aws_lambda_shim--1.1--1.2.sql", "aws_lambda_shim--1.1--1.2.sql",
                    "pgs3v--0.3.0--0.4.0.sql", "pgs3v--0.3.0--0.4.0.sql",
                    "pgs3v--0.4.0--0.5.0.sql", "pgs3v--0.4.0--0.5.0.sql"):
         result = psql(script)
@@ -445,8 +448,9 @@ def test_cli_install_and_uninstall(cluster: PostgresCluster) -> None:
                                      "--write-function", "w"], env={"PGS3V_ACCESS_KEY_ID": "AKID",
                                                              "PGS3V_SECRET_ACCESS_KEY": "secret"})
     assert installed.exit_code == 0, installed.output
-    assert ("pgs3v schema 0.5.0 via aws_lambda_shim 1.1; ran aws_lambda_shim--1.0.sql, aws_lambda_shim--1.0--1.1.sql, "
-            "pgs3v--0.1.0.sql, pgs3v--0.1.0--0.2.0.sql, pgs3v--0.2.0--0.3.0.sql, pgs3v--0.3.0--0.4.0.sql, "
+    assert ("pgs3v schema 0.5.0 via aws_lambda_shim 1.2; ran aws_lambda_shim--1.0.sql, aws_lambda_shim--1.0--1.1.sql, "
+            "aws_lambda_shim--1.1--1.2.sql, pgs3v--0.1.0.sql, pgs3v--0.1.0--0.2.0.sql, pgs3v--0.2.0--0.3.0.sql, "
+            "pgs3v--0.3.0--0.4.0.sql, "
             "pgs3v--0.4.0--0.5.0.sql") in installed.output
     with psycopg.connect(dsn) as conn:
         row = conn.execute("SELECT access_key_id, timeout_seconds FROM aws_lambda_shim.configuration()").fetchone()

@@ -23,9 +23,10 @@ def names(paths: list[Path]) -> list[str]:
 def test_the_shipped_scripts_are_found() -> None:
     directory = sql_directory()
     assert ScriptSet(SCHEMA_SCRIPTS, directory).latest() == "0.5.0"
-    assert ScriptSet(SHIM_SCRIPTS, directory).latest() == "1.1"
+    assert ScriptSet(SHIM_SCRIPTS, directory).latest() == "1.2"
     assert names(ScriptSet(SHIM_SCRIPTS, directory).plan(None)) == ["aws_lambda_shim--1.0.sql",
-                                                                      "aws_lambda_shim--1.0--1.1.sql"]
+                                                                      "aws_lambda_shim--1.0--1.1.sql",
+                                                                      "aws_lambda_shim--1.1--1.2.sql"]
     # No full script after 0.1.0: a fresh install is 0.1.0 and its upgrades, the very path of an upgrade.
     assert names(ScriptSet(SCHEMA_SCRIPTS, directory).plan(None)) == [
         "pgs3v--0.1.0.sql", "pgs3v--0.1.0--0.2.0.sql", "pgs3v--0.2.0--0.3.0.sql", "pgs3v--0.3.0--0.4.0.sql",

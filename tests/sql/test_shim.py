@@ -161,7 +161,7 @@ def shim_socket(conn: Connection) -> tuple[int, int]:
     """(file descriptor, TCP_NODELAY) of the shim's kept-alive connection in this session's backend."""
     (found,) = notices(conn, "DO $$\n"
                              "from socket import IPPROTO_TCP, TCP_NODELAY\n"
-                             "sock = next(iter(GD['aws_lambda_shim/1.1'].connections.values()))\n"
+                             "sock = next(iter(GD['aws_lambda_shim/1.2'].connections.values()))\n"
                              "plpy.notice(f'{sock.fileno()} {sock.getsockopt(IPPROTO_TCP, TCP_NODELAY)}')\n"
                              "$$ LANGUAGE plpython3u")
     descriptor, nodelay = found.split()
@@ -201,20 +201,20 @@ def test_an_upgraded_shim_runs_its_new_code_in_a_live_session(
     only_1_0 = tmp_path / "sql"
     only_1_0.mkdir()
     for script in sql_directory().glob("*.sql"):
-        if script.name != "aws_lambda_shim--1.0--1.1.sql":
+        if not script.name.startswith("aws_lambda_shim--1.0--") and not script.name.startswith("aws_lambda_shim--1.1"):
             shutil.copy(script, only_1_0)
     report = install_schema(dsn, function_endpoint=sql_stack.host.endpoint, access_key_id=ACCESS_KEY_ID,
                             secret_access_key=SECRET_ACCESS_KEY, scripts_directory=only_1_0)
     assert report.lambda_provider == "aws_lambda_shim 1.0"
     assert scalar(conn, "SELECT status_code FROM aws_lambda.invoke(%s, '{}'::jsonb)", (ECHO,)) == 200
     upgraded = install_schema(dsn)
-    assert upgraded.scripts_run == ["aws_lambda_shim--1.0--1.1.sql"]
-    assert upgraded.lambda_provider == "aws_lambda_shim 1.1" and upgraded.shim_configured
+    assert upgraded.scripts_run == ["aws_lambda_shim--1.0--1.1.sql", "aws_lambda_shim--1.1--1.2.sql"]
+    assert upgraded.lambda_provider == "aws_lambda_shim 1.2" and upgraded.shim_configured
     # The same backend built the 1.0 helpers; the upgraded function builds and uses its own.
     payload = scalar(conn, "SELECT payload FROM aws_lambda.invoke(%s, '{\"n\": 1}'::jsonb)", (ECHO,))
     assert payload["event"] == {"n": 1}
     (keys,) = notices(conn, "DO $$\nplpy.notice(' '.join(sorted(GD)))\n$$ LANGUAGE plpython3u")
-    assert {"aws_lambda_shim/1.0", "aws_lambda_shim/1.1"} <= set(keys.split())
+    assert {"aws_lambda_shim/1.0", "aws_lambda_shim/1.2"} <= set(keys.split())
 
 
 class CannedHttpServer:

@@ -13,6 +13,7 @@ import click
 
 from pgs3v.bridge.host_server import DEFAULT_PORT, DEFAULT_STORE_ENDPOINT
 from pgs3v.data_directory import data_dir_help, resolve_data_dir
+from pgs3v.tls import ServerTls, TlsError, server_tls
 
 
 def _parse_functions(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -23,6 +24,13 @@ def _parse_functions(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
             raise click.BadParameter(f"expected NAME=MODULE.FUNCTION, got {item!r}", param_hint="--function")
         parsed.append((name.strip(), path.strip()))
     return tuple(parsed)
+
+
+def _server_tls(cert: Path | None, key: Path | None) -> ServerTls | None:
+    try:
+        return server_tls(cert, key)
+    except TlsError as problem:
+        raise click.UsageError(str(problem)) from None
 
 
 @click.group("functions")
@@ -49,9 +57,17 @@ def functions() -> None:
               help="Serve another handler too (repeatable), named as Lambda's handler setting names it.")
 @click.option("--no-verify-signatures", is_flag=True, default=False,
               help="Accept unsigned requests (only on a trusted loopback; verification is on by default).")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Serve HTTPS only, with this certificate chain (PEM); needs --tls-key.")
+@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The private key (PEM, unencrypted) of --tls-cert.")
+@click.option("--tls-ca", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CA certificates (PEM) the bridge trusts for an https --store-endpoint [default: $AWS_CA_BUNDLE, "
+                   "else the system's].")
 def functions_serve(host: str, port: int, store_endpoint: str, region: str | None, data_dir: Path | None,
                     timeout_seconds: float, concurrency: int, extra_functions: tuple[str, ...],
-                    no_verify_signatures: bool) -> None:
+                    no_verify_signatures: bool, tls_cert: Path | None, tls_key: Path | None,
+                    tls_ca: Path | None) -> None:
     """Run the function host in the foreground.
 
     Serves POST /2015-03-31/functions/pgs3v-bridge/invocations like AWS Lambda. Requests must be
@@ -67,6 +83,7 @@ def functions_serve(host: str, port: int, store_endpoint: str, region: str | Non
         region=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         timeout_seconds=timeout_seconds, concurrency=concurrency,
         verify_signatures=not no_verify_signatures, extra_functions=_parse_functions(extra_functions),
+        tls=_server_tls(tls_cert, tls_key), ca_file=tls_ca,
     )
     try:
         serve(options)

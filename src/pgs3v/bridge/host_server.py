@@ -17,6 +17,7 @@ from pgs3v.bridge.function_host import build_app
 from pgs3v.bridge.functions import BRIDGE_FUNCTION, BRIDGE_HANDLER, FunctionRegistry, FunctionSpec, load_handler
 from pgs3v.bridge.settings import STORE_ENDPOINT
 from pgs3v.http_protocol import ConnectionGuards, guarded_protocol, raise_file_handle_limit
+from pgs3v.tls import CA_BUNDLE_ENV, ServerTls, client_context, server_context
 
 log = logging.getLogger("pgs3v.functions")
 
@@ -38,6 +39,16 @@ class HostOptions:
     concurrency: int = 64
     verify_signatures: bool = True
     extra_functions: tuple[tuple[str, str], ...] = ()  # (name, "module.function")
+    # HTTPS only, with this certificate and key; None serves plain HTTP.
+    tls: ServerTls | None = None
+    # The CA file the bridge trusts when the store's endpoint is https (AWS_CA_BUNDLE of the
+    # function); None leaves the environment's.
+    ca_file: Path | None = None
+
+    @property
+    def scheme(self) -> str:
+        """``https`` with a certificate, else ``http``."""
+        return "http" if self.tls is None else "https"
 
 
 def host_credentials(data_dir: Path, environ: Mapping[str, str] | None = None) -> Credentials:
@@ -55,7 +66,9 @@ def host_credentials(data_dir: Path, environ: Mapping[str, str] | None = None) -
 
 def bridge_environment(options: HostOptions, credentials: Credentials) -> dict[str, str]:
     """The environment the pgs3v-bridge function sees, as its Lambda configuration would set it."""
+    ca = {CA_BUNDLE_ENV: str(options.ca_file.resolve())} if options.ca_file is not None else {}
     return {
+        **ca,
         STORE_ENDPOINT: options.store_endpoint,
         "AWS_ACCESS_KEY_ID": credentials.access_key_id,
         "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
@@ -92,6 +105,10 @@ def serve(options: HostOptions, environ: Mapping[str, str] | None = None) -> Non
     """Serve the function host in the foreground until SIGINT or SIGTERM."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pgs3v.functions").setLevel(logging.INFO)
+    # First: an unusable certificate or CA file is one line, before anything starts.
+    tls_context = None if options.tls is None else server_context(options.tls)
+    if options.ca_file is not None:
+        client_context(options.ca_file)
     credentials = host_credentials(options.data_dir, environ)
     registry = build_registry(options, credentials)
     apply_environment(registry.specs(), os.environ)
@@ -106,9 +123,11 @@ def serve(options: HostOptions, environ: Mapping[str, str] | None = None) -> Non
     config = uvicorn.Config(
         app, host=options.host, port=options.port, loop="uvloop", http=guarded_protocol(guards),
         log_level="warning", access_log=False, timeout_keep_alive=75,
+        ssl_context_factory=None if tls_context is None else lambda config, default: tls_context,
     )
     print(
-        f"pgs3v function host on http://{options.host}:{options.port} serving {', '.join(registry.names())} "
+        f"pgs3v function host on {options.scheme}://{options.host}:{options.port} "
+        f"serving {', '.join(registry.names())} "
         f"(store {options.store_endpoint}, region {options.region}, access key {credentials.access_key_id}"
         f"{'' if options.verify_signatures else ', signatures NOT verified'})",
         flush=True,

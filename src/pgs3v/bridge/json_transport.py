@@ -21,6 +21,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import ssl
 import sys
 import threading
 from collections.abc import Mapping
@@ -30,6 +31,9 @@ from urllib.parse import urlsplit
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import SSLError as BotocoreSSLError
+
+from pgs3v.tls import ca_file_from, client_context
 
 # Operations whose requests and answers are plain JSON bodies (no path parameters, no
 # timestamps): for these the transport's answer equals boto3's parsed answer.
@@ -78,10 +82,14 @@ class JsonTransport:
     """Call S3 Vectors data operations with JSON over one kept-alive connection per thread."""
 
     def __init__(self, endpoint: str, credentials: Any, region: str, connect_timeout: float,
-                 read_timeout: float) -> None:
+                 read_timeout: float, ca_file: str | None = None) -> None:
+        """Calls to ``endpoint``; https is verified against ``ca_file``, else $AWS_CA_BUNDLE, else the system's CAs."""
         url = urlsplit(endpoint)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"not an http(s) endpoint: {endpoint!r}")
+        # Built once: loading CA certificates costs milliseconds, and one context serves every thread.
+        # $AWS_CA_BUNDLE as botocore reads it, so this transport trusts what the boto3 clients beside it do.
+        self._tls = client_context(ca_file or ca_file_from()) if url.scheme == "https" else None
         self.endpoint = endpoint.rstrip("/")
         self._url = url
         self._path_prefix = url.path.rstrip("/")
@@ -145,10 +153,18 @@ class JsonTransport:
 
     def _connect(self) -> _OneWriteConnection:
         url = self._url
-        connection_class = _OneWriteTlsConnection if url.scheme == "https" else _OneWriteConnection
-        connection = connection_class(url.hostname or "", url.port, timeout=self._connect_timeout)
+        connection: _OneWriteConnection
+        if self._tls is not None:
+            connection = _OneWriteTlsConnection(url.hostname or "", url.port, timeout=self._connect_timeout,
+                                                context=self._tls)
+        else:
+            connection = _OneWriteConnection(url.hostname or "", url.port, timeout=self._connect_timeout)
         try:
+            # http.client sets TCP_NODELAY on the TCP socket before the TLS handshake.
             connection.connect()
+        except ssl.SSLError as error:  # what boto3 raises for an untrusted or mismatched certificate
+            connection.close()
+            raise BotocoreSSLError(endpoint_url=self.endpoint, error=error) from None
         except OSError as error:
             raise EndpointConnectionError(endpoint_url=self.endpoint, error=error) from None
         if connection.sock is not None:

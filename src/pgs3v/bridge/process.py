@@ -9,6 +9,7 @@ from typing import Any
 
 from pgs3v.auth.credentials import Credentials
 from pgs3v.child_server import ChildServer
+from pgs3v.tls import ServerTls
 
 
 class FunctionHostProcess(ChildServer):
@@ -24,8 +25,12 @@ class FunctionHostProcess(ChildServer):
         region: str = "us-east-1",
         cwd: Path | None = None,
         log_file: Path | None = None,
+        tls: ServerTls | None = None,
+        ca_file: Path | None = None,
     ) -> None:
-        super().__init__(credentials, port=port, extra_args=extra_args, region=region, cwd=cwd, log_file=log_file)
+        """``ca_file`` is trusted by the health check and :meth:`client`, and by the bridge for the store."""
+        super().__init__(credentials, port=port, extra_args=extra_args, region=region, cwd=cwd, log_file=log_file,
+                         tls=tls, ca_file=ca_file)
         self.store_endpoint = store_endpoint
 
     def command(self) -> list[str]:
@@ -33,6 +38,7 @@ class FunctionHostProcess(ChildServer):
         return [
             sys.executable, "-c", "from pgs3v.bridge.cli import standalone; standalone()", "functions", "serve",
             "--port", str(self.port), "--store-endpoint", self.store_endpoint, "--region", self.region,
+            *self.tls_args(), *(["--tls-ca", str(self.ca_file)] if self.ca_file is not None else []),
             *self.extra_args,
         ]
 
@@ -52,5 +58,5 @@ class FunctionHostProcess(ChildServer):
             "lambda", endpoint_url=self.endpoint, region_name=self.region,
             aws_access_key_id=self.credentials.access_key_id,
             aws_secret_access_key=self.credentials.secret_access_key,
-            config=Config(**settings),
+            config=Config(**settings), verify=self.verify(),
         )

@@ -20,6 +20,7 @@ AWS_ENDPOINT = "AWS_ENDPOINT_URL_S3VECTORS"
 SETTINGS: tuple[tuple[str, str, str], ...] = (
     (STORE_ENDPOINT, "", "Base URL of the S3 Vectors API to call, e.g. http://127.0.0.1:8750 (wins over the next)."),
     (AWS_ENDPOINT, "", "boto3's own endpoint override for s3vectors; used when PGS3V_STORE_ENDPOINT is unset."),
+    ("AWS_CA_BUNDLE", "", "CA certificates (PEM file) trusted for an https store endpoint; unset: the system's."),
     ("AWS_REGION", "", "Region to sign for (set by Lambda); else AWS_DEFAULT_REGION; us-east-1 for a custom endpoint."),
     ("PGS3V_BRIDGE_CONNECT_TIMEOUT", "3", "Seconds to wait for a TCP connection to the store."),
     ("PGS3V_BRIDGE_READ_TIMEOUT", "30", "Seconds to wait for the store's answer to one call."),
@@ -39,6 +40,7 @@ class BridgeSettings:
 
     endpoint_url: str | None
     region: str | None
+    ca_file: str | None
     connect_timeout: float
     read_timeout: float
     retry: RetryPolicy
@@ -63,6 +65,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> BridgeSettings:
     return BridgeSettings(
         endpoint_url=endpoint,
         region=region,
+        ca_file=env.get("AWS_CA_BUNDLE") or None,
         connect_timeout=_number(env, "PGS3V_BRIDGE_CONNECT_TIMEOUT", minimum=0.001),
         read_timeout=_number(env, "PGS3V_BRIDGE_READ_TIMEOUT", minimum=0.001),
         retry=retry,

@@ -78,12 +78,14 @@ def _build(settings: BridgeSettings) -> StoreClient:
     )
     # A private session: boto3's default session is shared module state and not thread-safe.
     session = boto3.session.Session()
+    # verify: the CA file when one is set, else botocore's default (verification on); never False.
     client = session.client(
-        "s3vectors", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config
+        "s3vectors", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config,
+        verify=settings.ca_file,
     )
     methods = {api: method for method, api in client.meta.method_to_api_mapping.items()}
     # Same endpoint and credentials (session tokens included, refreshed by botocore) as the client.
     transport = JsonTransport(client.meta.endpoint_url, session.get_credentials(), client.meta.region_name,
-                              settings.connect_timeout, settings.read_timeout)
+                              settings.connect_timeout, settings.read_timeout, settings.ca_file)
     log.debug("s3vectors client for %s (region %s)", client.meta.endpoint_url, settings.region)
     return StoreClient(client, settings, methods, transport)

@@ -6,6 +6,8 @@ when a command runs, so ``pgs3v --help`` stays fast.
 
 from __future__ import annotations
 
+from typing import TextIO
+
 import click
 
 from pgs3v.auth.credentials import ACCESS_KEY_ENV, SECRET_KEY_ENV
@@ -37,10 +39,13 @@ def schema() -> None:
               help="The function for QueryVectors, GetVectors and ListVectors [default: --function, or as installed].")
 @click.option("--write-function", "write_function_name", default=None, metavar="NAME",
               help="The function for PutVectors and DeleteVectors [default: --function, or as installed].")
+@click.option("--tls-ca", type=click.File("r"), default=None, metavar="FILE",
+              help="CA certificates (PEM) the shim trusts for an https --function-endpoint; stored in the database, "
+                   "since the database server may not be able to read the file [default: the system's CAs].")
 def schema_install(dsn: str, function_endpoint: str | None, access_key_id: str | None,
                    secret_access_key: str | None, region: str, timeout_seconds: float,
                    function_name: str | None, query_function_name: str | None,
-                   write_function_name: str | None) -> None:
+                   write_function_name: str | None, tls_ca: TextIO | None) -> None:
     """Install or upgrade pgs3v in a database (running it again is harmless).
 
     Uses AWS's aws_lambda extension where the server has it (Aurora, RDS); elsewhere installs
@@ -57,6 +62,7 @@ def schema_install(dsn: str, function_endpoint: str | None, access_key_id: str |
             dsn, function_endpoint=function_endpoint, region=region, access_key_id=access_key_id,
             secret_access_key=secret_access_key, timeout_seconds=timeout_seconds, function_name=function_name,
             query_function_name=query_function_name, write_function_name=write_function_name,
+            ca_certificates=None if tls_ca is None else tls_ca.read(),
         )
     except SchemaError as problem:
         raise click.ClickException(str(problem)) from None

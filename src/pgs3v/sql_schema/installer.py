@@ -65,6 +65,7 @@ def install_schema(
     query_function_name: str | None = None,
     write_function_name: str | None = None,
     scripts_directory: Path | None = None,
+    ca_certificates: str | None = None,
 ) -> InstallReport:
     """Install or upgrade pgs3v in the database; configure the shim when an endpoint is given.
 
@@ -73,11 +74,14 @@ def install_schema(
     it is. ``function_name`` (a name or ARN) names the bridge function in ``s3vectors.settings``;
     ``query_function_name`` takes QueryVectors, GetVectors and ListVectors from it, and
     ``write_function_name`` PutVectors and DeleteVectors (as on AWS, where each has its own role).
-    None leaves a setting as it is.
+    None leaves a setting as it is. ``ca_certificates`` (PEM text) are the CAs the shim trusts for
+    an https endpoint, configured with it (None: the system's).
     Connect as a superuser locally, as the master user on Aurora.
     """
     if (access_key_id is None) != (secret_access_key is None):
         raise SchemaError("give both the access key id and the secret access key, or neither")
+    if ca_certificates is not None and function_endpoint is None:
+        raise SchemaError("CA certificates are for the shim's https endpoint: give --function-endpoint too")
     directory = scripts_directory or sql_directory()
     ran: list[str] = []
     with _session(conninfo) as conn:
@@ -94,9 +98,13 @@ def install_schema(
             ran += _run_scripts(conn, _plan(shim, _shim_version(conn)))
             provider = f"aws_lambda_shim {_shim_version(conn)}"
             if function_endpoint is not None:
+                settings: tuple[object, ...] = (function_endpoint, region, access_key_id, secret_access_key,
+                                                 timeout_seconds)
+                # Five arguments without CAs: every shim version takes those (1.2 added the sixth).
+                if ca_certificates is not None:
+                    settings += (ca_certificates,)
                 _run(conn, "configuring the aws_lambda shim",
-                     "SELECT aws_lambda_shim.configure(%s, %s, %s, %s, %s)",
-                     (function_endpoint, region, access_key_id, secret_access_key, timeout_seconds))
+                     f"SELECT aws_lambda_shim.configure({', '.join(['%s'] * len(settings))})", settings)
         schema = ScriptSet(SCHEMA_SCRIPTS, directory)
         ran += _run_scripts(conn, _plan(schema, _schema_version(conn)))
         routes = {"function_name": function_name, "query_function_name": query_function_name,

@@ -32,25 +32,43 @@ def register(main: click.Group) -> None:
                        "[default: the data directory].")
     @click.option("--s3-endpoint", metavar="URL", default=None,
                   help="With --storage: the bucket's S3 endpoint [default: Amazon S3].")
-    def up(data_dir: Path | None, storage: str | None, s3_endpoint: str | None) -> None:
+    @click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+                  help="Serve the store and the function host over HTTPS with this certificate (PEM), chosen on the "
+                       "first up and kept [default: plain HTTP on loopback].")
+    @click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+                  help="The private key (PEM) of --tls-cert.")
+    @click.option("--tls-ca", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+                  help="The CA (PEM) that signed --tls-cert, trusted by the bridge, the shim and doctor.")
+    def up(data_dir: Path | None, storage: str | None, s3_endpoint: str | None, tls_cert: Path | None,
+           tls_key: Path | None, tls_ca: Path | None) -> None:
         """Start the local stack: PostgreSQL 15, the store, the function host; install the schema.
 
         Everything runs from embedded defaults: a private PostgreSQL cluster (run as root, `up`
         installs its Debian packages when missing), the store and the function host on loopback.
         Reuses what is already running and what is on disk; running it twice is harmless.
         Writes DATA_DIR/connection.json (postgres_dsn, store_endpoint, function_endpoint,
-        access_key_id, secret_access_key, region), mode 0600.
+        access_key_id, secret_access_key, region, ca_file), mode 0600.
 
         Ports are chosen on the first start and kept: 54329 (PostgreSQL), 8750 (store) and
         8760 (function host), or free ones when those are taken. PGS3V_POSTGRES_PORT,
         PGS3V_STORE_PORT and PGS3V_FUNCTIONS_PORT prefer others (0: any free port).
+        With --tls-cert, --tls-key and --tls-ca both servers serve HTTPS only (docs/tls.md).
         """
         from pgs3v.stack.lifecycle import up as start_stack
+        from pgs3v.tls import TlsError, server_tls
+
+        try:
+            if server_tls(tls_cert, tls_key) is not None and tls_ca is None:
+                raise TlsError("--tls-cert needs --tls-ca too: the CA the bridge, the shim and doctor trust")
+        except TlsError as problem:
+            raise click.UsageError(str(problem)) from None
+        tls = {name: str(path.resolve()) for name, path in
+               (("tls_cert", tls_cert), ("tls_key", tls_key), ("tls_ca", tls_ca)) if path is not None}
 
         console = output_console()
         directory = resolve_data_dir(data_dir)
         try:
-            start_stack(directory, console, storage, s3_endpoint)
+            start_stack(directory, console, storage, s3_endpoint, tls or None)
         except Exception as problem:
             # The same --data-dir, or doctor would look at another stack.
             doctor = f"{pgs3v_command()} doctor --data-dir {directory}"
@@ -97,17 +115,30 @@ def register(main: click.Group) -> None:
 
     @main.command()
     @data_dir_option
-    def doctor(data_dir: Path | None) -> None:
+    @click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="A server certificate (PEM) to check: its dates, and with --tls-key that the key is its own.")
+    @click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="The private key of --tls-cert.")
+    @click.option("--tls-ca", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="CA certificates (PEM) clients trust [default: $AWS_CA_BUNDLE, else the system's].")
+    @click.option("--endpoint", "endpoints", multiple=True, metavar="URL",
+                  help="An https server to connect to as a verifying client (repeatable), e.g. https://127.0.0.1:8750.")
+    def doctor(data_dir: Path | None, tls_cert: Path | None, tls_key: Path | None, tls_ca: Path | None,
+               endpoints: tuple[str, ...]) -> None:
         """Diagnose the stack and print a fix for each problem found.
 
         Checks the PostgreSQL 15 and PL/Python packages, that PostgreSQL, the store and the
         function host answer, that they accept the saved credentials, that schema s3vectors is
-        installed, that the aws_lambda shim points at the function host with those credentials,
-        and that SQL reaches the store. Exit status 1 when a check fails.
+        installed, that the aws_lambda shim points at the function host with those credentials
+        (and trusts its certificate when it is https), and that SQL reaches the store. With
+        --tls-cert and --endpoint it checks a certificate: expired, not yet valid, for another
+        host name, signed by a CA the clients do not trust, or with a key of another certificate.
+        Exit status 1 when a check fails.
         """
         from pgs3v.stack.doctor import diagnose
 
-        findings = diagnose(resolve_data_dir(data_dir))
+        findings = diagnose(resolve_data_dir(data_dir), cert_file=tls_cert, key_file=tls_key, endpoints=endpoints,
+                            ca_file=None if tls_ca is None else str(tls_ca))
         # soft_wrap: a fix is a command to copy, so no line breaks inside it.
         console = output_console(soft_wrap=True)
         for finding in findings:

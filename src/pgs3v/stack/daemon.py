@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import ssl
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pgs3v.child_server import wait_until_healthy
+from pgs3v.tls import client_context
 
 STOP_TIMEOUT_SECONDS = 30.0
 
@@ -28,6 +30,8 @@ class Daemon:
     pid_file: Path
     log_file: Path
     health_url: str
+    # The CA the health check trusts when health_url is https (None: the system's CAs).
+    ca_file: str | None = None
 
     def pid(self) -> int | None:
         """The recorded pid, if that process is still alive and still the one we started."""
@@ -50,7 +54,7 @@ class Daemon:
     def healthy(self) -> bool:
         """Whether the server answers its health check right now."""
         try:
-            wait_until_healthy(self.health_url, lambda: True, self.log_file, timeout=1.0)
+            wait_until_healthy(self.health_url, lambda: True, self.log_file, timeout=1.0, tls=self._tls())
         except RuntimeError:
             return False
         return True
@@ -71,11 +75,14 @@ class Daemon:
         started = _start_time(process.pid)
         self.pid_file.write_text(f"{process.pid}{'' if started is None else f' {started}'}\n")
         try:
-            wait_until_healthy(self.health_url, lambda: process.poll() is None, self.log_file)
+            wait_until_healthy(self.health_url, lambda: process.poll() is None, self.log_file, tls=self._tls())
         except RuntimeError as problem:
             self.stop()
             raise RuntimeError(f"{self.name} did not start: {problem}") from None
         return process.pid
+
+    def _tls(self) -> ssl.SSLContext | None:
+        return client_context(self.ca_file) if self.health_url.startswith("https:") else None
 
     def stop(self) -> bool:
         """SIGTERM, wait, then SIGKILL; True when something was running."""

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from pgs3v.stack import postgres
+from pgs3v.stack.certificates import certificate_file_findings, handshake_finding
+from pgs3v.stack.findings import Finding as Finding  # re-exported: doctor's findings
 from pgs3v.stack.local_stack import DATABASE, FUNCTION_NAME, LocalStack, StackSettings
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One check: did it pass, what was seen, and what to do when it did not."""
-
-    check: str
-    ok: bool
-    detail: str
-    fix: str = ""
+from pgs3v.tls import ca_file_from
 
 
 def _boto_client(service: str, endpoint: str, stack: LocalStack, settings: StackSettings) -> Any:
@@ -32,6 +24,7 @@ def _boto_client(service: str, endpoint: str, stack: LocalStack, settings: Stack
         service, endpoint_url=endpoint, region_name=settings.region,
         aws_access_key_id=credentials.access_key_id, aws_secret_access_key=credentials.secret_access_key,
         config=Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=5),
+        verify=settings.tls_ca,  # None: botocore's default ($AWS_CA_BUNDLE, else its CAs), never off
     )
 
 
@@ -50,13 +43,28 @@ def _message(problem: Exception) -> str:
     return str(problem)
 
 
-def diagnose(data_dir: Path) -> list[Finding]:
-    """Run every check in order; later checks are skipped when what they need is missing."""
+def tls_findings(cert_file: Path | None, key_file: Path | None, endpoints: Sequence[str],
+                 ca_file: str | None = None) -> list[Finding]:
+    """A server certificate's file checks, and a verifying handshake with each https endpoint."""
+    findings = [] if cert_file is None else certificate_file_findings(cert_file, key_file)
+    ca = ca_file or ca_file_from()
+    findings += [handshake_finding(endpoint, ca_file=ca) for endpoint in endpoints if endpoint.startswith("https:")]
+    return findings
+
+
+def diagnose(data_dir: Path, *, cert_file: Path | None = None, key_file: Path | None = None,
+             endpoints: Sequence[str] = (), ca_file: str | None = None) -> list[Finding]:
+    """Run every check in order; later checks are skipped when what they need is missing.
+
+    ``cert_file`` (and ``key_file``) is a server certificate to check, ``endpoints`` more servers
+    to connect to over TLS, trusting ``ca_file`` (default: $AWS_CA_BUNDLE, else the system's CAs).
+    """
     # Read at call time, not import time, so that tests can point them somewhere else.
     bin_dir, plpython_control = postgres.BIN_DIR, postgres.PLPYTHON_CONTROL
     install = "   (or run `pgs3v up` as root, which installs it)"
     binaries = (bin_dir / "postgres").exists()
-    findings = [
+    findings = tls_findings(cert_file, key_file, endpoints, ca_file)
+    findings += [
         Finding("PostgreSQL 15 binaries", binaries, f"{bin_dir}{'' if binaries else ' has no postgres program'}",
                 f"apt-get install -y {postgres.DEBIAN_PACKAGES[0]}{install}"),
         Finding("PL/Python 3 for PostgreSQL 15", plpython_control.exists(),
@@ -69,6 +77,10 @@ def diagnose(data_dir: Path) -> list[Finding]:
         findings.append(Finding("local stack", False, f"no stack.json in {stack.data_dir}",
                                 f"pgs3v up --data-dir {data_dir}"))
         return findings
+    if settings.tls_cert is not None:
+        findings += certificate_file_findings(Path(settings.tls_cert), Path(settings.tls_key or settings.tls_cert))
+        findings += [handshake_finding(endpoint, ca_file=settings.tls_ca)
+                     for endpoint in (stack.store_endpoint(settings), stack.function_endpoint(settings))]
     cluster = stack.cluster(settings)
     try:
         running = cluster.running()
@@ -155,6 +167,11 @@ def _shim_findings(connection: psycopg.Connection[tuple[object, ...]], stack: Lo
                         f"{configured or 'not set'} (expected {expected})", fix)]
     if configured is None:
         return findings
+    if configured.startswith("https:"):
+        # What the shim will see, trusting what the shim trusts (its stored CAs, else the system's).
+        ca_row = connection.execute("SELECT ca_certificates FROM aws_lambda_shim.configuration()").fetchone()
+        stored = str(ca_row[0]) if ca_row and ca_row[0] else None
+        findings.append(handshake_finding(configured, ca_data=stored, who="the aws_lambda shim"))
     # A shim signing with other keys than the function host checks gets 403 on every call.
     row = connection.execute("SELECT access_key_id FROM aws_lambda_shim.configuration()").fetchone()
     key = row[0] if row else None

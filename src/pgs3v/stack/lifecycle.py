@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,22 +17,31 @@ class StorageChanged(ValueError):
     """``up`` was asked for other storage than the stack's data is in."""
 
 
+class TlsChanged(ValueError):
+    """``up`` was asked for other TLS settings than the stack was created with."""
+
+
 def up(data_dir: Path, console: Console, storage: str | None = None,
-       s3_endpoint: str | None = None) -> dict[str, str]:
+       s3_endpoint: str | None = None, tls: Mapping[str, str] | None = None) -> dict[str, str]:
     """Start everything (reusing what runs and what is on disk) and return connection.json's content.
 
     ``storage`` (``s3://BUCKET[/PREFIX]``, with ``s3_endpoint``) is chosen on the first ``up`` and
     kept; asking a later ``up`` for another is an error, as the data stays where it was written.
+    ``tls`` (tls_cert, tls_key, tls_ca: absolute paths) is chosen on the first ``up`` and kept too.
     """
     stack = LocalStack(data_dir)
-    settings = stack.settings(create=True, storage=storage, s3_endpoint=s3_endpoint)
+    settings = stack.settings(create=True, storage=storage, s3_endpoint=s3_endpoint, tls=tls)
     assert settings is not None
+    if tls and any(getattr(settings, name) != value for name, value in tls.items()):
+        raise TlsChanged("this stack was created with other TLS settings (stack.json); use another --data-dir, "
+                         "or edit stack.json and run `pgs3v down` and `pgs3v up`")
     if storage is not None and (storage, s3_endpoint) != (settings.storage, settings.s3_endpoint):
         where = settings.storage or f"{data_dir / 'store'}"
         raise StorageChanged(f"this stack keeps its data in {where}; use another --data-dir for other storage")
     # None: a second `up` keeps whatever bridge function name the database was given since.
+    ca = Path(settings.tls_ca).read_text() if settings.tls_ca else None
     spec = StackSpec(stack.cluster(settings), settings.postgres_password, stack.credentials(), {DATABASE: None},
-                     settings.region)
+                     settings.region, ca_certificates=ca)
     start_stack(spec, _Daemons(stack, settings), install=True, say=console.print)
     path = stack.write_connection_file(settings)
     console.print(f"connection details {path}")

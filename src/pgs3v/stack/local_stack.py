@@ -48,6 +48,22 @@ class StackSettings:
     # Where the store keeps its data: None for the data directory, else s3://BUCKET[/PREFIX].
     storage: str | None = None
     s3_endpoint: str | None = None
+    # TLS for the store and the function host (absolute paths; chosen on the first `up` and kept):
+    # None serves plain HTTP on loopback, the default (docs/tls.md).
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_ca: str | None = None
+
+    @property
+    def scheme(self) -> str:
+        """``https`` when the servers have a certificate, else ``http``."""
+        return "http" if self.tls_cert is None else "https"
+
+    def tls_args(self) -> list[str]:
+        """The servers' ``--tls-cert``/``--tls-key`` (none for plain HTTP)."""
+        if self.tls_cert is None or self.tls_key is None:
+            return []
+        return ["--tls-cert", self.tls_cert, "--tls-key", self.tls_key]
 
 
 def _port_free(port: int) -> bool:
@@ -92,7 +108,7 @@ class LocalStack:
         self.connection_file = self.data_dir / "connection.json"
 
     def settings(self, create: bool = False, storage: str | None = None,
-                 s3_endpoint: str | None = None) -> StackSettings | None:
+                 s3_endpoint: str | None = None, tls: Mapping[str, str] | None = None) -> StackSettings | None:
         """The saved settings; with ``create``, new ones (free ports, a new password, ``storage``) when none."""
         if self.settings_file.exists():
             return StackSettings(**json.loads(self.settings_file.read_text()))
@@ -104,7 +120,7 @@ class LocalStack:
             ports[name] = _pick_port(preferred, taken)
             taken.add(ports[name])
         settings = StackSettings(ports["postgres"], ports["store"], ports["functions"], secrets.token_urlsafe(24),
-                                 storage=storage, s3_endpoint=s3_endpoint)
+                                 storage=storage, s3_endpoint=s3_endpoint, **(tls or {}))
         self.data_dir.mkdir(parents=True, exist_ok=True)
         write_file_atomically(self.settings_file, json.dumps(asdict(settings), indent=2).encode())
         return settings
@@ -121,13 +137,13 @@ class LocalStack:
         """The store server."""
         run = self.data_dir / "run"
         return Daemon("store", run / "store.pid", run / "store.log",
-                      f"http://127.0.0.1:{settings.store_port}/_pgs3v/health")
+                      f"{self.store_endpoint(settings)}/_pgs3v/health", settings.tls_ca)
 
     def functions_daemon(self, settings: StackSettings) -> Daemon:
         """The Lambda function host."""
         run = self.data_dir / "run"
         return Daemon("function host", run / "functions.pid", run / "functions.log",
-                      f"http://127.0.0.1:{settings.functions_port}/_pgs3v/health")
+                      f"{self.function_endpoint(settings)}/_pgs3v/health", settings.tls_ca)
 
     def store_command(self, settings: StackSettings) -> list[str]:
         """How the store daemon is started."""
@@ -135,20 +151,22 @@ class LocalStack:
         if settings.storage and settings.s3_endpoint:
             bucket += ["--s3-endpoint", settings.s3_endpoint]
         return [*CLI, "store", "serve", "--data-dir", str(self.data_dir / "store"),
-                "--port", str(settings.store_port), "--region", settings.region, *bucket]
+                "--port", str(settings.store_port), "--region", settings.region, *bucket, *settings.tls_args()]
 
     def functions_command(self, settings: StackSettings) -> list[str]:
         """How the function host daemon is started."""
+        ca = ["--tls-ca", settings.tls_ca] if settings.tls_ca else []
         return [*CLI, "functions", "serve", "--port", str(settings.functions_port),
-                "--store-endpoint", self.store_endpoint(settings), "--region", settings.region]
+                "--store-endpoint", self.store_endpoint(settings), "--region", settings.region,
+                *settings.tls_args(), *ca]
 
     def store_endpoint(self, settings: StackSettings) -> str:
         """The store's base URL."""
-        return f"http://127.0.0.1:{settings.store_port}"
+        return f"{settings.scheme}://127.0.0.1:{settings.store_port}"
 
     def function_endpoint(self, settings: StackSettings) -> str:
         """The function host's base URL."""
-        return f"http://127.0.0.1:{settings.functions_port}"
+        return f"{settings.scheme}://127.0.0.1:{settings.functions_port}"
 
     def postgres_dsn(self, settings: StackSettings) -> str:
         """The DSN applications use (TCP, password)."""
@@ -166,6 +184,7 @@ class LocalStack:
             "secret_access_key": credentials.secret_access_key,
             "region": settings.region,
             "data_dir": str(self.data_dir),
+            "ca_file": settings.tls_ca,
         }
 
     def server_environment(self) -> dict[str, str]:

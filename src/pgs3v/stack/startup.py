@@ -72,6 +72,8 @@ class StackSpec:
     # (None: leave the schema's own, pgs3v-bridge on a new install).
     databases: Mapping[str, str | None]
     region: str = REGION
+    # PEM of the CAs the shim trusts when the function host serves HTTPS (None: the system's).
+    ca_certificates: str | None = None
 
 
 def start_stack(spec: StackSpec, servers: Servers, *, install: bool = False, say: Say = _quiet) -> None:
@@ -94,7 +96,7 @@ def start_stack(spec: StackSpec, servers: Servers, *, install: bool = False, say
         install_schema(
             cluster.socket_dsn(database), function_endpoint=function_endpoint, region=spec.region,
             access_key_id=spec.credentials.access_key_id, secret_access_key=spec.credentials.secret_access_key,
-            function_name=function_name,
+            function_name=function_name, ca_certificates=spec.ca_certificates,
         )
     say("schema s3vectors   installed")
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from pgs3v.auth.credentials import Credentials
 from pgs3v.child_server import PGS3V_COMMAND, ChildServer, free_port, tail, wait_until_healthy
+from pgs3v.tls import ServerTls
 
 __all__ = ["StoreProcess", "free_port", "tail", "wait_until_healthy"]
 
@@ -24,15 +25,17 @@ class StoreProcess(ChildServer):
         extra_args: tuple[str, ...] = (),
         region: str = "us-east-1",
         log_file: Path | None = None,
+        tls: ServerTls | None = None,
+        ca_file: Path | None = None,
     ) -> None:
         super().__init__(credentials, port=port, extra_args=extra_args, region=region,
-                         log_file=log_file or data_dir.parent / f"{data_dir.name}.log")
+                         log_file=log_file or data_dir.parent / f"{data_dir.name}.log", tls=tls, ca_file=ca_file)
         self.data_dir = data_dir
 
     def command(self) -> list[str]:
         """``pgs3v store serve`` with this server's directory, port and region."""
         return [*PGS3V_COMMAND, "store", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port),
-                "--region", self.region, *self.extra_args]
+                "--region", self.region, *self.tls_args(), *self.extra_args]
 
     def start(self, environ: Mapping[str, str] | None = None) -> StoreProcess:
         """Start the store and wait until it answers."""
@@ -48,5 +51,5 @@ class StoreProcess(ChildServer):
             "s3vectors", endpoint_url=self.endpoint, region_name=self.region,
             aws_access_key_id=self.credentials.access_key_id,
             aws_secret_access_key=self.credentials.secret_access_key,
-            config=Config(**config) if config else None,
+            config=Config(**config) if config else None, verify=self.verify(),
         )

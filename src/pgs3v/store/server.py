@@ -24,6 +24,7 @@ from pgs3v.store.engine.native_memory import limit_arenas
 from pgs3v.store.engine.warm_start import read_libraries_ahead
 from pgs3v.store.storage.location import StorageOptions, open_storage
 from pgs3v.store.storage.store_storage import StoreStorage
+from pgs3v.tls import ServerTls, server_context
 
 log = logging.getLogger("pgs3v.store")
 # Two arenas keep allocation from contending on the 2-core machines this targets, while freed
@@ -41,6 +42,13 @@ class ServeOptions:
     region: str = "us-east-1"
     account_id: str = "000000000000"
     storage: StorageOptions = field(default_factory=StorageOptions)
+    # HTTPS only, with this certificate and key; None serves plain HTTP.
+    tls: ServerTls | None = None
+
+    @property
+    def scheme(self) -> str:
+        """``https`` with a certificate, else ``http``."""
+        return "http" if self.tls is None else "https"
 
 
 def open_store(data_dir: Path, limits: Limits, scope: ArnScope, credentials: Credentials,
@@ -59,6 +67,8 @@ def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | No
     ``handoff`` makes the HTTP server of a worker that takes its connections from a parent
     (:mod:`pgs3v.store.workers`) instead of listening on ``options``' address.
     """
+    # First: a certificate that cannot be used is one line, before any store file is opened.
+    tls_context = None if options.tls is None else server_context(options.tls)
     # Before any worker thread exists: request threads then share arenas (see native_memory).
     limit_arenas(_MALLOC_ARENAS)
     file_handles = raise_file_handle_limit()
@@ -84,8 +94,12 @@ def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | No
     config = uvicorn.Config(
         app, host=options.host, port=options.port, loop="uvloop", http=guarded_protocol(guards),
         log_level="warning", access_log=False, timeout_keep_alive=75,
+        # Our context, not one uvicorn builds from file names: it was checked above, and TCP_NODELAY
+        # stays on (it is a socket option, set on the TCP socket under the TLS layer).
+        ssl_context_factory=None if tls_context is None else lambda config, default: tls_context,
     )
-    where = "connections handed over by the parent" if handoff else f"http://{options.host}:{options.port}"
+    where = ("connections handed over by the parent" if handoff
+             else f"{options.scheme}://{options.host}:{options.port}")
     print(
         f"pgs3v store{' worker' if handoff else ''} serving {storage.describe()} on {where} "
         f"(region {options.region}, access key {credentials.access_key_id}, "

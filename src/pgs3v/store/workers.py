@@ -11,6 +11,10 @@ kernel's own spreading (SO_REUSEPORT) hashes connections to listeners, and with 
 long-lived connections a store gets (kept-alive clients, a function host's pool) two of them
 land on one worker while another idles half the time; taking turns never does that.
 
+With ``--tls-cert``/``--tls-key`` each worker wraps the connections it receives in TLS: the
+parent only accepts (a TLS session's state could not follow the socket into another process
+anyway), and the handshakes' CPU work is spread over the workers like the requests'.
+
 A worker that dies is started again (its clients reconnect, as after any server restart); one
 that cannot start stops the whole server with its reason. SIGTERM or SIGINT to the parent stops
 accepting and lets every worker finish its requests.
@@ -40,6 +44,7 @@ from pgs3v.auth.credentials import load_or_create_credentials
 from pgs3v.store.api.limits import Limits
 from pgs3v.store.server import ServeOptions, serve
 from pgs3v.store.storage.location import StorageConfigError
+from pgs3v.tls import server_context
 
 log = logging.getLogger("pgs3v.store")
 
@@ -65,6 +70,8 @@ def serve_workers(options: ServeOptions, limits: Limits, workers: int,
                   environ: Mapping[str, str] | None = None) -> None:
     """Serve ``options`` with ``workers`` processes until SIGINT or SIGTERM."""
     check_shareable(options.storage.url)
+    if options.tls is not None:
+        server_context(options.tls)  # a bad certificate is one line here, not N workers' failures
     # Made once here, so the workers read one file instead of racing to create it.
     credentials = load_or_create_credentials(options.data_dir, environ)
     listener = socket.create_server((options.host, options.port), backlog=2048)
@@ -72,8 +79,8 @@ def serve_workers(options: ServeOptions, limits: Limits, workers: int,
     _install_stop_signals()
     try:
         pool.start_all()
-        print(f"pgs3v store serving {options.storage.url} on http://{options.host}:{options.port} with {workers} "
-              f"workers (region {options.region}, access key {credentials.access_key_id})", flush=True)
+        print(f"pgs3v store serving {options.storage.url} on {options.scheme}://{options.host}:{options.port} "
+              f"with {workers} workers (region {options.region}, access key {credentials.access_key_id})", flush=True)
         _accept(listener, pool)
     except _Stopping:
         pass
@@ -275,6 +282,14 @@ class _HandedOffServer(uvicorn.Server):
                 return
             for fd in fds:
                 connection = socket.socket(fileno=fd)
-                task = loop.create_task(loop.connect_accepted_socket(protocol, connection))
+                # The TLS handshake happens here, in the worker (see the module's docstring).
+                task = loop.create_task(loop.connect_accepted_socket(protocol, connection, ssl=self.config.ssl))
                 self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                task.add_done_callback(self._connected)
+
+    def _connected(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        # A failed TLS handshake (a plain-HTTP client, an untrusting one that hung up) fails the
+        # task: one line, as for any client gone wrong, rather than "Task exception was never retrieved".
+        if not task.cancelled() and (problem := task.exception()) is not None:
+            log.info("a connection failed before its first request: %s", problem or type(problem).__name__)
