@@ -2,8 +2,9 @@
 
 What AWS documents and what pgs3v chose where it is silent: docs/full-text-notes.md (part 1, and
 "Wiring: done"). Each key's list comes exact from the engine (:meth:`VectorIndex.text_search`);
-this module combines them. Like a vector query, one with topK above the page size answers page after page by nextToken;
-the ranking is computed whole for topK and kept between pages (:mod:`pgs3v.store.api.rankings`).
+this module combines them. Like a vector query, one with topK above the page size answers page
+after page by nextToken; the ranking is computed whole for topK and kept between pages
+(:mod:`pgs3v.store.api.rankings` says why a cursor alone would not do).
 """
 
 from __future__ import annotations
