@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -184,3 +185,25 @@ def test_weights_of_ones_own_fused_in_sql(reader: Connection, text_index: tuple[
         ORDER BY score DESC""", {"b": text_index[0], "i": text_index[1]})
     # c: 0.7/62 + 0.3/61, a: 0.7/63 + 0.3/62, b: 0.7/61.
     assert [r[0] for r in fused] == ["c", "a", "b"]
+
+
+def test_a_top_k_above_the_page_size_is_read_page_after_page(admin: Connection, writer: Connection, reader: Connection,
+                                                             bucket: str) -> None:
+    # query_vectors follows the store's nextToken for text and hybrid queries too: 250 rows of a
+    # ranking the store answers in pages of 100, each once, best first.
+    name = unique("text-pages")
+    admin.execute("SELECT s3vectors.create_index(%s, %s, 3, 'cosine', non_filterable_metadata_keys => '{description}')",
+                  (bucket, name))
+    admin.execute("SELECT s3vectors.update_metadata_configuration(%s, %s, add => %s::jsonb)",
+                  (bucket, name, json.dumps({"textSearchConfigurations": [{"metadataKey": "description"}]})))
+    products = [{"key": f"p{i:03d}", "data": [1, i / 300, (i % 7) / 7],
+                 "metadata": {"description": " ".join(["waterproof"] * (1 + i % 4) + ["boots"] * (i % 5))}}
+                for i in range(300)]
+    writer.execute("SELECT s3vectors.put_vectors(%s, %s, vectors => %s::jsonb)", (bucket, name, json.dumps(products)))
+    for vector, column in (("NULL", "(bm25_scores ->> 'description')::float8"), (NEAR_B, "fused_score")):
+        rows = text_rows(reader, f"SELECT key, {column} FROM s3vectors.query_vectors(%s, %s, {vector}, 250, "
+                                 "query_texts => '{\"description\": \"waterproof\"}', return_scores => true)",
+                         (bucket, name))
+        assert len(rows) == 250 and len({r[0] for r in rows}) == 250, vector
+        # Best first across the pages (the fused score comes back as a real: equal there, any order).
+        assert all(before[1] >= after[1] for before, after in itertools.pairwise(rows)), vector

@@ -6,7 +6,8 @@ written, after the manifest is committed, after the log is purged). After each s
 contents must equal a dictionary of key -> (vector, metadata), and queries must return exact
 distances, in order, and k results whenever k vectors match, whatever the filter. The
 approximate path is forced (no exact scans except what the planner needs for completeness) and
-its recall is checked over the whole run.
+its recall is checked over the whole run. ``test_text_index_oracle.py`` runs this machine on rows
+with full-text searchable keys and checks text search against the reference BM25 as well.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Full-text-only queries rank by BM25 (the sum over the query's keys), hybrid ones
 Fusion (constant 60) of the vector list and each text list; every answer is checked against
 ``tests/reference/bm25.py`` over the live rows (the sample catalog's descriptions, in English, and
 names, with the standard analyzer), and the fused ranks against the RRF formula computed here.
-Text and hybrid queries answer their first page only, without a nextToken (docs/full-text-notes.md).
+A topK within the page size is one page, without a nextToken (paging: tests/store/test_text_paging.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import numpy as np
@@ -10,6 +9,7 @@ import numpy.typing as npt
 import orjson
 
 from pgs3v.store.api.errors import INDEX_NOT_FOUND, NotFoundException, ValidationException
+from pgs3v.store.api.query_cursor import resume
 from pgs3v.store.api.state import StoreState
 from pgs3v.store.api.text_queries import text_query
 from pgs3v.store.api.text_search import check_query, check_query_on
@@ -113,34 +113,6 @@ def list_vectors(state: StoreState, request: Request) -> Response:
     return response
 
 
-# The fields AWS says a nextToken belongs to: "Continue making QueryVectors requests with the same
-# queryVector, topK, filter, and queryMode parameters" (user guide, Querying vectors). returnMetadata,
-# returnDistance and returnScores are not among them: they shape each page, not the ranking.
-_TOKEN_BOUND_FIELDS = ("queryVector", "queryTexts", "topK", "filter", "queryMode")
-
-
-def _query_fingerprint(request: Request) -> str:
-    fields = {name: request.get(name) for name in _TOKEN_BOUND_FIELDS}
-    return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()[:24]
-
-
-def _resume(state: StoreState, purpose: str, request: Request) -> tuple[int, tuple[float, str] | None, float]:
-    # (results returned so far, the last one's distance and key, when the query's first page ran).
-    if not request.get("nextToken"):
-        return 0, None, state.clock()
-    token = state.tokens.decode(purpose, request["nextToken"])
-    if token.get("q") != _query_fingerprint(request):
-        raise ValidationException.for_field(
-            "/nextToken", "The provided token belongs to a different query: send the same queryVector, topK, "
-            "filter and queryMode as the request that returned it")
-    started = float(token["t"])
-    # Counted from the first page, not the last, as AWS counts "after the query is executed".
-    if state.clock() > started + 60 * state.limits.query_token_minutes:
-        raise ValidationException.for_field(
-            "/nextToken", "The provided token has expired: send the query again without a nextToken")
-    return int(token["n"]), (float(token["d"]), str(token["k"])), started
-
-
 # How much deeper than a page _page may search to settle a tie at its end.
 _WIDEST_TIE_SEARCH = 64
 
@@ -185,16 +157,16 @@ def query_vectors(state: StoreState, request: Request) -> Response:
         )
     top = request["topK"]
     purpose = f"QueryVectors/{state.index_arn(index)}"
-    returned, after, started = _resume(state, purpose, request)
+    cursor = resume(state, purpose, request)
     if request.get("queryTexts") is not None or vector is None:
-        return text_query(state, index, request, vector, row_filter)
+        return text_query(state, index, request, vector, row_filter, cursor)
     # topK is the total over all pages (AWS: "When topK exceeds the page size, results are returned
     # across multiple pages"); a token is issued only while fewer than topK have been returned.
-    size = min(state.limits.query_page_size, top - returned)
+    size = min(state.limits.query_page_size, top - cursor.returned)
     # Pages continue from the last result (a cursor), so none repeats a vector of an earlier one;
     # the one extra neighbour tells whether another page exists.
     with state.using(index) as opened:
-        neighbours = _page(opened, vector, size, returned, row_filter, after)
+        neighbours = _page(opened, vector, size, cursor.returned, row_filter, cursor.after)
     return_distance = bool(request.get("returnDistance"))
     return_metadata = bool(request.get("returnMetadata"))
     # returnScores adds nothing to a vector-only query (AWS: "This setting doesn't add scores to
@@ -208,10 +180,8 @@ def query_vectors(state: StoreState, request: Request) -> Response:
             item["metadata"] = neighbour.metadata or {}
         results.append(item)
     response: Response = {"vectors": results, "distanceMetric": index.distance_metric}
-    if returned + size < top and len(neighbours) > size:
+    if cursor.returned + size < top and len(neighbours) > size:
         last = neighbours[size - 1]
-        cursor = {"q": _query_fingerprint(request), "n": returned + size, "d": last.distance, "k": last.key,
-                  "t": started}
-        response["nextToken"] = state.tokens.encode(purpose, cursor)
+        response["nextToken"] = cursor.next_token(state, request, size, (last.distance, last.key))
     return response
 

@@ -38,6 +38,7 @@ from pgs3v.store.api.errors import (
     ValidationException,
 )
 from pgs3v.store.api.limits import Limits, index_settings
+from pgs3v.store.api.rankings import RankingCache
 from pgs3v.store.api.throttle import TokenBucket
 from pgs3v.store.api.tokens import TokenCodec
 from pgs3v.store.engine.errors import IndexDeleted, IndexStale
@@ -99,6 +100,8 @@ class StoreState:
     _stopping: threading.Event = field(init=False, default_factory=threading.Event)
     _opener: threading.Thread = field(init=False)
     _throttles: dict[str, tuple[TokenBucket | None, TokenBucket | None]] = field(init=False, default_factory=dict)
+    # Text and hybrid rankings between the pages of a QueryVectors walk (see rankings.py for why).
+    rankings: RankingCache = field(init=False, default_factory=RankingCache)
 
     def __post_init__(self) -> None:
         # Private from the root down: a data directory made before files were private (or by

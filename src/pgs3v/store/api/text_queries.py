@@ -2,8 +2,9 @@
 
 What AWS documents and what pgs3v chose where it is silent: docs/full-text-notes.md (part 1, and
 "Wiring: done"). Each key's list comes exact from the engine (:meth:`VectorIndex.text_search`);
-this module combines them. A text or hybrid query answers its first page only, without a
-nextToken: a cursor cannot carry these rankings (the lists' depths depend on topK).
+this module combines them. Like a vector query, one with topK above the page size answers page
+after page by nextToken; the ranking is computed whole for topK and kept between pages
+(:mod:`pgs3v.store.api.rankings` says why a cursor alone would not do).
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import numpy as np
 import numpy.typing as npt
 
 from pgs3v.store.api.errors import ValidationException
+from pgs3v.store.api.query_cursor import Cursor
+from pgs3v.store.api.rankings import Ranked
 from pgs3v.store.api.state import StoreState
 from pgs3v.store.engine.distances import exact_distances
 from pgs3v.store.engine.filters import CompiledFilter
 from pgs3v.store.engine.text_index import KeyBuilding, TextHit
 from pgs3v.store.engine.vector_index import VectorIndex
+from pgs3v.store.engine.vector_table import StoredVector
 from pgs3v.store.storage.catalog import IndexRecord
 
 Request = dict[str, Any]
@@ -75,62 +79,98 @@ def _summed(data: VectorIndex, texts: list[dict[str, Any]], top: int, row_filter
         depth = min(_DEEPEST_TEXT_LIST, depth * 4)
 
 
+def _ranking(data: VectorIndex, texts: list[dict[str, Any]], vector: npt.NDArray[np.float32] | None, top: int,
+             row_filter: CompiledFilter | None) -> list[Ranked]:
+    """The whole ``top`` ranking, best first, ties to the smaller key (so the order is total)."""
+    if vector is None:
+        return [Ranked(key, score, {"bm25Scores": [{"metadataKey": k, "score": s} for k, s in parts.items()]})
+                for key, score, parts in _summed(data, texts, top, row_filter)]
+    neighbours = data.query(vector, top, 0, row_filter)
+    lists = _text_lists(data, texts, top, row_filter)
+    fused: dict[str, float] = {}
+    distances: dict[str, float] = {}
+    for rank, neighbour in enumerate(neighbours, start=1):
+        fused[neighbour.key] = fused.get(neighbour.key, 0.0) + 1.0 / (RRF_K + rank)
+        distances[neighbour.key] = neighbour.distance
+    bm25: dict[str, list[dict[str, Any]]] = {}
+    for text, hits in zip(texts, lists, strict=True):
+        for rank, hit in enumerate(hits, start=1):
+            fused[hit.key] = fused.get(hit.key, 0.0) + 1.0 / (RRF_K + rank)
+            bm25.setdefault(hit.key, []).append({"metadataKey": text["metadataKey"], "score": hit.score})
+    ranked = []
+    for key, score in sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:top]:
+        scores: dict[str, Any] = {"fused": score}
+        if key in bm25:
+            scores["bm25Scores"] = bm25[key]
+        if key in distances:
+            scores["vectorDistance"] = distances[key]
+        ranked.append(Ranked(key, score, scores))
+    return ranked
+
+
+def _beyond(item: Ranked, after: tuple[float, str] | None) -> bool:
+    # The ranking's total order: score descending, then key ascending.
+    return after is None or (-item.score, item.key) > (-after[0], after[1])
+
+
 def text_query(
     state: StoreState, index: IndexRecord, request: Request, vector: npt.NDArray[np.float32] | None,
-    row_filter: CompiledFilter | None,
+    row_filter: CompiledFilter | None, cursor: Cursor,
 ) -> Response:
-    """A full-text-only (BM25) or hybrid (RRF) query: the first page only, never a nextToken.
+    """A full-text-only (BM25) or hybrid (RRF) query: the page of the ``topK`` ranking after ``cursor``.
 
-    A text ranking is computed whole for each request (the lists' depths depend on topK), so
-    pages of it cannot be cut safely by a cursor the way distances can: a text or hybrid query
-    answers its first page (up to the page size of results) and issues no token.
+    The first page computes the whole ranking (the lists' depths depend on topK) and, when more
+    pages follow, keeps it for them (rankings.py says why a cursor alone cannot carry it).
     """
     texts: list[dict[str, Any]] = request["queryTexts"] or []
     top = request["topK"]
-    size = min(state.limits.query_page_size, top)
+    size = min(state.limits.query_page_size, top - cursor.returned)
     return_distance = bool(request.get("returnDistance"))
     return_metadata = bool(request.get("returnMetadata"))
     return_scores = bool(request.get("returnScores"))
-    ranked: list[tuple[str, dict[str, Any]]] = []  # key, then its scores as QueryScores holds them
-    distances: dict[str, float] = {}
     with state.using(index) as opened:
-        if vector is None:
-            for key, _, parts in _summed(opened, texts, top, row_filter)[:size]:
-                ranked.append((key, {"bm25Scores": [{"metadataKey": k, "score": s} for k, s in parts.items()]}))
-        else:
-            neighbours = opened.query(vector, top, 0, row_filter)
-            lists = _text_lists(opened, texts, top, row_filter)
-            fused: dict[str, float] = {}
-            for rank, neighbour in enumerate(neighbours, start=1):
-                fused[neighbour.key] = fused.get(neighbour.key, 0.0) + 1.0 / (RRF_K + rank)
-                distances[neighbour.key] = neighbour.distance
-            bm25: dict[str, list[dict[str, Any]]] = {}
-            for text, hits in zip(texts, lists, strict=True):
-                for rank, hit in enumerate(hits, start=1):
-                    fused[hit.key] = fused.get(hit.key, 0.0) + 1.0 / (RRF_K + rank)
-                    bm25.setdefault(hit.key, []).append({"metadataKey": text["metadataKey"], "score": hit.score})
-            # Ties (equal fused scores) go to the smaller key, so the order is total.
-            for key, score in sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:size]:
-                scores: dict[str, Any] = {"fused": score}
-                if key in bm25:
-                    scores["bm25Scores"] = bm25[key]
-                if key in distances:
-                    scores["vectorDistance"] = distances[key]
-                ranked.append((key, scores))
-        found = {stored.key: stored for stored in opened.get([key for key, _ in ranked])} \
-            if return_metadata or (return_distance and vector is not None) else {}
+        ranking = None
+        if cursor.session is not None:
+            ranking = state.rankings.ranking(index.storage_id, cursor.session, state.clock())
+        kept = ranking is not None
+        if ranking is None:
+            ranking = _ranking(opened, texts, vector, top, row_filter)
+        rest = [item for item in ranking if _beyond(item, cursor.after)]
+        # A kept ranking may name rows deleted since it was computed: they are left out, so the
+        # rows must be read whether or not the page returns their metadata.
+        read = kept or return_metadata or (return_distance and vector is not None)
+        page: list[Ranked] = []
+        found: dict[str, StoredVector] = {}
+        position = 0
+        while len(page) < size and position < len(rest):
+            chunk = rest[position:position + size - len(page)]
+            position += len(chunk)
+            if read:
+                rows = {stored.key: stored for stored in opened.get([item.key for item in chunk])}
+                found.update(rows)
+                if kept:
+                    chunk = [item for item in chunk if item.key in rows]
+            page.extend(chunk)
     results = []
-    for key, scores in ranked:
-        item: dict[str, Any] = {"key": key}
+    for ranked in page:
+        item: dict[str, Any] = {"key": ranked.key}
         if return_distance and vector is not None:
-            distance = distances.get(key)
-            if distance is None and key in found:
-                distance = float(exact_distances(index.distance_metric, vector, found[key].data[None, :])[0])
+            distance = ranked.scores.get("vectorDistance")
+            if distance is None and ranked.key in found:
+                distance = float(exact_distances(index.distance_metric, vector, found[ranked.key].data[None, :])[0])
             if distance is not None:
                 item["distance"] = distance
         if return_metadata:
-            item["metadata"] = (found[key].metadata if key in found else None) or {}
+            item["metadata"] = (found[ranked.key].metadata if ranked.key in found else None) or {}
         if return_scores:
-            item["scores"] = scores
+            item["scores"] = ranked.scores
         results.append(item)
-    return {"vectors": results, "distanceMetric": index.distance_metric}
+    response: Response = {"vectors": results, "distanceMetric": index.distance_metric}
+    # topK is the total over all pages; a token only while fewer have been returned and more rank.
+    if page and cursor.returned + len(page) < top and position < len(rest):
+        session = cursor.session if kept else state.rankings.keep(
+            index.storage_id, ranking, cursor.started + 60 * state.limits.query_token_minutes, cursor.session)
+        response["nextToken"] = cursor.next_token(state, request, len(page), (page[-1].score, page[-1].key), session)
+    elif cursor.session is not None:
+        state.rankings.forget(cursor.session)
+    return response
