@@ -72,6 +72,9 @@ class StackSpec:
     # (None: leave the schema's own, pgs3v-bridge on a new install).
     databases: Mapping[str, str | None]
     region: str = REGION
+    # The functions SQL routes reads and writes to (None: leave the schema's setting as it is).
+    query_function: str | None = None
+    write_function: str | None = None
 
 
 def start_stack(spec: StackSpec, servers: Servers, *, install: bool = False, say: Say = _quiet) -> None:
@@ -94,7 +97,8 @@ def start_stack(spec: StackSpec, servers: Servers, *, install: bool = False, say
         install_schema(
             cluster.socket_dsn(database), function_endpoint=function_endpoint, region=spec.region,
             access_key_id=spec.credentials.access_key_id, secret_access_key=spec.credentials.secret_access_key,
-            function_name=function_name,
+            function_name=function_name, query_function_name=spec.query_function,
+            write_function_name=spec.write_function,
         )
     say("schema s3vectors   installed")
 
