@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from click.testing import CliRunner
 
@@ -139,6 +140,9 @@ def test_a_running_store_honours_keys_created_and_deleted_by_the_cli(tmp_path: P
                        "--data-dir", str(data))
         key = json.loads(created.output)
         reader = client(server.endpoint, access_key=key["access_key_id"], secret=key["secret_access_key"])
+        sts = boto3.client("sts", endpoint_url=server.endpoint, region_name="us-east-1",
+                           aws_access_key_id=key["access_key_id"], aws_secret_access_key=key["secret_access_key"])
+        assert sts.get_caller_identity()["Arn"] == "arn:aws:iam::000000000000:user/reader"
         found = reader.query_vectors(vectorBucketName="bk1", indexName="ix1", queryVector=VECTOR, topK=1)
         assert [v["key"] for v in found["vectors"]] == ["a"]
         code, status, response = error_of(reader.put_vectors, vectorBucketName="bk1", indexName="ix1",
