@@ -4,15 +4,64 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
+import botocore.session
 import psycopg
 import pytest
+from cfnlint.decode import cfn_yaml
 
-from pgs3v.stack.least_privilege import MANAGE_FUNCTION, QUERY_FUNCTION, ROLE_FUNCTIONS, WRITE_FUNCTION
+from pgs3v.auth.key_registry import KeyRegistry
+from pgs3v.auth.policies import Decision, Principal, evaluate
+from pgs3v.aws import template
+from pgs3v.stack.least_privilege import (
+    MANAGE_FUNCTION,
+    QUERY_FUNCTION,
+    ROLE_FUNCTIONS,
+    ROLES,
+    WRITE_FUNCTION,
+    ensure_bridge_keys,
+)
+from pgs3v.store.api.access import parse_identity_policy
 from tests.stack.conftest import Stack, pgs3v
 
 VECTOR = [0.1, 0.2, 0.3, 0.4]
+TEMPLATE_ROLES = {QUERY_FUNCTION: "QueryRole", WRITE_FUNCTION: "WriteRole", MANAGE_FUNCTION: "ManageRole"}
+
+
+def _template_actions(role: str) -> set[str]:
+    """Every s3vectors operation the AWS template's role allows, on whatever resource."""
+    resources = cfn_yaml.load(str(template.template_path()))["Resources"]
+    actions = set()
+    for policy in resources[role]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            actions |= {action.removeprefix("s3vectors:") for action in listed if action.startswith("s3vectors:")}
+    return actions
+
+
+def test_each_local_key_allows_what_the_aws_templates_role_allows() -> None:
+    operations = botocore.session.get_session().get_service_model("s3vectors").operation_names
+    user = Principal("arn:aws:iam::000000000000:user/x", "000000000000")
+    for role in ROLES:
+        policy = parse_identity_policy(role.policy)
+        allowed = {operation for operation in operations
+                   if evaluate([policy], user, f"s3vectors:{operation}", "arn:aws:s3vectors:us-east-1:000000000000:"
+                               "bucket/b/index/i", {}) is Decision.ALLOW}
+        assert allowed == _template_actions(TEMPLATE_ROLES[role.function_name]), role.function_name
+
+
+def test_keys_are_made_once_and_their_policies_kept(tmp_path: Path) -> None:
+    ensure_bridge_keys(tmp_path)
+    registry = KeyRegistry(tmp_path)
+    first = {key.user_name: key.access_key_id for key in registry.list_keys()}
+    assert sorted(first) == sorted(ROLE_FUNCTIONS)
+    registry.set_policies(QUERY_FUNCTION, [ROLES[1].policy])  # widened by hand
+    ensure_bridge_keys(tmp_path)
+    again = {key.user_name: key for key in registry.list_keys()}
+    assert {name: key.access_key_id for name, key in again.items()} == first
+    assert again[QUERY_FUNCTION].policies == (ROLES[0].policy,)
 
 
 def _invoke(stack: Stack, function: str, operation: str, request: dict[str, Any]) -> dict[str, Any]:

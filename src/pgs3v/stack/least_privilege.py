@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pgs3v.auth.key_registry import KeyRegistry, KeyRegistryError
+from pgs3v.auth.key_registry import KeyRegistry
 from pgs3v.aws.template import DEFAULT_NAME_PREFIX, function_names
 
 _READS = ("s3vectors:QueryVectors", "s3vectors:GetVectors", "s3vectors:ListVectors")
@@ -28,8 +28,8 @@ class BridgeRole:
     policy: str
 
 
-def _policy(effect_field: str, actions: tuple[str, ...]) -> str:
-    statement = {"Sid": "Pgs3vBridge", "Effect": "Allow", effect_field: list(actions), "Resource": "*"}
+def _policy(action_field: str, actions: tuple[str, ...]) -> str:
+    statement = {"Sid": "Pgs3vBridge", "Effect": "Allow", action_field: list(actions), "Resource": "*"}
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, indent=2)
 
 
@@ -49,13 +49,13 @@ QUERY_FUNCTION, WRITE_FUNCTION, MANAGE_FUNCTION = ROLE_FUNCTIONS
 def ensure_bridge_keys(store_dir: Path) -> None:
     """Create each role's key in the store's registry unless it exists; bring its policy up to date."""
     registry = KeyRegistry(store_dir)
+    existing = {key.user_name: key for key in registry.list_keys()}
     for role in ROLES:
-        try:
-            key, _ = registry.credentials(role.function_name)
-        except KeyRegistryError:
+        key = existing.get(role.function_name)
+        if key is None:
             registry.create(role.function_name, [role.policy])
-            continue
-        if key.policies != (role.policy,):
+        elif key.policies != (role.policy,):
+            # Changed by hand, or by an older pgs3v: SQL's routing relies on exactly these rights.
             registry.set_policies(role.function_name, [role.policy])
 
 
