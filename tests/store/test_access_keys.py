@@ -169,3 +169,24 @@ def test_a_running_store_honours_keys_created_and_deleted_by_the_cli(tmp_path: P
 def _assert_refused(reader: Any) -> None:
     code, status, _ = error_of(reader.list_vector_buckets)
     assert (code, status) == ("UnrecognizedClientException", 403)
+
+
+def test_every_worker_sees_a_key_created_and_deleted_while_it_runs(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (tmp_path / "reader.json").write_text(READ_ONLY)
+    server = StoreProcess(data, extra_args=("--storage", (tmp_path / "objects").as_uri(), "--workers", "2")).start()
+    try:
+        key = json.loads(_cli("create", "reader", "--policy", str(tmp_path / "reader.json"), "--json",
+                              "--data-dir", str(data)).output)
+        # Each client opens its own connection, which the parent hands to the workers in turn.
+        readers = [client(server.endpoint, access_key=key["access_key_id"], secret=key["secret_access_key"])
+                   for _ in range(4)]
+        for reader in readers:
+            reader.list_vector_buckets()
+            assert error_of(reader.create_vector_bucket, vectorBucketName="nope")[0] == "AccessDeniedException"
+        _cli("delete", "reader", "--data-dir", str(data))
+        time.sleep(1.2)
+        for reader in readers:
+            _assert_refused(reader)
+    finally:
+        server.stop()
