@@ -35,6 +35,10 @@ def test_help_names_every_command_the_readme_uses() -> None:
     for option in ("--data-dir", "--host", "--port", "--limit"):
         assert option in serve
     assert "PGS3V_ACCESS_KEY_ID" in serve
+    keys = runner.invoke(main, ["store", "keys", "--help"]).output
+    for command in ("create", "list", "delete"):
+        assert command in keys and f"pgs3v store keys {command}" in (ROOT / "README.md").read_text(), command
+    assert "--policy" in runner.invoke(main, ["store", "keys", "create", "--help"]).output
 
 
 def test_the_readme_names_hybrid_query_sections_that_exist() -> None:

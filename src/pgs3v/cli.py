@@ -25,6 +25,7 @@ from pgs3v.data_directory import data_dir_help, resolve_data_dir
 from pgs3v.sql_schema.cli import register as register_schema
 from pgs3v.stack.cli import register as register_stack
 from pgs3v.store.api.limits import limit_help, load_limits
+from pgs3v.store.keys_cli import register as register_keys
 from pgs3v.store.storage.location import DEFAULT_CACHE_BYTES
 from pgs3v.sync.cli import register as register_sync
 
@@ -144,6 +145,7 @@ def demo(data_dir: Path | None) -> None:
         sys.exit(1)
 
 
+register_keys(store)
 register_aws(main)
 register_bench(main)
 register_functions(main)

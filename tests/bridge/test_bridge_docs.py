@@ -38,7 +38,8 @@ def test_functions_serve_is_registered_and_its_options_documented() -> None:
     serve_help = runner.invoke(main, ["functions", "serve", "--help"]).output
     text = DOC.read_text()
     for option in ("--host", "--port", "--store-endpoint", "--data-dir", "--timeout", "--concurrency",
-                   "--function", "--no-verify-signatures", "--tls-cert", "--tls-key", "--tls-ca"):
+                   "--function", "--bridge-function", "--no-verify-signatures", "--tls-cert", "--tls-key",
+                   "--tls-ca"):
         assert option in serve_help and option in text, option
     assert "PGS3V_ACCESS_KEY_ID" in serve_help
     assert "--without-boto3" in runner.invoke(main, ["functions", "package", "--help"]).output

@@ -11,13 +11,20 @@ import fnmatch
 import ipaddress
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from pgs3v.auth.errors import AccessDeniedException
 from pgs3v.auth.policies import Decision, PolicyKind, Principal, evaluate, parse_policy
-from pgs3v.store.api.access import GRAMMAR
+from pgs3v.store.api.access import GRAMMAR, parse_identity_policy, target_of, user
+from pgs3v.store.api.arns import ArnScope
+from pgs3v.store.api.limits import Limits
+from pgs3v.store.api.service import VectorStore
+from pgs3v.store.storage.catalog import BucketRecord
 
 ACCOUNT, OTHER = "000000000000", "111122223333"
 ARN = f"arn:aws:s3vectors:us-east-1:{ACCOUNT}"
@@ -208,3 +215,62 @@ def test_a_crafted_wildcard_cannot_stall_the_evaluator() -> None:
     decision = evaluate([policy], Principal(PRINCIPALS[0], ACCOUNT), "s3vectors:GetIndex",
                         f"{ARN}:bucket/" + "a" * 300, {})
     assert decision is Decision.IMPLICIT_DENY and time.perf_counter() - started < 1.0
+
+
+# The store's own check (AccessControl.authorize, as VectorStore.call runs it) for a key of the
+# registry: an IAM user whose identity policies meet the bucket's policy, per AWS's same-account rule.
+
+# operation -> (request, the actions the oracle must find allowed, every one)
+STORE_OPERATIONS: dict[str, tuple[dict[str, Any], list[str]]] = {
+    "GetIndex": ({"vectorBucketName": "b1", "indexName": "i1"}, ["GetIndex"]),
+    "PutVectors": ({"vectorBucketName": "b1", "indexName": "i2", "vectors": []}, ["PutVectors"]),
+    "QueryVectors": ({"vectorBucketName": "b1", "indexName": "i1", "filter": {"genre": "x"}},
+                     ["QueryVectors", "GetVectors"]),
+    "ListIndexes": ({"vectorBucketName": "b1"}, ["ListIndexes"]),
+    "GetVectorBucket": ({"vectorBucketName": "b2"}, ["GetVectorBucket"]),
+}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VectorStore]:
+    opened = VectorStore(tmp_path_factory.mktemp("oracle-store"), limits=Limits(), scope=ArnScope(),
+                         token_secret=b"o" * 32)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_store_combines_a_users_identity_policies_with_the_bucket_policy_as_the_oracle(
+        store: VectorStore, data: st.DataObject) -> None:
+    bucket_policy = data.draw(st.none() | documents(PolicyKind.RESOURCE))
+    identity = data.draw(st.lists(documents(PolicyKind.IDENTITY), max_size=2))
+    for name in ("b1", "b2"):
+        # Straight into the catalog's memory: the oracle's names ("b1") are shorter than an API call allows.
+        store.state.catalog.buckets[name] = BucketRecord(name, 0.0, {"sseType": "AES256"},
+                                                         policy=json.dumps(bucket_policy) if bucket_policy else None)
+    principal = f"arn:aws:iam::{ACCOUNT}:user/ann"
+    source_ip = data.draw(st.sampled_from([None, "10.1.2.3", "127.0.0.1"]))
+    caller = user(store.state.scope, principal, tuple(parse_identity_policy(json.dumps(d)) for d in identity),
+                  source_ip)
+    operation = data.draw(st.sampled_from(sorted(STORE_OPERATIONS)))
+    request, actions = STORE_OPERATIONS[operation]
+    target = target_of(store.state.scope, operation, request)
+    context: dict[str, Any] = {"aws:PrincipalArn": principal, "aws:PrincipalAccount": ACCOUNT,
+                               "aws:SecureTransport": "false"}
+    if source_ip:
+        context["aws:SourceIp"] = source_ip
+    docs = [(PolicyKind.IDENTITY, d) for d in identity]
+    if bucket_policy:
+        docs.append((PolicyKind.RESOURCE, bucket_policy))
+    expected = all(oracle(docs, principal, f"s3vectors:{action}", target.arn, context) is Decision.ALLOW
+                   for action in actions)
+    try:
+        store._access.authorize(caller, operation, dict(request))
+        allowed = True
+    except AccessDeniedException:
+        allowed = False
+    event(f"allowed: {allowed}")
+    assert allowed == expected, (docs, operation, source_ip)

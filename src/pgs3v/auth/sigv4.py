@@ -72,17 +72,21 @@ class _Authorization:
         return f"{self.scope_date}/{self.region}/{self.service}/{TERMINATOR}"
 
 
+SecretLookup = Callable[[str], str | None]
+
+
 class SigV4Verifier:
-    """Verifies SigV4-signed requests against a fixed set of access keys."""
+    """Verifies SigV4-signed requests against a set of access keys (fixed, or looked up per request)."""
 
     def __init__(
         self,
-        credentials: Mapping[str, str],
+        credentials: Mapping[str, str] | SecretLookup,
         service: str = "s3vectors",
         max_skew: timedelta = timedelta(minutes=15),
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self._secrets = dict(credentials)
+        # A lookup lets keys come and go while the server runs (the key registry).
+        self._secrets: SecretLookup = dict(credentials).get if isinstance(credentials, Mapping) else credentials
         self._service = service
         self._max_skew = max_skew
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -146,7 +150,7 @@ class SigV4Verifier:
         if header is None:
             raise MissingAuthenticationTokenException(MISSING_TOKEN)
         auth = _parse_authorization(header, headers.get("x-amz-date"))
-        secret = self._secrets.get(auth.access_key_id)
+        secret = self._secrets(auth.access_key_id)
         if secret is None:
             raise UnrecognizedClientException(INVALID_TOKEN)
         self._check_scope(auth)

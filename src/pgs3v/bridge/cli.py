@@ -17,12 +17,20 @@ from pgs3v.tls import ServerTls, TlsError, server_tls
 
 
 def _parse_functions(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    parsed = _parse_pairs(values, "--function", "NAME=MODULE.FUNCTION")
+    for item, (_, path) in zip(values, parsed, strict=True):
+        if "." not in path:
+            raise click.BadParameter(f"expected NAME=MODULE.FUNCTION, got {item!r}", param_hint="--function")
+    return parsed
+
+
+def _parse_pairs(values: tuple[str, ...], option: str, shape: str) -> tuple[tuple[str, str], ...]:
     parsed = []
     for item in values:
-        name, sep, path = item.partition("=")
-        if not sep or not name.strip() or "." not in path:
-            raise click.BadParameter(f"expected NAME=MODULE.FUNCTION, got {item!r}", param_hint="--function")
-        parsed.append((name.strip(), path.strip()))
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise click.BadParameter(f"expected {shape}, got {item!r}", param_hint=option)
+        parsed.append((name.strip(), value.strip()))
     return tuple(parsed)
 
 
@@ -55,6 +63,9 @@ def functions() -> None:
               help="Invocations run at once (worker threads).")
 @click.option("--function", "extra_functions", multiple=True, metavar="NAME=MODULE.FUNCTION",
               help="Serve another handler too (repeatable), named as Lambda's handler setting names it.")
+@click.option("--bridge-function", "bridge_functions", multiple=True, metavar="NAME=KEY",
+              help="Serve the bridge as NAME too, signing its calls with KEY (a name or id of `pgs3v store keys` "
+                   "in --data-dir) instead of the store's own key (repeatable).")
 @click.option("--no-verify-signatures", is_flag=True, default=False,
               help="Accept unsigned requests (only on a trusted loopback; verification is on by default).")
 @click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -66,8 +77,8 @@ def functions() -> None:
                    "else the system's].")
 def functions_serve(host: str, port: int, store_endpoint: str, region: str | None, data_dir: Path | None,
                     timeout_seconds: float, concurrency: int, extra_functions: tuple[str, ...],
-                    no_verify_signatures: bool, tls_cert: Path | None, tls_key: Path | None,
-                    tls_ca: Path | None) -> None:
+                    bridge_functions: tuple[str, ...], no_verify_signatures: bool, tls_cert: Path | None,
+                    tls_key: Path | None, tls_ca: Path | None) -> None:
     """Run the function host in the foreground.
 
     Serves POST /2015-03-31/functions/pgs3v-bridge/invocations like AWS Lambda. Requests must be
@@ -84,6 +95,7 @@ def functions_serve(host: str, port: int, store_endpoint: str, region: str | Non
         timeout_seconds=timeout_seconds, concurrency=concurrency,
         verify_signatures=not no_verify_signatures, extra_functions=_parse_functions(extra_functions),
         tls=_server_tls(tls_cert, tls_key), ca_file=tls_ca,
+        bridge_functions=_parse_pairs(bridge_functions, "--bridge-function", "NAME=KEY"),
     )
     try:
         serve(options)

@@ -12,6 +12,7 @@ import uvicorn
 
 from pgs3v.auth.credentials import ACCESS_KEY_ENV, CREDENTIALS_FILE, SECRET_KEY_ENV, Credentials
 from pgs3v.auth.credentials import load_or_create_credentials as _load_store_credentials
+from pgs3v.auth.key_registry import KeyRegistry, KeyRegistryError
 from pgs3v.auth.sigv4 import SigV4Verifier
 from pgs3v.bridge.function_host import build_app
 from pgs3v.bridge.functions import BRIDGE_FUNCTION, BRIDGE_HANDLER, FunctionRegistry, FunctionSpec, load_handler
@@ -44,6 +45,9 @@ class HostOptions:
     # The CA file the bridge trusts when the store's endpoint is https (AWS_CA_BUNDLE of the
     # function); None leaves the environment's.
     ca_file: Path | None = None
+    # (name, key): the bridge again as another function, signing with a key of the store's registry
+    # in data_dir, as each Lambda function has a role of its own (least privilege, docs/access-control.md).
+    bridge_functions: tuple[tuple[str, str], ...] = ()
 
     @property
     def scheme(self) -> str:
@@ -64,8 +68,8 @@ def host_credentials(data_dir: Path, environ: Mapping[str, str] | None = None) -
     return _load_store_credentials(data_dir, env)
 
 
-def bridge_environment(options: HostOptions, credentials: Credentials) -> dict[str, str]:
-    """The environment the pgs3v-bridge function sees, as its Lambda configuration would set it."""
+def bridge_environment(options: HostOptions, credentials: Credentials, name: str = BRIDGE_FUNCTION) -> dict[str, str]:
+    """The environment a bridge function sees, as its Lambda configuration would set it."""
     ca = {CA_BUNDLE_ENV: str(options.ca_file.resolve())} if options.ca_file is not None else {}
     return {
         **ca,
@@ -74,17 +78,25 @@ def bridge_environment(options: HostOptions, credentials: Credentials) -> dict[s
         "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
         "AWS_REGION": options.region,
         "AWS_DEFAULT_REGION": options.region,
-        "AWS_LAMBDA_FUNCTION_NAME": BRIDGE_FUNCTION,
+        "AWS_LAMBDA_FUNCTION_NAME": name,
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
     }
 
 
 def build_registry(options: HostOptions, credentials: Credentials) -> FunctionRegistry:
-    """pgs3v-bridge plus any extra functions, with the host's timeout."""
+    """pgs3v-bridge, the bridge under each key of ``bridge_functions``, and any extra functions."""
     specs = [
         FunctionSpec(BRIDGE_FUNCTION, load_handler(BRIDGE_HANDLER), BRIDGE_HANDLER, options.timeout_seconds,
                      environment=bridge_environment(options, credentials))
     ]
+    registry = KeyRegistry(options.data_dir)
+    for name, key in options.bridge_functions:
+        try:
+            _, own = registry.credentials(key)
+        except KeyRegistryError as problem:
+            raise ValueError(f"bridge function {name}: {problem} in {registry.path}") from None
+        specs.append(FunctionSpec(name, load_handler(BRIDGE_HANDLER), BRIDGE_HANDLER, options.timeout_seconds,
+                                  environment=bridge_environment(options, own, name)))
     specs += [
         FunctionSpec(name, load_handler(path), path, options.timeout_seconds)
         for name, path in options.extra_functions
@@ -97,7 +109,9 @@ def apply_environment(specs: list[FunctionSpec], environ: MutableMapping[str, st
     # A developer's temporary AWS session token would be sent alongside the store's keys.
     for name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         environ.pop(name, None)
-    for spec in specs:
+    # The owner's pgs3v-bridge last, so that what the process environment keeps (for extra
+    # functions) is its keys; each bridge function still signs with its own (function_environment).
+    for spec in sorted(specs, key=lambda spec: spec.name == BRIDGE_FUNCTION):
         environ.update(spec.environment)
 
 

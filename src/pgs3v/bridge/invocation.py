@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from pgs3v.bridge.function_environment import function_environment
 from pgs3v.bridge.functions import LATEST, Target
 
 # Lambda's limits on a synchronous invocation's response and on the log tail it returns.
@@ -134,7 +135,8 @@ def run(target: Target, event: Any, request_id: str, client_context: ClientConte
     token = _capturing.set(log)
     try:
         try:
-            result = target.spec.handler(event, LambdaContext(target, request_id, client_context))
+            with function_environment(target.spec.environment):
+                result = target.spec.handler(event, LambdaContext(target, request_id, client_context))
         except Exception as error:
             logging.getLogger(target.spec.name).error(
                 "%s: %s", type(error).__name__, error, exc_info=(type(error), error, error.__traceback__)

@@ -27,6 +27,7 @@ LAMBDA_MODULES = (
     "pgs3v/bridge/settings.py",
     "pgs3v/bridge/store_client.py",
     "pgs3v/tls.py",
+    "pgs3v/bridge/function_environment.py",
 )
 # boto3 and what it needs at run time (botocore's own dependencies included).
 AWS_SDK_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")

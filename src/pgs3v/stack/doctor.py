@@ -11,6 +11,7 @@ import psycopg
 from pgs3v.stack import postgres
 from pgs3v.stack.certificates import certificate_file_findings, handshake_finding
 from pgs3v.stack.findings import Finding as Finding  # re-exported: doctor's findings
+from pgs3v.stack.least_privilege import ROLE_FUNCTIONS
 from pgs3v.stack.local_stack import DATABASE, FUNCTION_NAME, LocalStack, StackSettings
 from pgs3v.tls import ca_file_from
 
@@ -126,8 +127,10 @@ def _list_buckets(stack: LocalStack, settings: StackSettings) -> list[object]:
 
 def _dry_run(stack: LocalStack, settings: StackSettings) -> str:
     client = _boto_client("lambda", stack.function_endpoint(settings), stack, settings)
-    response = client.invoke(FunctionName=FUNCTION_NAME, InvocationType="DryRun")
-    return f"{FUNCTION_NAME} DryRun status {response['StatusCode']}"
+    # The three least-privilege functions too: SQL calls them, not pgs3v-bridge.
+    statuses = {name: client.invoke(FunctionName=name, InvocationType="DryRun")["StatusCode"]
+                for name in (FUNCTION_NAME, *ROLE_FUNCTIONS)}
+    return ", ".join(f"{name} DryRun status {status}" for name, status in statuses.items())
 
 
 def _database_findings(stack: LocalStack, settings: StackSettings, data_dir: Path) -> list[Finding]:

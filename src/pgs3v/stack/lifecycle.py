@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 
+from pgs3v.stack.least_privilege import (
+    MANAGE_FUNCTION,
+    QUERY_FUNCTION,
+    ROLE_FUNCTIONS,
+    WRITE_FUNCTION,
+    ensure_bridge_keys,
+)
 from pgs3v.stack.local_stack import DATABASE, LocalStack, StackSettings
 from pgs3v.stack.postgres import PostgresError
 from pgs3v.stack.startup import StackSpec, start_stack
+from pgs3v.tls import client_context
 
 
 class StorageChanged(ValueError):
@@ -38,10 +48,13 @@ def up(data_dir: Path, console: Console, storage: str | None = None,
     if storage is not None and (storage, s3_endpoint) != (settings.storage, settings.s3_endpoint):
         where = settings.storage or f"{data_dir / 'store'}"
         raise StorageChanged(f"this stack keeps its data in {where}; use another --data-dir for other storage")
-    # None: a second `up` keeps whatever bridge function name the database was given since.
+    # Least privilege: SQL reaches the store through three functions, each with a key that can do
+    # only its part; made on the first `up`, reused (and their policies kept current) after.
+    ensure_bridge_keys(stack.data_dir / "store")
     ca = Path(settings.tls_ca).read_text() if settings.tls_ca else None
-    spec = StackSpec(stack.cluster(settings), settings.postgres_password, stack.credentials(), {DATABASE: None},
-                     settings.region, ca_certificates=ca)
+    spec = StackSpec(stack.cluster(settings), settings.postgres_password, stack.credentials(),
+                     {DATABASE: MANAGE_FUNCTION}, settings.region, ca_certificates=ca, query_function=QUERY_FUNCTION,
+                     write_function=WRITE_FUNCTION)
     start_stack(spec, _Daemons(stack, settings), install=True, say=console.print)
     path = stack.write_connection_file(settings)
     console.print(f"connection details {path}")
@@ -64,11 +77,27 @@ class _Daemons:
     def start_function_host(self, store_endpoint: str) -> str:
         """Start the function host daemon (in front of the stack's own store) unless it runs; its endpoint."""
         region = self.settings.region
-        self.stack.functions_daemon(self.settings).start(
+        daemon = self.stack.functions_daemon(self.settings)
+        endpoint = self.stack.function_endpoint(self.settings)
+        if daemon.pid() is not None and not _serves(endpoint, ROLE_FUNCTIONS, self.settings.tls_ca):
+            daemon.stop()  # started by an older `up`, without the least-privilege functions SQL now calls
+        daemon.start(
             self.stack.functions_command(self.settings),
             {**self.stack.server_environment(), "AWS_REGION": region, "AWS_DEFAULT_REGION": region},
         )
         return self.stack.function_endpoint(self.settings)
+
+
+def _serves(endpoint: str, names: tuple[str, ...], ca_file: str | None) -> bool:
+    """Whether the function host at ``endpoint`` serves every one of ``names`` (False: no answer)."""
+    # An https host (up --tls-*) is asked trusting the stack's CA, as every other client of it is.
+    context = client_context(ca_file) if endpoint.startswith("https:") else None
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_pgs3v/health", timeout=2.0, context=context) as answer:
+            served = json.loads(answer.read()).get("functions", [])
+    except (OSError, ValueError):
+        return False
+    return all(name in served for name in names)
 
 
 def down(data_dir: Path, console: Console) -> None:

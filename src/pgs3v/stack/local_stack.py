@@ -5,7 +5,7 @@ Layout of ``DATA_DIR``::
     stack.json          ports and the PostgreSQL password (mode 0600), kept across restarts
     connection.json     what applications need to connect (mode 0600)
     postgres/           the private PostgreSQL 15 cluster
-    store/              the store's data (and credentials.json)
+    store/              the store's data (credentials.json, and keys.json with the bridge functions' keys)
     run/                pid files and logs of the store and the function host
 """
 
@@ -24,6 +24,7 @@ from typing import Any
 from pgs3v.auth.credentials import Credentials, load_or_create_credentials
 from pgs3v.durable_files import write_file_atomically
 from pgs3v.stack.daemon import Daemon
+from pgs3v.stack.least_privilege import MANAGE_FUNCTION, QUERY_FUNCTION, WRITE_FUNCTION, bridge_function_args
 from pgs3v.stack.postgres import PostgresCluster
 
 DEFAULT_PORTS = {"postgres": 54329, "store": 8750, "functions": 8760}
@@ -158,7 +159,7 @@ class LocalStack:
         ca = ["--tls-ca", settings.tls_ca] if settings.tls_ca else []
         return [*CLI, "functions", "serve", "--port", str(settings.functions_port),
                 "--store-endpoint", self.store_endpoint(settings), "--region", settings.region,
-                *settings.tls_args(), *ca]
+                "--data-dir", str(self.data_dir / "store"), *bridge_function_args(), *settings.tls_args(), *ca]
 
     def store_endpoint(self, settings: StackSettings) -> str:
         """The store's base URL."""
@@ -180,6 +181,8 @@ class LocalStack:
             "store_endpoint": self.store_endpoint(settings),
             "function_endpoint": self.function_endpoint(settings),
             "function_name": FUNCTION_NAME,
+            # What SQL invokes: one function per privilege (docs/access-control.md).
+            "functions": {"query": QUERY_FUNCTION, "write": WRITE_FUNCTION, "manage": MANAGE_FUNCTION},
             "access_key_id": credentials.access_key_id,
             "secret_access_key": credentials.secret_access_key,
             "region": settings.region,

@@ -74,6 +74,9 @@ class StackSpec:
     region: str = REGION
     # PEM of the CAs the shim trusts when the function host serves HTTPS (None: the system's).
     ca_certificates: str | None = None
+    # The functions SQL routes reads and writes to (None: leave the schema's setting as it is).
+    query_function: str | None = None
+    write_function: str | None = None
 
 
 def start_stack(spec: StackSpec, servers: Servers, *, install: bool = False, say: Say = _quiet) -> None:
@@ -97,6 +100,7 @@ def start_stack(spec: StackSpec, servers: Servers, *, install: bool = False, say
             cluster.socket_dsn(database), function_endpoint=function_endpoint, region=spec.region,
             access_key_id=spec.credentials.access_key_id, secret_access_key=spec.credentials.secret_access_key,
             function_name=function_name, ca_certificates=spec.ca_certificates,
+            query_function_name=spec.query_function, write_function_name=spec.write_function,
         )
     say("schema s3vectors   installed")
 

@@ -14,10 +14,12 @@ from pathlib import Path
 import uvicorn
 
 from pgs3v.auth.credentials import Credentials, load_or_create_credentials
+from pgs3v.auth.key_registry import KeyRegistry
 from pgs3v.auth.sigv4 import SigV4Verifier
 from pgs3v.http_protocol import ConnectionGuards, guarded_protocol, raise_file_handle_limit
 from pgs3v.store.api.arns import ArnScope
 from pgs3v.store.api.http_app import build_app
+from pgs3v.store.api.identities import Identities
 from pgs3v.store.api.limits import Limits
 from pgs3v.store.api.service import VectorStore
 from pgs3v.store.engine.native_memory import limit_arenas
@@ -57,7 +59,9 @@ def open_store(data_dir: Path, limits: Limits, scope: ArnScope, credentials: Cre
     # Pagination tokens are signed with a key derived from the store's secret, so they stay
     # valid across restarts (and across servers sharing a bucket) without another file to keep.
     token_secret = hashlib.sha256(b"pgs3v-next-token\0" + credentials.secret_access_key.encode()).digest()
-    return VectorStore(data_dir, limits=limits, scope=scope, token_secret=token_secret, storage=storage)
+    identities = Identities(credentials, KeyRegistry(data_dir), scope)
+    return VectorStore(data_dir, limits=limits, scope=scope, token_secret=token_secret, storage=storage,
+                       identities=identities)
 
 
 def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | None = None,
@@ -86,7 +90,8 @@ def serve(options: ServeOptions, limits: Limits, environ: Mapping[str, str] | No
     importlib.import_module("uvloop")
     importlib.import_module("httptools")
     read_libraries_ahead()
-    verifier = SigV4Verifier({credentials.access_key_id: credentials.secret_access_key})
+    assert store.identities is not None, "open_store gives the store its identities"
+    verifier = SigV4Verifier(store.identities.secret)
     app = build_app(store, verifier)
     # uvloop + httptools on asyncio transports, which set TCP_NODELAY on accepted sockets, so
     # a response never waits for a delayed ACK (Nagle), see the README's latency note; each

@@ -6,7 +6,9 @@ policy the resource-based policy in force. AWS's extra rules: QueryVectors with 
 ``returnMetadata`` or ``queryTexts``, and ListVectors with ``returnData`` or ``returnMetadata``,
 also need ``s3vectors:GetVectors`` on the index.
 
-The caller is a :class:`~pgs3v.auth.policies.Principal`. The store's one key today is the
+The caller is a :class:`~pgs3v.auth.policies.Principal`. A key of the registry
+(``pgs3v store keys``) is an IAM user of the account, allowed what its identity policies allow and
+the bucket's policy does not deny (AWS's same-account rule). The store's own key is the
 account's own (``arn:aws:iam::<account>:root``, as STS GetCallerIdentity answers), whose
 identity policy allows everything: a bucket policy can only deny it. As S3 does for a bucket
 owner's root user, it may still Get, Put and Delete the bucket's policy, so a policy that
@@ -57,6 +59,8 @@ _RESOURCE = re.compile(
 
 # S3's limit on a bucket policy (S3 Vectors documents none); it also bounds the parsed-policy cache.
 MAX_POLICY_BYTES = 20 * 1024
+# IAM's limit on one managed policy document (6,144 characters).
+MAX_IDENTITY_POLICY_BYTES = 6144
 
 GRAMMAR = Grammar(
     service=SERVICE,
@@ -99,6 +103,19 @@ def parse_bucket_policy(text: str) -> Policy:
 @lru_cache(maxsize=1024)
 def _parsed(text: str) -> Policy:
     return parse_policy(text, PolicyKind.RESOURCE, GRAMMAR)
+
+
+@lru_cache(maxsize=1024)
+def parse_identity_policy(text: str) -> Policy:
+    """An access key's identity policy, or :class:`PolicyError` naming what IAM would refuse."""
+    if len(text.encode("utf-8")) > MAX_IDENTITY_POLICY_BYTES:
+        raise PolicyError(f"Policy exceeds the maximum allowed document size of {MAX_IDENTITY_POLICY_BYTES} bytes")
+    return parse_policy(text, PolicyKind.IDENTITY, GRAMMAR)
+
+
+def user(scope: ArnScope, arn: str, policies: tuple[Policy, ...], source_ip: str | None = None) -> Caller:
+    """An IAM user of the account (a key of the registry), allowed only what its policies allow."""
+    return Caller(Principal(arn, scope.account_id), source_ip, policies)
 
 
 @dataclass(frozen=True)

@@ -224,9 +224,13 @@ class StoreApp:
         verifier = self._verifier
         sts_verifier = verifier.for_service(sts.SERVICE) if verifier is not None else None
         state, limit = self._store.state, self._store.limits.max_request_bytes
+        store = self._store
+
+        def who(access_key_id: str) -> str:
+            return store.caller(access_key_id, None).principal.arn
 
         async def sts_route(request: Request) -> Response:
-            return await sts.handle(request, sts_verifier, state.scope, limit)
+            return await sts.handle(request, sts_verifier, state.scope, limit, who)
 
         async def health(request: Request) -> Response:
             return json_answer(200, {"status": "ok"}).response()

@@ -16,6 +16,7 @@ from pgs3v.store.api import data_plane, engine_operations, management
 from pgs3v.store.api.access import AccessControl, Caller, owner
 from pgs3v.store.api.arns import ArnScope
 from pgs3v.store.api.errors import UnknownOperationException, from_lower_layer
+from pgs3v.store.api.identities import Identities
 from pgs3v.store.api.limits import Limits
 from pgs3v.store.api.shapes import operation_names, validate_input
 from pgs3v.store.api.state import StoreState
@@ -47,8 +48,9 @@ class VectorStore:
     """A self-hosted S3 Vectors service over a data directory, or objects with ``data_dir`` as their cache."""
 
     def __init__(self, data_dir: Path, *, limits: Limits, scope: ArnScope, token_secret: bytes,
-                 storage: StoreStorage | None = None) -> None:
+                 storage: StoreStorage | None = None, identities: Identities | None = None) -> None:
         self.limits = limits
+        self.identities = identities
         self.state = StoreState(data_dir, limits, scope, TokenCodec(token_secret),
                                 storage or LocalStoreStorage(data_dir))
         self._operations = _operations()
@@ -76,8 +78,10 @@ class VectorStore:
             raise answer from None
 
     def caller(self, access_key_id: str | None, source_ip: str | None) -> Caller:
-        """Who a verified access key is: today every key is the owner's (the account's root)."""
-        return owner(self.state.scope, source_ip)
+        """Who a verified access key is: the owner (the account's root), or a registry key's IAM user."""
+        if self.identities is None:
+            return owner(self.state.scope, source_ip)
+        return self.identities.caller(access_key_id, source_ip)
 
     def close(self) -> None:
         """Release every open index."""

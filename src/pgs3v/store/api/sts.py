@@ -6,10 +6,12 @@ the Query protocol: ``POST /`` with a form body ``Action=GetCallerIdentity&Versi
 (or ``GET /?Action=...``), answered in XML. The S3 Vectors API never uses ``/`` itself, so the
 path alone routes a request here.
 
-The store has one key pair with every right, so the caller is the account's root user, as AWS
-answers for root access keys: ``arn:aws:iam::<account>:root`` with the account id as ``UserId``;
-the account is the one in the store's ARNs. The signature is checked by the store's own SigV4
-verifier, scoped to service ``sts``. Errors take STS's ``<ErrorResponse>`` shape::
+The store's own key is the account's root user, answered as AWS answers for root access keys:
+``arn:aws:iam::<account>:root`` with the account id as ``UserId``; a key of the registry
+(``pgs3v store keys``) is its IAM user, ``arn:aws:iam::<account>:user/<name>``, with that ARN as
+``UserId`` (IAM's opaque AIDA... ids do not exist here). The account is the one in the store's
+ARNs. The signature is checked by the store's own SigV4 verifier, scoped to service ``sts``.
+Errors take STS's ``<ErrorResponse>`` shape::
 
     StsError                          (code, status, type)
     ├── MissingAuthenticationToken    403  Sender
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
@@ -50,6 +52,8 @@ from pgs3v.store.api.errors import (
 log = logging.getLogger("pgs3v.store")
 
 SERVICE = "sts"
+# The ARN of the caller a verified access key stands for.
+Who = Callable[[str], str]
 VERSION = "2011-06-15"
 NAMESPACE = f"https://sts.amazonaws.com/doc/{VERSION}/"
 CONTENT_TYPE = "text/xml"
@@ -129,8 +133,12 @@ class StsResponse:
     request_id: str
 
 
-async def handle(request: Request, verifier: SigV4Verifier | None, scope: ArnScope, max_request_bytes: int) -> Response:
-    """Answer one STS request; ``verifier`` (scoped to ``sts``) None turns authentication off."""
+async def handle(request: Request, verifier: SigV4Verifier | None, scope: ArnScope, max_request_bytes: int,
+                 who: Who | None = None) -> Response:
+    """Answer one STS request; ``verifier`` (scoped to ``sts``) None turns authentication off.
+
+    ``who`` names the caller of a verified key (None, or no ``who``: the account's root).
+    """
     try:
         try:
             body = await read_body(request, max_request_bytes)
@@ -138,7 +146,7 @@ async def handle(request: Request, verifier: SigV4Verifier | None, scope: ArnSco
             raise InvalidParameterValue(f"Request payload exceeds the limit of {max_request_bytes} bytes") from None
         # In a worker thread, like the S3 Vectors operations: hashing a large body for SigV4
         # must not stall the event loop.
-        answer = await anyio.to_thread.run_sync(respond, verifier, request, body, scope)
+        answer = await anyio.to_thread.run_sync(respond, verifier, request, body, scope, who)
     except StsError as error:
         release_traceback(error)
         answer = error_response(error)
@@ -150,17 +158,20 @@ async def handle(request: Request, verifier: SigV4Verifier | None, scope: ArnSco
                     headers={"x-amzn-RequestId": answer.request_id})
 
 
-def respond(verifier: SigV4Verifier | None, request: Request, body: bytes, scope: ArnScope) -> StsResponse:
+def respond(verifier: SigV4Verifier | None, request: Request, body: bytes, scope: ArnScope,
+            who: Who | None = None) -> StsResponse:
     """Check the request's signature (scoped to ``sts``), then answer it; errors in STS's shape."""
     try:
+        arn = None
         if verifier is not None:
             try:
-                verify_signature(verifier, request, body)
+                access_key_id = verify_signature(verifier, request, body)
+                arn = who(access_key_id) if who is not None else None
             except S3VectorsError as error:
                 raise from_auth_error(error) from None
         params = parameters(request.scope.get("query_string", b"").decode("latin-1"),
                             request.headers.get("content-type", ""), body)
-        return answer(params, scope)
+        return answer(params, scope, arn)
     except StsError as error:
         return error_response(error)
 
@@ -177,8 +188,8 @@ def parameters(query_string: str, content_type: str, body: bytes) -> dict[str, s
     return params
 
 
-def answer(params: Mapping[str, str], scope: ArnScope) -> StsResponse:
-    """The response to an authenticated STS request with these parameters."""
+def answer(params: Mapping[str, str], scope: ArnScope, arn: str | None = None) -> StsResponse:
+    """The response to an authenticated STS request with these parameters, from ``arn`` (None: the root)."""
     request_id = str(uuid.uuid4())
     action = params.get("Action")
     if not action:
@@ -186,9 +197,11 @@ def answer(params: Mapping[str, str], scope: ArnScope) -> StsResponse:
     version = params.get("Version", VERSION)
     if action != "GetCallerIdentity" or version != VERSION:
         raise InvalidAction(f"Could not find operation {action} for version {version}")
+    root = f"arn:{scope.partition}:iam::{scope.account_id}:root"
     result = {
-        "Arn": f"arn:{scope.partition}:iam::{scope.account_id}:root",
-        "UserId": scope.account_id,
+        "Arn": arn or root,
+        # IAM gives a user an opaque unique id (AIDA...); its ARN is as unique here.
+        "UserId": scope.account_id if arn in (None, root) else str(arn),
         "Account": scope.account_id,
     }
     fields = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in result.items())
