@@ -84,7 +84,7 @@ def test_an_explicit_deny_wins_and_says_so(keyed_host: tuple[FunctionHostProcess
     lambda_client = client_for(host, new_key(data_dir, "all-but-chatty", denying))
     assert invoke(lambda_client, {}, "echo").status == 200
     _, _, response = error_of(lambda_client, FunctionName="chatty")
-    assert response["Error"]["Message"].endswith("with an explicit deny in a identity-based policy")
+    assert response["Error"]["Message"].endswith("with an explicit deny in an identity-based policy")
 
 
 def test_other_services_rights_do_not_allow_invoking(keyed_host: tuple[FunctionHostProcess, Path]) -> None:

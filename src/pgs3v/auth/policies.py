@@ -343,6 +343,13 @@ def explain(policies: Iterable[Policy], principal: Principal, action: str, resou
     return (Decision.ALLOW, allowed_by) if allowed_by else (Decision.IMPLICIT_DENY, None)
 
 
+def denial_reason(decision: Decision, kind: PolicyKind | None, action: str) -> str:
+    """The end of AWS's AccessDenied message: why IAM refused the action."""
+    if decision is Decision.EXPLICIT_DENY and kind is not None:
+        return f"with an explicit deny in {'an' if kind is PolicyKind.IDENTITY else 'a'} {kind.value} policy"
+    return f"because no identity-based policy allows the {action} action"
+
+
 def _applies(statement: Statement, kind: PolicyKind, principal: Principal, action: str, resource: str,
              context: Mapping[str, ContextValue]) -> bool:
     if kind is PolicyKind.RESOURCE:

@@ -28,6 +28,7 @@ from pgs3v.auth.policies import (
     PolicyError,
     PolicyKind,
     Principal,
+    denial_reason,
     explain,
     parse_policy,
 )
@@ -98,9 +99,7 @@ class InvokeAccess:
         decision, kind = explain(policies, principal, INVOKE_ACTION, function_arn,
                                  _context(principal, self._account_id, source_ip, secure))
         if decision is not Decision.ALLOW:
-            reason = (f"with an explicit deny in a {kind.value} policy" if decision is Decision.EXPLICIT_DENY and kind
-                      else f"because no identity-based policy allows the {INVOKE_ACTION} action")
-            raise AccessDeniedException(_denied(arn, function_arn, reason))
+            raise AccessDeniedException(_denied(arn, function_arn, denial_reason(decision, kind, INVOKE_ACTION)))
 
 
 def _denied(user_arn: str, function_arn: str, reason: str) -> str:
