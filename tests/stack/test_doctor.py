@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pgs3v.stack import postgres
+from pgs3v.stack.least_privilege import invoke_credentials
 from pgs3v.store.process import free_port
 from tests.stack.conftest import Stack, new_directory, stack_environment, wait_until_gone
 
@@ -17,7 +18,7 @@ ALL_CHECKS = (
     "PostgreSQL 15 binaries", "PL/Python 3 for PostgreSQL 15", "PostgreSQL server", "store reachable",
     "function host reachable", "store accepts the saved credentials", "function host accepts the saved credentials",
     "schema s3vectors installed", "aws_lambda shim endpoint configured",
-    "aws_lambda shim signs with the saved credentials", "SQL reaches the store end to end",
+    "aws_lambda shim signs with the invoke key", "SQL reaches the store end to end",
 )
 
 
@@ -115,9 +116,9 @@ def test_a_shim_signing_with_other_keys(healthy_stack: Stack) -> None:
     with healthy_stack.sql() as sql:
         sql.execute("SELECT aws_lambda_shim.configure(%s, %s, %s, %s)",
                     (connection["function_endpoint"], connection["region"], "PGS3VOTHERKEY0000000", "o" * 40))
-    saved_key = connection["access_key_id"]
-    fix, _ = diagnosed(healthy_stack, "aws_lambda shim signs with the saved credentials",
-                    f"the shim signs with access key PGS3VOTHERKEY0000000, the stack's is {saved_key}",
+    invoke_key = invoke_credentials(healthy_stack.data_dir / "store").access_key_id
+    fix, _ = diagnosed(healthy_stack, "aws_lambda shim signs with the invoke key",
+                    f"the shim signs with access key PGS3VOTHERKEY0000000, the stack's invoke key is {invoke_key}",
                     f"pgs3v up --data-dir {healthy_stack.data_dir}")
     apply(fix)
     assert_healthy(healthy_stack)

@@ -92,12 +92,31 @@ def _cli(*args: str) -> Any:
     (policy({"Effect": "Allow", "Action": "s3vectors:PutVector", "Resource": "*"}),
      "Policy has invalid action: s3vectors:PutVector"),
     (policy({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}), "should not specify a principal"),
+    # Its own service's ARNs and keys are still checked.
+    (policy({"Effect": "Allow", "Action": "s3vectors:GetIndex", "Resource": f"{ARN}:table/t"}),
+     "Policy has invalid resource"),
+    (policy({"Effect": "Allow", "Action": "*", "Resource": "*",
+             "Condition": {"StringEquals": {"s3vectors:colour": "x"}}}), "Policy has an invalid condition key"),
 ])
 def test_the_cli_refuses_a_malformed_policy_saying_why(tmp_path: Path, text: str, problem: str) -> None:
     (tmp_path / "policy.json").write_text(text)
     result = _cli("create", "bad", "--policy", str(tmp_path / "policy.json"), "--data-dir", str(tmp_path / "d"))
     assert result.exit_code == 1 and problem in result.output, result.output
     assert not (tmp_path / "d" / KEYS_FILE).exists()
+
+
+@pytest.mark.parametrize("text", [
+    # Another service's ARNs and condition keys are that service's to check, as in IAM: one key may
+    # both invoke Lambda functions and read vectors.
+    policy({"Effect": "Allow", "Action": "lambda:InvokeFunction",
+            "Resource": "arn:aws:lambda:us-east-1:000000000000:function:pgs3v-query"}),
+    policy({"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "arn:aws:lambda:*:*:function:*",
+            "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}}}),
+])
+def test_the_cli_accepts_other_services_statements(tmp_path: Path, text: str) -> None:
+    (tmp_path / "policy.json").write_text(text)
+    result = _cli("create", "other", "--policy", str(tmp_path / "policy.json"), "--data-dir", str(tmp_path / "d"))
+    assert result.exit_code == 0, result.output
 
 
 def test_the_cli_creates_lists_and_deletes_keys(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pgs3v.auth.policies import Decision, PolicyError, PolicyKind, Principal, evaluate, parse_policy
+from pgs3v.auth.policies import Decision, PolicyError, PolicyKind, Principal, denial_reason, evaluate, parse_policy
 from pgs3v.store.api.access import GRAMMAR
 
 ACCOUNT = "000000000000"
@@ -32,6 +32,24 @@ def test_identity_policies_name_no_principal() -> None:
         policy(PolicyKind.IDENTITY, {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"})
     allow = {"Effect": "Allow", "Action": "s3vectors:Query*", "Resource": "*"}
     assert decide(ANN, allow, kind=PolicyKind.IDENTITY) is Decision.ALLOW
+
+
+def test_identity_policies_may_name_other_services_but_resource_policies_may_not() -> None:
+    foreign = {"Effect": "Allow", "Action": "lambda:InvokeFunction",
+               "Resource": "arn:aws:lambda:us-east-1:000000000000:function:f",
+               "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}}}
+    assert decide(ANN, foreign, kind=PolicyKind.IDENTITY) is Decision.IMPLICIT_DENY  # read, never matching
+    with pytest.raises(PolicyError, match="invalid"):
+        policy(PolicyKind.RESOURCE, {**foreign, "Principal": "*", "Action": "s3vectors:*"})
+
+
+def test_a_denials_reason_reads_as_aws_writes_it() -> None:
+    assert denial_reason(Decision.EXPLICIT_DENY, PolicyKind.IDENTITY, "s3vectors:GetIndex") == \
+        "with an explicit deny in an identity-based policy"
+    assert denial_reason(Decision.EXPLICIT_DENY, PolicyKind.RESOURCE, "s3vectors:GetIndex") == \
+        "with an explicit deny in a resource-based policy"
+    assert denial_reason(Decision.IMPLICIT_DENY, None, "s3vectors:GetIndex") == \
+        "because no identity-based policy allows the s3vectors:GetIndex action"
 
 
 def test_naming_the_account_grants_its_root_and_denies_everyone_in_it() -> None:

@@ -3,9 +3,11 @@
 :func:`parse_policy` turns a JSON document into a :class:`Policy` or raises :class:`PolicyError`
 naming the first problem. What a service accepts in its policies (its action names, the shape of
 its ARNs, its own condition keys) comes in a :class:`Grammar`, so this module knows IAM and no
-service. :func:`evaluate` applies IAM's evaluation order within one account: an explicit Deny in
-any policy wins, else an Allow in any policy (identity-based or resource-based: in one account
-either suffices), else the default, implicit, deny.
+service. An identity policy may also name other services' ARNs and condition keys, which it
+leaves to those services (one key can invoke Lambda functions and read vectors). :func:`evaluate`
+applies IAM's evaluation order within one account: an explicit Deny in any policy wins, else an
+Allow in any policy (identity-based or resource-based: in one account either suffices), else the
+default, implicit, deny.
 
 Matching follows IAM: ``*`` and ``?`` in actions (case-insensitive), resources and ``...Like``
 conditions; condition keys case-insensitive; the values of one key OR'ed, keys and operators
@@ -30,6 +32,9 @@ _STATEMENT_FIELDS = {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "No
 _ACTION = re.compile(r"[A-Za-z0-9-]+:[A-Za-z0-9*?]+")
 _ACCOUNT = re.compile(r"[0-9]{12}")
 _PRINCIPAL_ARN = re.compile(r"arn:aws[-a-z0-9]*:(iam|sts)::([0-9]{12}):(root|(user|role|assumed-role)/[\w+=,.@/-]+)")
+# Another service's ARN or condition key, in an identity policy: its service's to check.
+_FOREIGN_ARN = re.compile(r"arn:aws[-a-z0-9]*:([a-z0-9-]+):[^:\s]*:[^:\s]*:\S+")
+_FOREIGN_KEY = re.compile(r"[a-z0-9-]+:\S+", re.IGNORECASE)
 _STRING_OPERATORS = {"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
                      "StringLike", "StringNotLike", "ArnEquals", "ArnNotEquals", "ArnLike", "ArnNotLike"}
 _NUMERIC_OPERATORS = {"NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
@@ -176,10 +181,11 @@ def _statement(item: dict[str, Any], kind: PolicyKind, grammar: Grammar) -> Stat
     for action in (actions or not_actions or ()):
         _check_action(action, kind, grammar)
     for resource in (resources or not_resources or ()):
-        if resource != "*" and not grammar.resource.fullmatch(resource):
+        if resource != "*" and not grammar.resource.fullmatch(resource) \
+                and not (kind is PolicyKind.IDENTITY and _foreign_arn(resource, grammar)):
             raise PolicyError(f"Policy has invalid resource: {resource}")
     return Statement(sid, effect, _principals(principals), _principals(not_principals), actions, not_actions,
-                     resources, not_resources, _conditions(item.get("Condition"), grammar))
+                     resources, not_resources, _conditions(item.get("Condition"), kind, grammar))
 
 
 def _pair(item: dict[str, Any], name: str, negated: str, *, required: bool) -> tuple[Any, Any]:
@@ -240,7 +246,15 @@ def _principals(value: Any) -> tuple[str, ...] | None:
     return tuple(found)
 
 
-def _conditions(block: Any, grammar: Grammar) -> tuple[Condition, ...]:
+def _foreign_arn(resource: str, grammar: Grammar) -> bool:
+    """An ARN of another service than the grammar's, whose shape that service (not this one) checks."""
+    # An identity policy grants across services (one key may both invoke Lambda functions and read
+    # vectors): each service reads the statements for its own resources and never matches the rest.
+    found = _FOREIGN_ARN.fullmatch(resource)
+    return found is not None and found.group(1) != grammar.service
+
+
+def _conditions(block: Any, kind: PolicyKind, grammar: Grammar) -> tuple[Condition, ...]:
     if block is None:
         return ()
     if not isinstance(block, dict):
@@ -257,7 +271,9 @@ def _conditions(block: Any, grammar: Grammar) -> tuple[Condition, ...]:
         if not isinstance(keys, dict) or not keys:
             raise PolicyError(f"Policy has an invalid condition block under {raw_operator}")
         for key, raw_values in keys.items():
-            if not grammar.knows_condition_key(key):
+            foreign = kind is PolicyKind.IDENTITY and _FOREIGN_KEY.fullmatch(key) is not None \
+                and key.partition(":")[0].lower() not in (grammar.service, "aws")
+            if not (grammar.knows_condition_key(key) or foreign):
                 raise PolicyError(f"Policy has an invalid condition key: {key}")
             values = raw_values if isinstance(raw_values, list) else [raw_values]
             if not values or not all(isinstance(v, str | bool | int | float) for v in values):
@@ -325,6 +341,13 @@ def explain(policies: Iterable[Policy], principal: Principal, action: str, resou
                 return Decision.EXPLICIT_DENY, policy.kind
             allowed_by = allowed_by or policy.kind
     return (Decision.ALLOW, allowed_by) if allowed_by else (Decision.IMPLICIT_DENY, None)
+
+
+def denial_reason(decision: Decision, kind: PolicyKind | None, action: str) -> str:
+    """The end of AWS's AccessDenied message: why IAM refused the action."""
+    if decision is Decision.EXPLICIT_DENY and kind is not None:
+        return f"with an explicit deny in {'an' if kind is PolicyKind.IDENTITY else 'a'} {kind.value} policy"
+    return f"because no identity-based policy allows the {action} action"
 
 
 def _applies(statement: Statement, kind: PolicyKind, principal: Principal, action: str, resource: str,

@@ -82,9 +82,11 @@ def functions_serve(host: str, port: int, store_endpoint: str, region: str | Non
     """Run the function host in the foreground.
 
     Serves POST /2015-03-31/functions/pgs3v-bridge/invocations like AWS Lambda. Requests must be
-    SigV4-signed (service lambda) with the store's credentials: PGS3V_ACCESS_KEY_ID /
-    PGS3V_SECRET_ACCESS_KEY, else DATA_DIR/credentials.json. The bridge signs its calls to the
-    store with the same keys.
+    SigV4-signed (service lambda) with the store's credentials (PGS3V_ACCESS_KEY_ID /
+    PGS3V_SECRET_ACCESS_KEY, else DATA_DIR/credentials.json), which may invoke any function, or
+    with a key of `pgs3v store keys` in DATA_DIR, which may invoke what its identity policies
+    allow (lambda:InvokeFunction on the function's ARN). pgs3v-bridge signs its calls to the
+    store with the store's credentials.
     """
     from pgs3v.bridge.host_server import HostOptions, serve
 

@@ -6,6 +6,8 @@
   ``Event`` → 202 at once, the handler runs in the background; ``DryRun`` → 204.
 - ``X-Amz-Log-Type: Tail`` → ``X-Amz-Log-Result``, base64 of the last 4 KB of the invocation's log.
 - A handler that raises → 200, ``X-Amz-Function-Error: Unhandled`` and Lambda's error body.
+- A key whose identity policies do not allow ``lambda:InvokeFunction`` on the function → 403
+  AccessDeniedException (see :mod:`pgs3v.bridge.invoke_access`).
 - Errors of the API itself (unknown function, payload not JSON, bad signature) are this module's
   to put on the wire: ``x-amzn-ErrorType`` header and ``{"Type": ..., "message": ...}`` body.
 
@@ -38,6 +40,7 @@ from pgs3v.auth.sigv4 import SigV4Verifier
 from pgs3v.bridge import invocation
 from pgs3v.bridge.functions import LATEST, FunctionRegistry, Target
 from pgs3v.bridge.invocation import ClientContext, Outcome
+from pgs3v.bridge.invoke_access import InvokeAccess
 from pgs3v.bridge.lambda_errors import (
     InvalidParameterValueException,
     InvalidRequestContentException,
@@ -114,15 +117,25 @@ def _choice(request: Request, header: str, allowed: tuple[str, ...], default: st
     return value
 
 
-def build_app(registry: FunctionRegistry, verifier: SigV4Verifier | None, *, concurrency: int = 64) -> Starlette:
-    """An ASGI app serving ``registry``'s functions; ``verifier`` None turns authentication off."""
+def build_app(registry: FunctionRegistry, verifier: SigV4Verifier | None, *, concurrency: int = 64,
+              access: InvokeAccess | None = None) -> Starlette:
+    """An ASGI app serving ``registry``'s functions; ``verifier`` None turns authentication off.
+
+    ``access`` decides what each verified key may invoke (None: every key the verifier accepts
+    may invoke everything, as the owner's).
+    """
     invocation.install_log_capture()
     limiter = anyio.CapacityLimiter(concurrency)
     running: set[asyncio.Task[None]] = set()
 
-    def authenticate(request: Request, body: bytes) -> None:
-        if verifier is not None:
-            verify_signature(verifier, request, body)
+    def authenticate(request: Request, body: bytes) -> str | None:
+        return verify_signature(verifier, request, body) if verifier is not None else None
+
+    def authorize(request: Request, access_key_id: str | None, function_arn: str) -> None:
+        if access is not None:
+            client = request.client
+            access.authorize(access_key_id, function_arn, source_ip=client.host if client else None,
+                             secure=request.url.scheme == "https")
 
     async def off_the_loop_if_large(body: bytes, work: Callable[..., T], *args: Any) -> T:
         # Hashing 6 MB for SigV4 or parsing it would stall every connection: large bodies go to a
@@ -161,7 +174,7 @@ def build_app(registry: FunctionRegistry, verifier: SigV4Verifier | None, *, con
             except RequestTooLarge:
                 raise RequestTooLargeException(_too_large(MAX_SYNC_PAYLOAD)) from None
             # Authentication first, as AWS does: an unsigned caller learns nothing about what exists.
-            await off_the_loop_if_large(body, authenticate, request, body)
+            access_key_id = await off_the_loop_if_large(body, authenticate, request, body)
             invocation_type = _choice(request, "x-amz-invocation-type", INVOCATION_TYPES, "RequestResponse",
                                       "invocationType")
             log_type = _choice(request, "x-amz-log-type", LOG_TYPES, "None", "logType")
@@ -169,7 +182,11 @@ def build_app(registry: FunctionRegistry, verifier: SigV4Verifier | None, *, con
                 raise RequestTooLargeException(_too_large(MAX_EVENT_PAYLOAD))
             client_context = _parse_client_context(request.headers.get("x-amz-client-context"))
             qualifier = parse_qs(request.scope.get("query_string", b"").decode("latin-1")).get("Qualifier", [None])[0]
-            target = registry.resolve(request.path_params["function_name"], qualifier)
+            function_name = request.path_params["function_name"]
+            # Authorized on the ARN named, before looking it up, as Lambda does: a key that may not
+            # invoke it learns nothing about whether it exists (and DryRun checks permission).
+            authorize(request, access_key_id, registry.invoked_arn(function_name, qualifier))
+            target = registry.resolve(function_name, qualifier)
             if invocation_type == "DryRun":
                 return Response(status_code=204, headers={"x-amzn-RequestId": request_id})
             event = await off_the_loop_if_large(body, _parse_payload, body)
@@ -192,7 +209,9 @@ def build_app(registry: FunctionRegistry, verifier: SigV4Verifier | None, *, con
         return _json_response(200, outcome.payload, headers)
 
     async def health(request: Request) -> Response:
-        body = {"status": "ok", "functions": registry.names()}
+        # "authorizes": registry keys accepted, each allowed what its policies allow (`pgs3v up`
+        # restarts a host from before that, which would refuse the key PostgreSQL signs with).
+        body = {"status": "ok", "functions": registry.names(), "authorizes": access is not None}
         return _json_response(200, orjson.dumps(body), {"x-amzn-RequestId": str(uuid.uuid4())})
 
     async def unknown(request: Request) -> Response:

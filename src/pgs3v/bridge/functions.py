@@ -20,6 +20,8 @@ from pgs3v.bridge.lambda_errors import InvalidParameterValueException, ResourceN
 LATEST = "$LATEST"
 BRIDGE_FUNCTION = "pgs3v-bridge"
 BRIDGE_HANDLER = "pgs3v.bridge.handler.handler"
+# The account the host's ARNs name (the store's ARNs name the same one).
+DEFAULT_ACCOUNT_ID = "000000000000"
 
 # The FunctionName pattern of the Lambda API model (botocore's lambda service-2.json).
 _FUNCTION_NAME = re.compile(
@@ -57,7 +59,7 @@ class FunctionRegistry:
     """The functions one host serves, addressed as Lambda addresses them."""
 
     def __init__(self, functions: Iterable[FunctionSpec], region: str = "us-east-1",
-                 account_id: str = "000000000000") -> None:
+                 account_id: str = DEFAULT_ACCOUNT_ID) -> None:
         self._functions = {spec.name: spec for spec in functions}
         self.region = region
         self.account_id = account_id
@@ -72,11 +74,21 @@ class FunctionRegistry:
 
     def arn(self, name: str, qualifier: str | None = None) -> str:
         """The function's ARN in this host's region and account."""
-        base = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
-        return f"{base}:{qualifier}" if qualifier else base
+        return function_arn(self.region, self.account_id, name, qualifier)
+
+    def invoked_arn(self, function_name: str, qualifier: str | None = None) -> str:
+        """The ARN an Invoke request names (served here or not), or the error Lambda would answer."""
+        return self.arn(*self._name_and_qualifier(function_name, qualifier))
 
     def resolve(self, function_name: str, qualifier: str | None = None) -> Target:
         """The function an Invoke request names, or the error Lambda would answer."""
+        name, wanted = self._name_and_qualifier(function_name, qualifier)
+        spec = self._functions.get(name)
+        if spec is None or wanted not in (None, LATEST):
+            raise ResourceNotFoundException(f"Function not found: {self.arn(name, wanted)}")
+        return Target(spec, self.arn(name, wanted))
+
+    def _name_and_qualifier(self, function_name: str, qualifier: str | None) -> tuple[str, str | None]:
         found = _FUNCTION_NAME.fullmatch(function_name) if len(function_name) <= 140 else None
         if found is None:
             raise ValidationException(
@@ -93,11 +105,13 @@ class FunctionRegistry:
             raise InvalidParameterValueException(
                 "The derived qualifier from the function name does not match the specified qualifier."
             )
-        wanted = derived or qualifier
-        spec = self._functions.get(name)
-        if spec is None or wanted not in (None, LATEST):
-            raise ResourceNotFoundException(f"Function not found: {self.arn(name, wanted)}")
-        return Target(spec, self.arn(name, wanted))
+        return name, derived or qualifier
+
+
+def function_arn(region: str, account_id: str, name: str, qualifier: str | None = None) -> str:
+    """A function's ARN, qualified when ``qualifier`` is given, as Lambda writes it."""
+    base = f"arn:aws:lambda:{region}:{account_id}:function:{name}"
+    return f"{base}:{qualifier}" if qualifier else base
 
 
 def load_handler(path: str) -> Handler:

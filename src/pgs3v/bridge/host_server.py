@@ -15,7 +15,15 @@ from pgs3v.auth.credentials import load_or_create_credentials as _load_store_cre
 from pgs3v.auth.key_registry import KeyRegistry, KeyRegistryError
 from pgs3v.auth.sigv4 import SigV4Verifier
 from pgs3v.bridge.function_host import build_app
-from pgs3v.bridge.functions import BRIDGE_FUNCTION, BRIDGE_HANDLER, FunctionRegistry, FunctionSpec, load_handler
+from pgs3v.bridge.functions import (
+    BRIDGE_FUNCTION,
+    BRIDGE_HANDLER,
+    DEFAULT_ACCOUNT_ID,
+    FunctionRegistry,
+    FunctionSpec,
+    load_handler,
+)
+from pgs3v.bridge.invoke_access import InvokeAccess
 from pgs3v.bridge.settings import STORE_ENDPOINT
 from pgs3v.http_protocol import ConnectionGuards, guarded_protocol, raise_file_handle_limit
 from pgs3v.tls import CA_BUNDLE_ENV, ServerTls, client_context, server_context
@@ -35,7 +43,7 @@ class HostOptions:
     port: int = DEFAULT_PORT
     store_endpoint: str = DEFAULT_STORE_ENDPOINT
     region: str = "us-east-1"
-    account_id: str = "000000000000"
+    account_id: str = DEFAULT_ACCOUNT_ID
     timeout_seconds: float = 60.0
     concurrency: int = 64
     verify_signatures: bool = True
@@ -126,11 +134,11 @@ def serve(options: HostOptions, environ: Mapping[str, str] | None = None) -> Non
     credentials = host_credentials(options.data_dir, environ)
     registry = build_registry(options, credentials)
     apply_environment(registry.specs(), os.environ)
-    verifier = (
-        SigV4Verifier({credentials.access_key_id: credentials.secret_access_key}, service="lambda")
-        if options.verify_signatures else None
-    )
-    app = build_app(registry, verifier, concurrency=options.concurrency)
+    # The owner's key and the registry's (seen within a second of `pgs3v store keys` changing
+    # them), each allowed what it may invoke: the store's own rule, for lambda:InvokeFunction.
+    access = InvokeAccess(credentials, KeyRegistry(options.data_dir), options.account_id)
+    verifier = SigV4Verifier(access.secret, service="lambda") if options.verify_signatures else None
+    app = build_app(registry, verifier, concurrency=options.concurrency, access=access)
     # uvloop sets TCP_NODELAY on accepted sockets: a small response never waits ~40 ms for the
     # client's delayed ACK (Nagle). The protocol writes each response's head and body at once.
     guards = ConnectionGuards(max_connections=min(ConnectionGuards.max_connections, raise_file_handle_limit() // 2))

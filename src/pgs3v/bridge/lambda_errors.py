@@ -7,6 +7,7 @@ The tree (each class carries the Lambda error ``code``, the HTTP ``status`` and 
     ├── InvalidRequestContentException   400  the payload is not JSON
     ├── InvalidParameterValueException   400  a qualifier or client context that cannot be used
     ├── ValidationException              400  a header or name outside what the API allows
+    ├── AccessDeniedException            403  a key whose identity policies do not allow the invocation
     ├── ResourceNotFoundException        404  no such function (or version)
     ├── RequestTooLargeException         413  the payload is over Lambda's limit
     └── ServiceException                 500  the host itself failed
@@ -50,6 +51,12 @@ class InvalidParameterValueException(LambdaError):
 class ValidationException(LambdaError):
     code = "ValidationException"
     status = 400
+    error_type = "User"
+
+
+class AccessDeniedException(LambdaError):
+    code = "AccessDeniedException"
+    status = 403
     error_type = "User"
 
 

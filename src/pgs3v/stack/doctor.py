@@ -11,7 +11,7 @@ import psycopg
 from pgs3v.stack import postgres
 from pgs3v.stack.certificates import certificate_file_findings, handshake_finding
 from pgs3v.stack.findings import Finding as Finding  # re-exported: doctor's findings
-from pgs3v.stack.least_privilege import ROLE_FUNCTIONS
+from pgs3v.stack.least_privilege import ROLE_FUNCTIONS, invoke_credentials
 from pgs3v.stack.local_stack import DATABASE, FUNCTION_NAME, LocalStack, StackSettings
 from pgs3v.tls import ca_file_from
 
@@ -175,12 +175,13 @@ def _shim_findings(connection: psycopg.Connection[tuple[object, ...]], stack: Lo
         ca_row = connection.execute("SELECT ca_certificates FROM aws_lambda_shim.configuration()").fetchone()
         stored = str(ca_row[0]) if ca_row and ca_row[0] else None
         findings.append(handshake_finding(configured, ca_data=stored, who="the aws_lambda shim"))
-    # A shim signing with other keys than the function host checks gets 403 on every call.
+    # A shim signing with other keys than the function host checks gets 403 on every call; with
+    # the owner's, it would work but hold a key that can do anything on the store.
     row = connection.execute("SELECT access_key_id FROM aws_lambda_shim.configuration()").fetchone()
     key = row[0] if row else None
     findings.append(_call(
-        "aws_lambda shim signs with the saved credentials",
-        lambda: _same_key(key, stack.credentials().access_key_id),
+        "aws_lambda shim signs with the invoke key",
+        lambda: _same_key(key, invoke_credentials(stack.data_dir / "store").access_key_id),
         fix,
     ))
     return findings
@@ -188,7 +189,7 @@ def _shim_findings(connection: psycopg.Connection[tuple[object, ...]], stack: Lo
 
 def _same_key(configured: object, expected: str) -> str:
     if configured != expected:
-        raise ValueError(f"the shim signs with access key {configured or 'none'}, the stack's is {expected}")
+        raise ValueError(f"the shim signs with access key {configured or 'none'}, the stack's invoke key is {expected}")
     return f"access key {expected}"
 
 

@@ -16,6 +16,7 @@ from pgs3v.stack.least_privilege import (
     ROLE_FUNCTIONS,
     WRITE_FUNCTION,
     ensure_bridge_keys,
+    invoke_credentials,
 )
 from pgs3v.stack.local_stack import DATABASE, LocalStack, StackSettings
 from pgs3v.stack.postgres import PostgresError
@@ -50,9 +51,10 @@ def up(data_dir: Path, console: Console, storage: str | None = None,
         raise StorageChanged(f"this stack keeps its data in {where}; use another --data-dir for other storage")
     # Least privilege: SQL reaches the store through three functions, each with a key that can do
     # only its part; made on the first `up`, reused (and their policies kept current) after.
-    ensure_bridge_keys(stack.data_dir / "store")
+    # PostgreSQL holds a fourth, which may only invoke those three (the template's AuroraLambdaRole).
+    ensure_bridge_keys(stack.data_dir / "store", settings.region)
     ca = Path(settings.tls_ca).read_text() if settings.tls_ca else None
-    spec = StackSpec(stack.cluster(settings), settings.postgres_password, stack.credentials(),
+    spec = StackSpec(stack.cluster(settings), settings.postgres_password, invoke_credentials(stack.data_dir / "store"),
                      {DATABASE: MANAGE_FUNCTION}, settings.region, ca_certificates=ca, query_function=QUERY_FUNCTION,
                      write_function=WRITE_FUNCTION)
     start_stack(spec, _Daemons(stack, settings), install=True, say=console.print)
@@ -80,7 +82,9 @@ class _Daemons:
         daemon = self.stack.functions_daemon(self.settings)
         endpoint = self.stack.function_endpoint(self.settings)
         if daemon.pid() is not None and not _serves(endpoint, ROLE_FUNCTIONS, self.settings.tls_ca):
-            daemon.stop()  # started by an older `up`, without the least-privilege functions SQL now calls
+            # Started by an older `up`: without the least-privilege functions SQL now calls, or
+            # accepting only the owner's key, not the invoke key PostgreSQL now signs with.
+            daemon.stop()
         daemon.start(
             self.stack.functions_command(self.settings),
             {**self.stack.server_environment(), "AWS_REGION": region, "AWS_DEFAULT_REGION": region},
@@ -89,15 +93,16 @@ class _Daemons:
 
 
 def _serves(endpoint: str, names: tuple[str, ...], ca_file: str | None) -> bool:
-    """Whether the function host at ``endpoint`` serves every one of ``names`` (False: no answer)."""
+    """Whether the host at ``endpoint`` serves all of ``names`` and authorizes registry keys (False: no answer)."""
     # An https host (up --tls-*) is asked trusting the stack's CA, as every other client of it is.
     context = client_context(ca_file) if endpoint.startswith("https:") else None
     try:
         with urllib.request.urlopen(f"{endpoint}/_pgs3v/health", timeout=2.0, context=context) as answer:
-            served = json.loads(answer.read()).get("functions", [])
+            health = json.loads(answer.read())
     except (OSError, ValueError):
         return False
-    return all(name in served for name in names)
+    served = health.get("functions", [])
+    return all(name in served for name in names) and health.get("authorizes") is True
 
 
 def down(data_dir: Path, console: Console) -> None:

@@ -5,7 +5,7 @@ data directory (servers that outlive the command, see :mod:`pgs3v.stack.lifecycl
 throwaway ones of :func:`running_stack` (the hybrid measurements, the SQL and sync benchmarks,
 the tests), whose servers live as long as a ``with`` block. So all of them check for the same
 packages, create and start the cluster the same way, and point pgs3v's shim at the function host
-with the store's credentials. Only how the store and the function host run differs: that is a
+with the spec's credentials. Only how the store and the function host run differs: that is a
 :class:`Servers`.
 """
 
@@ -67,7 +67,9 @@ class StackSpec:
 
     cluster: PostgresCluster
     postgres_password: str  # the superuser's, set when the cluster is created
-    credentials: Credentials  # the store's, which the shim signs its calls to the function host with
+    # The key the shim signs its calls to the function host with: the store's own in throwaway
+    # stacks, `up`'s pgs3v-invoke key (only lambda:InvokeFunction on the bridge functions) in its stack.
+    credentials: Credentials
     # Each database that gets pgs3v -> the bridge function its s3vectors functions invoke
     # (None: leave the schema's own, pgs3v-bridge on a new install).
     databases: Mapping[str, str | None]

@@ -35,6 +35,7 @@ from pgs3v.auth.policies import (
     PolicyError,
     PolicyKind,
     Principal,
+    denial_reason,
     explain,
     parse_policy,
 )
@@ -196,8 +197,7 @@ class AccessControl:
             if operation in _POLICY_OPERATIONS and caller.principal.is_root and bucket is not None:
                 # S3's rule for a bucket owner's root user, so a deny-all policy can always be undone.
                 continue
-            reason = (f"with an explicit deny in a {kind.value} policy" if decision is Decision.EXPLICIT_DENY and kind
-                      else f"because no identity-based policy allows the {action} action")
+            reason = denial_reason(decision, kind, action)
             message = (f"User: {caller.principal.arn} is not authorized to perform: {action} "
                        f"on resource: {target.arn} {reason}")
             log.warning("access denied: principal=%s action=%s resource=%s operation=%s decision=%s",
