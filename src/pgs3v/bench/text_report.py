@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from pgs3v.bench.measurements import BenchResult
 from pgs3v.bench.text_bench import HYBRID, INGEST, PGS3V, POSTGRES, POSTGRES_OR, TEXT, workload
-
-Cell = Callable[[str], str]
 
 
 def markdown_report(result: BenchResult) -> str:
@@ -47,18 +43,17 @@ def _size_table(result: BenchResult, rows: int) -> list[str]:
     def number(figure: float | None, pattern: str) -> str:
         return "" if figure is None else pattern.format(figure)
 
-    def row(name: str, kind: str, metric: str, pattern: str, *, ratio_of: str | None = None) -> str:
+    def row(name: str, kind: str, metric: str, pattern: str) -> str:
         cells = [number(value(kind, system, metric), pattern) for system in (PGS3V, POSTGRES)]
-        return f"| {name} | {cells[0]} | {cells[1]} | {ratio(kind, ratio_of or metric) if ratio_of != '' else ''} |"
+        return f"| {name} | {cells[0]} | {cells[1]} | {ratio(kind, metric)} |"
 
-    def latency(name: str, kind: str, system: str = POSTGRES) -> str:
-        mine = "" if value(kind, PGS3V, "p50_ms") is None else " / ".join(
-            f"{value(kind, PGS3V, m):.2f}" for m in ("p50_ms", "p95_ms", "mean_ms"))
-        theirs = "" if value(kind, system, "p50_ms") is None else " / ".join(
-            f"{value(kind, system, m):.2f}" for m in ("p50_ms", "p95_ms", "mean_ms"))
-        if system != POSTGRES:
-            return f"| {name} | | {theirs} | |"
-        return f"| {name} | {mine} | {theirs} | {ratio(kind, 'p50_ms')} / {ratio(kind, 'p95_ms')} |"
+    def percentiles(kind: str, system: str) -> str:
+        figures = [value(kind, system, metric) for metric in ("p50_ms", "p95_ms", "mean_ms")]
+        return " / ".join(f"{figure:.2f}" for figure in figures if figure is not None)
+
+    def latency(name: str, kind: str) -> str:
+        ratios = f"{ratio(kind, 'p50_ms')} / {ratio(kind, 'p95_ms')}"
+        return f"| {name} | {percentiles(kind, PGS3V)} | {percentiles(kind, POSTGRES)} | {ratios} |"
 
     qps_or = value(TEXT, POSTGRES_OR, "qps_1_client")
     overlap = value(TEXT, PGS3V, f"overlap_with_{POSTGRES}")
@@ -78,7 +73,8 @@ def _size_table(result: BenchResult, rows: int) -> list[str]:
         row("text-only, queries/s (1 client)", TEXT, "qps_1_client", "{:,.0f}"),
         latency("**hybrid** (RRF), p50 / p95 / mean ms", HYBRID),
         row("hybrid, queries/s (1 client)", HYBRID, "qps_1_client", "{:,.0f}"),
-        latency("text-only with the words OR'ed (PostgreSQL variant), p50 / p95 / mean ms", TEXT, POSTGRES_OR),
+        f"| text-only with the words OR'ed (PostgreSQL variant), p50 / p95 / mean ms | | "
+        f"{percentiles(TEXT, POSTGRES_OR)} | |",
         f"| text-only with the words OR'ed, queries/s | | {number(qps_or, '{:,.0f}')} | |",
         f"| text-only queries with no result (pgs3v / AND / OR) | {empty[0]} | {empty[1]} / {empty[2]} | |",
         f"| overlap of pgs3v's top k with ts_rank's (AND / OR), informative | "
