@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from pgs3v.bench.text_bench import HYBRID, INGEST, PGS3V, POSTGRES, POSTGRES_OR, TEXT
+from pgs3v.bench.text_bench import HYBRID, INGEST, PGS3V, POSTGRES, POSTGRES_OR, TEXT, VECTOR
 from pgs3v.bench.text_corpus import corpus
 from pgs3v.bench.text_store_run import LANGUAGE, TEXT_KEY
 from pgs3v.cli import main
@@ -63,7 +63,8 @@ def test_every_figure_is_there_for_both_systems(run: tuple[Document, str, str]) 
             assert _figure(document, ingest, system, metric) > 0
     assert _figure(document, ingest, PGS3V, "settled_after_s") >= 0
     assert _figure(document, ingest, POSTGRES, "hnsw_build_s") > 0
-    for kind, systems in ((TEXT, (PGS3V, POSTGRES, POSTGRES_OR)), (HYBRID, (PGS3V, POSTGRES))):
+    for kind, systems in ((TEXT, (PGS3V, POSTGRES, POSTGRES_OR)), (HYBRID, (PGS3V, POSTGRES)),
+                          (VECTOR, (PGS3V, POSTGRES))):
         for system in systems:
             workload = f"{LABEL} {kind}"
             assert _figure(document, workload, system, "calls") == QUERIES
@@ -76,7 +77,7 @@ def test_every_figure_is_there_for_both_systems(run: tuple[Document, str, str]) 
     for system in (POSTGRES, POSTGRES_OR):
         assert 0 < _figure(document, f"{LABEL} {TEXT}", PGS3V, f"overlap_with_{system}") <= 1
     ratios = {(r["workload"], r["metric"], r["system"]) for r in document["ratios"]}
-    for kind in (TEXT, HYBRID):
+    for kind in (TEXT, HYBRID, VECTOR):
         assert (f"{LABEL} {kind}", "p50_ms", PGS3V) in ratios
     assert (ingest, "text_cost_ratio", PGS3V) in ratios
     notes = document["notes"]["sizes"][LABEL]

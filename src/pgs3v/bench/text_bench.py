@@ -34,7 +34,7 @@ from pgs3v.bench.text_postgres_run import PostgresTextRun, run_postgres_text
 from pgs3v.bench.text_store_run import StoreTextRun, run_store_text
 
 PGS3V, POSTGRES, POSTGRES_OR = "pgs3v", "postgres", "postgres-or"
-INGEST, TEXT, HYBRID = "ingest", "text-only", "hybrid"
+INGEST, TEXT, HYBRID, VECTOR = "ingest", "text-only", "hybrid", "vector-only"
 DIMENSION = 384
 # Ratios of pgs3v's figure over PostgreSQL's, for every metric where both have one.
 RATIO_METRICS = ("p50_ms", "p95_ms", "mean_ms", "qps_1_client", "without_text_s", "with_text_s",
@@ -147,6 +147,8 @@ def _measurements(rows: int, store: StoreTextRun, postgres: PostgresTextRun) -> 
         (TEXT, POSTGRES): postgres.queries["text-only"],
         (TEXT, POSTGRES_OR): postgres.queries["text-only-or"],
         (HYBRID, POSTGRES): postgres.queries["hybrid"],
+        (VECTOR, PGS3V): (store.vector_ns, store.vector_keys, store.vector_wall_s),
+        (VECTOR, POSTGRES): postgres.queries["vector-only"],
     }
     for (kind, system), (durations, answers, wall_s) in answered.items():
         name = workload(rows, kind)

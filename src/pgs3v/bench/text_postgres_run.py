@@ -13,7 +13,8 @@ A private PostgreSQL 18 with pgvector 0.8.2 (:mod:`pgs3v.bench.pgvector_server`)
 3. text-only ``plainto_tsquery`` + ``ts_rank`` queries, the same with the words OR'ed (a labelled
    variant: pgs3v's BM25 matches any word, plainto_tsquery all of them), and hybrid queries (RRF,
    k = 60, of the FTS top k and the HNSW top k, as pgs3v fuses its lists), one at a time on one
-   connection with prepared statements (the vector in binary), no warm-up.
+   connection with prepared statements (the vector in binary), no warm-up; then the HNSW list
+   alone (vector-only).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ TEXT_QUERY = (f"SELECT key, ts_rank(tsv, q) AS rank FROM docs, plainto_tsquery('
               "WHERE tsv @@ q ORDER BY rank DESC, key LIMIT %s")
 TEXT_QUERY_OR = (f"SELECT key, ts_rank(tsv, q) AS rank FROM docs, to_tsquery('{CONFIGURATION}', %s) q "
                  "WHERE tsv @@ q ORDER BY rank DESC, key LIMIT %s")
+VECTOR_QUERY = "SELECT key FROM docs ORDER BY embedding <=> %s LIMIT %s"
 HYBRID_QUERY = f"""
 WITH fts AS (
     SELECT key, row_number() OVER (ORDER BY rank DESC, key) AS position FROM (
@@ -139,6 +141,8 @@ def run_postgres_text(
                 conn, HYBRID_QUERY,
                 [{"text": text, "vector": vector, "k": k} for text, vector in zip(queries, query_vectors, strict=True)],
                 progress, "PostgreSQL: hybrid queries (RRF of FTS and HNSW)")
+            run.queries["vector-only"] = _timed(conn, VECTOR_QUERY, [(vector, k) for vector in query_vectors],
+                                                progress, "PostgreSQL: vector-only queries (HNSW)")
     finally:
         server.stop()
     return run

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pgs3v.bench.measurements import BenchResult
-from pgs3v.bench.text_bench import HYBRID, INGEST, PGS3V, POSTGRES, POSTGRES_OR, TEXT, workload
+from pgs3v.bench.text_bench import HYBRID, INGEST, PGS3V, POSTGRES, POSTGRES_OR, TEXT, VECTOR, workload
 
 
 def markdown_report(result: BenchResult) -> str:
@@ -73,6 +73,7 @@ def _size_table(result: BenchResult, rows: int) -> list[str]:
         row("text-only, queries/s (1 client)", TEXT, "qps_1_client", "{:,.0f}"),
         latency("**hybrid** (RRF), p50 / p95 / mean ms", HYBRID),
         row("hybrid, queries/s (1 client)", HYBRID, "qps_1_client", "{:,.0f}"),
+        latency("vector-only (the hybrid's other list), p50 / p95 / mean ms", VECTOR),
         f"| text-only with the words OR'ed (PostgreSQL variant), p50 / p95 / mean ms | | "
         f"{percentiles(TEXT, POSTGRES_OR)} | |",
         f"| text-only with the words OR'ed, queries/s | | {number(qps_or, '{:,.0f}')} | |",

@@ -12,7 +12,8 @@ for one size:
    reports the layout settled (no optimize call), timed;
 3. text-only QueryVectors (``queryTexts``) and hybrid (``queryVector`` + ``queryTexts``, RRF)
    one at a time over one kept-alive connection of the bridge's JSON transport (SigV4, TCP_NODELAY,
-   no retries), no warm-up: p50/p95/mean, and queries per second of that single client.
+   no retries), no warm-up: p50/p95/mean, and queries per second of that single client; then
+   the hybrid queries' vectors alone (vector-only), the other list a hybrid query fuses.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class StoreTextRun:
     hybrid_ns: list[int] = field(default_factory=list)
     hybrid_keys: list[list[str]] = field(default_factory=list)
     hybrid_wall_s: float = 0.0
+    vector_ns: list[int] = field(default_factory=list)
+    vector_keys: list[list[str]] = field(default_factory=list)
+    vector_wall_s: float = 0.0
     engine: dict[str, Any] = field(default_factory=dict)
 
 
@@ -107,6 +111,9 @@ def run_store_text(
             run.hybrid_ns, run.hybrid_keys, run.hybrid_wall_s = _timed(
                 transport, [_request(top_k, text, vector) for text, vector in zip(queries, query_vectors, strict=True)],
                 progress, "pgs3v: hybrid queries")
+            run.vector_ns, run.vector_keys, run.vector_wall_s = _timed(
+                transport, [_request(top_k, None, vector) for vector in query_vectors], progress,
+                "pgs3v: vector-only queries (the hybrid's other list)")
         finally:
             transport.close()
     return run
@@ -143,9 +150,10 @@ def _until_settled(transport: JsonTransport, progress: Progress, limit_s: float 
         time.sleep(_POLL_S)
 
 
-def _request(top_k: int, text: str, vector: npt.NDArray[np.float32] | None) -> dict[str, Any]:
-    request: dict[str, Any] = {"vectorBucketName": BUCKET, "indexName": SEARCHABLE, "topK": top_k,
-                               "queryTexts": [{"metadataKey": TEXT_KEY, "text": text}]}
+def _request(top_k: int, text: str | None, vector: npt.NDArray[np.float32] | None) -> dict[str, Any]:
+    request: dict[str, Any] = {"vectorBucketName": BUCKET, "indexName": SEARCHABLE, "topK": top_k}
+    if text is not None:
+        request["queryTexts"] = [{"metadataKey": TEXT_KEY, "text": text}]
     if vector is not None:
         request["queryVector"] = {"float32": [float(value) for value in vector]}
     return request
