@@ -8,8 +8,9 @@ text-only and hybrid latency. Every figure goes into a :class:`BenchResult` with
 PostgreSQL; :mod:`pgs3v.bench.text_report` renders the markdown for docs/benchmarks.md.
 
 The vectors are random (seeded, 384 dimensions, the size of all-MiniLM-L6-v2's): embedding 1M
-rows would need torch and hours, and a hybrid query's latency does not depend on what its vectors
-mean. Hybrid recall is not measured here; the text-only answers of the two systems are compared
+rows would need torch and hours. The text lists do not depend on them, but an ANN index may (pgs3v's
+is slower on unclustered vectors than on real ones), so the vector-only workload times that list
+alone. Hybrid recall is not measured here; the text-only answers of the two systems are compared
 (overlap@k), informatively, since BM25 and ts_rank are different scoring functions.
 """
 
