@@ -30,7 +30,6 @@ import importlib.metadata
 import json
 import math
 import random
-import re
 import resource
 import subprocess
 import sys
@@ -45,40 +44,12 @@ import numpy as np
 import Stemmer
 import tantivy
 
-from pgs3v.bench.ann_data.wordnet import read_synsets
 from pgs3v.bench.machine import machine_info
+from pgs3v.bench.text_corpus import corpus, sample_queries
 
 K1, B = 1.2, 0.75
 QUERIES = 300
 UPDATES = 20  # incremental adds, overwrites and deletes timed at each size
-_WORD = re.compile(r"[a-z]{4,}")
-_COMMON = frozenset(("that", "this", "with", "from", "they", "their", "there", "these", "which", "when", "have",
-                     "been", "being", "used", "into", "such"))
-
-
-def corpus(size: int, seed: int = 0) -> list[str]:
-    """``size`` rows of WordNet glosses, repeated with a perturbation beyond the 117,659 there are."""
-    synsets = read_synsets()
-    glosses = [synset.gloss for synset in synsets]
-    rng = np.random.default_rng(seed)
-    if size <= len(glosses):
-        return [glosses[i] for i in rng.permutation(len(glosses))[:size]]
-    partners = rng.integers(0, len(synsets), size)
-    extra = (f"{glosses[j % len(glosses)]}; {', '.join(synsets[partners[j]].words)}" for j in range(len(glosses), size))
-    return glosses + list(extra)
-
-
-def sample_queries(docs: Sequence[str], count: int = QUERIES, seed: int = 1) -> list[str]:
-    """``count`` queries of 1 to 3 consecutive content words taken from random rows."""
-    rng = random.Random(seed)
-    queries: list[str] = []
-    while len(queries) < count:
-        words = [word for word in _WORD.findall(rng.choice(docs).lower()) if word not in _COMMON]
-        if words:
-            length = rng.choice((1, 2, 3))
-            start = rng.randrange(max(1, len(words) - length + 1))
-            queries.append(" ".join(words[start : start + length]))
-    return queries
 
 
 def tantivy_analyzer(language: str = "english") -> tantivy.TextAnalyzer:
@@ -459,7 +430,7 @@ def main() -> None:
     arguments = parser.parse_args()
     if arguments.what == "run":
         docs = corpus(arguments.docs)
-        queries = sample_queries(docs)
+        queries = sample_queries(docs, QUERIES)
         run = run_tantivy if arguments.library == "tantivy" else run_bm25s
         print(json.dumps(run(docs, queries)))
         return

@@ -23,10 +23,12 @@ __all__ = ["bench", "register"]
 
 
 def register(main: click.Group) -> None:
-    """Add the ``bench`` command (store, ``sql``, ``sync`` and ``hybrid`` benchmarks) to the ``pgs3v`` group."""
+    """Add the ``bench`` command (the store, ``sql``, ``sync``, ``hybrid`` and ``text``) to the ``pgs3v`` group."""
+    from pgs3v.bench.text_command import register as register_text
     from pgs3v.hybrid.measure import register as register_hybrid
 
     register_hybrid(bench)
+    register_text(bench)
     main.add_command(bench)
 
 
@@ -122,7 +124,8 @@ def bench(
     beside the store: `pgs3v bench --vectors 10000000 --no-pgvector --numpy-queries 20`
     (docs/benchmarks.md gives its time and disk).
 
-    `pgs3v bench sql` measures the SQL round trip instead; `pgs3v bench hybrid` the hybrid queries.
+    `pgs3v bench sql` measures the SQL round trip instead; `pgs3v bench hybrid` the hybrid queries;
+    `pgs3v bench text` full-text and hybrid queries against PostgreSQL's full-text search.
     """
     if ctx.invoked_subcommand is not None:
         given = [name for name in _ANN_OPTIONS if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT]

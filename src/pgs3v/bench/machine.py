@@ -72,3 +72,18 @@ def _blas() -> str | None:
         return f"{blas.get('name')} {blas.get('version')}"
     except (TypeError, KeyError, AttributeError):
         return None
+
+
+def source_commit() -> str | None:
+    """The git commit of the code that ran (short hash, ``+dirty`` with uncommitted changes), if in a checkout."""
+    import subprocess
+
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True,
+                                check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{commit}+dirty" if dirty else commit

@@ -41,7 +41,7 @@ from pgs3v.bench.pgvector_server import Connection, PgvectorUnavailable, Private
 
 __all__ = [
     "BuildProgress", "PgvectorBaseline", "PgvectorSession", "PgvectorUnavailable", "ServerMemory", "StorageSize",
-    "suggested_memory",
+    "register_vector_dumper", "suggested_memory",
 ]
 
 _OPERATORS = {"cosine": ("vector_cosine_ops", "<=>"), "euclidean": ("vector_l2_ops", "<->")}
@@ -90,16 +90,21 @@ def suggested_memory(rows: int, dimension: int) -> dict[str, str]:
     }
 
 
+def register_vector_dumper(connection: Connection) -> None:
+    """Send float32 numpy arrays on ``connection`` as pgvector's binary ``vector`` (no text to parse)."""
+    info = TypeInfo.fetch(connection, "vector")
+    if info is None:
+        raise PgvectorUnavailable("the vector type is missing: CREATE EXTENSION vector")
+    connection.adapters.register_dumper(np.ndarray, type("VectorDumper", (_VectorDumper,), {"oid": info.oid}))
+
+
 class PgvectorSession:
     """One connection that asks queries: its own prepared statements and search settings."""
 
     def __init__(self, connection: Connection, metric: Metric, ef_search: int = 40) -> None:
         self._conn = connection
         self._operator = _OPERATORS[metric][1]
-        info = TypeInfo.fetch(connection, "vector")
-        if info is None:
-            raise PgvectorUnavailable("the vector type is missing: CREATE EXTENSION vector")
-        connection.adapters.register_dumper(np.ndarray, type("VectorDumper", (_VectorDumper,), {"oid": info.oid}))
+        register_vector_dumper(connection)
         self.set_search(ef_search)
 
     def set_search(self, ef_search: int = 40, max_scan_tuples: int | None = None) -> None:
