@@ -56,6 +56,13 @@ def _summed(data: VectorIndex, texts: list[dict[str, Any]], top: int, row_filter
     Each key's list is exact (the engine's), read deeper until no row outside the top can beat it
     (Fagin's threshold rule: a row missing from a full list scores at most that list's last score).
     """
+    if len(texts) == 1:
+        # One key: its list is the ranking itself, exact with ties broken by key. The threshold
+        # rule below would read deeper for nothing whenever the last places tie (a common word
+        # in short texts ties thousands of rows), up to _DEEPEST_TEXT_LIST rows.
+        (text,) = texts
+        (hits,) = _text_lists(data, texts, top, row_filter)
+        return [(hit.key, hit.score, {text["metadataKey"]: hit.score}) for hit in hits]
     depth = top
     while True:
         lists = _text_lists(data, texts, depth, row_filter)
