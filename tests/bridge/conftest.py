@@ -31,13 +31,15 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{os.getpid()}-{next(_names)}"
 
 
-def start_host(store_endpoint: str, *extra_args: str, **environ: str) -> FunctionHostProcess:
-    """A function host serving pgs3v-bridge (and the sample functions) for ``store_endpoint``."""
+def start_host(store_endpoint: str, *extra_args: str, log_file: Path | None = None, **environ: str,
+               ) -> FunctionHostProcess:
+    """A function host serving pgs3v-bridge and the sample functions for ``store_endpoint``, logging to ``log_file``."""
     args: list[str] = []
     for name in SAMPLE_FUNCTIONS:
         args += ["--function", f"{name}={SAMPLES}.{name}"]
     # cwd=ROOT puts the tests package on the host's sys.path, for the sample functions.
-    host = FunctionHostProcess(store_endpoint, CREDENTIALS, extra_args=(*args, *extra_args), cwd=ROOT)
+    host = FunctionHostProcess(store_endpoint, CREDENTIALS, extra_args=(*args, *extra_args), cwd=ROOT,
+                              log_file=log_file)
     return host.start({**os.environ, **environ})
 
 

@@ -35,7 +35,7 @@ def keyed_host(store_server: StoreProcess, tmp_path_factory: pytest.TempPathFact
         tuple[FunctionHostProcess, Path]]:
     """A function host reading the key registry of its own --data-dir; the host and that directory."""
     data_dir = tmp_path_factory.mktemp("host-keys")
-    host = start_host(store_server.endpoint, "--data-dir", str(data_dir))
+    host = start_host(store_server.endpoint, "--data-dir", str(data_dir), log_file=data_dir / "host.log")
     try:
         yield host, data_dir
     finally:
@@ -62,6 +62,9 @@ def test_a_key_invokes_only_the_functions_its_policy_allows(keyed_host: tuple[Fu
         f"User: arn:aws:iam::000000000000:user/echo-only is not authorized to perform: lambda:InvokeFunction "
         f"on resource: {CHATTY_ARN} because no identity-based policy allows the lambda:InvokeFunction action")
     assert response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == "AccessDeniedException"
+    # Each denial is logged with who, what and on which function.
+    assert (f"invoke denied: principal=arn:aws:iam::000000000000:user/echo-only action=lambda:InvokeFunction "
+            f"resource={CHATTY_ARN} decision=IMPLICIT_DENY") in (data_dir / "host.log").read_text()
     # Checked on the ARN named, before the function is looked up, and for a DryRun (its purpose).
     assert error_of(lambda_client, FunctionName="no-such-function")[:2] == ("AccessDeniedException", 403)
     assert error_of(lambda_client, FunctionName="chatty", InvocationType="DryRun")[:2] == \

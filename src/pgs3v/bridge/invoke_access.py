@@ -11,6 +11,7 @@ refused by the store itself.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -36,6 +37,8 @@ from pgs3v.auth.sigv4 import INVALID_TOKEN
 from pgs3v.bridge.lambda_errors import AccessDeniedException
 
 INVOKE_ACTION = "lambda:InvokeFunction"
+# Every denial is logged (who, what, on which function), as the store logs its own.
+log = logging.getLogger("pgs3v.functions")
 
 
 def _action_names() -> frozenset[str]:
@@ -93,12 +96,16 @@ class InvokeAccess:
             policies = [parse_identity_policy(text) for text in key.policies]
         except PolicyError as problem:
             # Fail closed: a policy edited by hand into something unreadable must not widen access.
+            log.warning("invoke denied: principal=%s action=%s resource=%s: an identity policy is invalid: %s",
+                        arn, INVOKE_ACTION, function_arn, problem)
             raise AccessDeniedException(_denied(arn, function_arn, f"because one of its identity policies is not "
                                                                    f"valid ({problem})")) from None
         principal = Principal(arn, self._account_id)
         decision, kind = explain(policies, principal, INVOKE_ACTION, function_arn,
                                  _context(principal, self._account_id, source_ip, secure))
         if decision is not Decision.ALLOW:
+            log.warning("invoke denied: principal=%s action=%s resource=%s decision=%s",
+                        arn, INVOKE_ACTION, function_arn, decision.name)
             raise AccessDeniedException(_denied(arn, function_arn, denial_reason(decision, kind, INVOKE_ACTION)))
 
 
