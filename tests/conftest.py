@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from pgs3v.stack.seaweedfs import SeaweedFS
+from tests.certificates import TestCertificates, make_certificates
 from tests.support import StoreProcess, client
 
 _names = itertools.count()
@@ -65,3 +66,19 @@ def index(s3v: Any, bucket: str) -> dict[str, str]:
     )
     return {"vectorBucketName": bucket, "indexName": name}
 
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> TestCertificates:
+    """A CA made for the test module, and a certificate it issued for 127.0.0.1 and localhost."""
+    return make_certificates(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def tls_store(tmp_path_factory: pytest.TempPathFactory, certificates: TestCertificates) -> Iterator[StoreProcess]:
+    """A store serving HTTPS only with ``certificates``' server certificate."""
+    server = StoreProcess(tmp_path_factory.mktemp("tls-store"), tls=certificates.server,
+                          ca_file=certificates.ca_file).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -21,21 +21,6 @@ from tests.certificates import TestCertificates, make_certificates
 from tests.support import REGION, StoreProcess
 
 
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> TestCertificates:
-    return make_certificates(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def tls_store(tmp_path_factory: pytest.TempPathFactory, certificates: TestCertificates) -> Iterator[StoreProcess]:
-    server = StoreProcess(tmp_path_factory.mktemp("tls-store"), tls=certificates.server,
-                          ca_file=certificates.ca_file).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def _environment() -> dict[str, str]:
     # The host must trust the CA because of --tls-ca, not because the test's environment says so.
     return {name: value for name, value in os.environ.items() if name != "AWS_CA_BUNDLE"}

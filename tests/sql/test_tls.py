@@ -16,11 +16,6 @@ from tests.support import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 
 
 @pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> TestCertificates:
-    return make_certificates(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
 def tls_host(sql_stack: SqlStack, certificates: TestCertificates) -> Iterator[FunctionHostProcess]:
     """A function host serving HTTPS with the test CA's certificate, in front of the session's store."""
     host = FunctionHostProcess(sql_stack.store.endpoint, CREDENTIALS, tls=certificates.server,

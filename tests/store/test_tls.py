@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +22,6 @@ from pgs3v.cli import main
 from pgs3v.tls import ServerTls, client_context, server_context
 from tests.certificates import TestCertificates, make_certificates
 from tests.support import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, StoreProcess
-
-
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> TestCertificates:
-    return make_certificates(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def tls_store(tmp_path_factory: pytest.TempPathFactory, certificates: TestCertificates) -> Iterator[StoreProcess]:
-    server = StoreProcess(tmp_path_factory.mktemp("tls-store"), tls=certificates.server,
-                          ca_file=certificates.ca_file).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _client(endpoint: str, verify: str | bool) -> Any:
