@@ -9,7 +9,6 @@ imported only when a benchmark runs, so ``pgs3v --help`` stays fast.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,11 +29,6 @@ def register(main: click.Group) -> None:
     register_hybrid(bench)
     register_text(bench)
     main.add_command(bench)
-
-
-def default_output_path(benchmark: str = "ann") -> Path:
-    """bench-results/<benchmark>-<UTC timestamp>.json under the working directory."""
-    return Path("bench-results") / f"{benchmark}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
 
 
 def _console() -> Console:
@@ -137,7 +131,7 @@ def bench(
             )
         return
     from pgs3v.bench.ann_bench import AnnBenchParameters, run_ann_bench, write_plot
-    from pgs3v.bench.measurements import write_json
+    from pgs3v.bench.measurements import default_output_path, write_json
     from pgs3v.bench.report import print_report
 
     console = _console()
@@ -204,7 +198,7 @@ def bench_sql(
     each path adds at p50, checks the target (the SQL path adds at most 3 ms), times the SQL
     statement's first call in new sessions, and writes every figure to a JSON file.
     """
-    from pgs3v.bench.measurements import write_json
+    from pgs3v.bench.measurements import default_output_path, write_json
     from pgs3v.bench.report import print_report
     from pgs3v.bench.sql_bench import SqlBenchParameters, run_sql_bench
     from pgs3v.stack.postgres import PostgresError
@@ -262,7 +256,7 @@ def bench_sync(rows: int, dimension: int, rate: int, seconds: float, rows_per_tr
     `pgs3v sync --follow` as its own process while writers change RATE rows per second, and a
     probe times commits of a new embedding until QueryVectors returns it (docs/sync.md).
     """
-    from pgs3v.bench.measurements import write_json
+    from pgs3v.bench.measurements import default_output_path, write_json
     from pgs3v.bench.sync_bench import SYSTEM, SyncBenchParameters, run_sync_bench
     from pgs3v.stack.postgres import PostgresError
 

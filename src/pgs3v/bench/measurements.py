@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +132,8 @@ def phase(phases: dict[str, float], name: str) -> Iterator[None]:
         yield
     finally:
         phases[name] = phases.get(name, 0.0) + time.perf_counter() - began
+
+
+def default_output_path(benchmark: str = "ann") -> Path:
+    """bench-results/<benchmark>-<UTC timestamp>.json under the working directory."""
+    return Path("bench-results") / f"{benchmark}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"

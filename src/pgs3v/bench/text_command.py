@@ -43,14 +43,14 @@ def text_command(ctx: click.Context, rows: tuple[int, ...], queries: int, top_k:
     text-only and hybrid (RRF, k = 60) queries one at a time: p50/p95/mean and queries per
     second, with ratios to PostgreSQL. Needs WordNet (apt-get install wordnet-base).
     """
-    from pgs3v.bench import _console, default_output_path
-    from pgs3v.bench.measurements import write_json
+    from pgs3v.bench.measurements import default_output_path, write_json
     from pgs3v.bench.pgvector_server import PgvectorUnavailable
     from pgs3v.bench.report import print_report
     from pgs3v.bench.text_bench import TextBenchParameters, run_text_bench
     from pgs3v.bench.text_report import markdown_report
+    from pgs3v.terminal import output_console
 
-    console = _console()
+    console = output_console()
     parameters = TextBenchParameters(rows=rows, queries=queries, top_k=top_k, seed=seed, work_dir=work_dir)
     try:
         result = run_text_bench(parameters, console, _command_line(ctx))
