@@ -18,8 +18,8 @@ from functools import lru_cache
 
 import botocore.session
 
+from pgs3v.auth.account_keys import AccountKeys
 from pgs3v.auth.credentials import Credentials
-from pgs3v.auth.errors import UnrecognizedClientException
 from pgs3v.auth.key_registry import KeyRegistry
 from pgs3v.auth.policies import (
     ContextValue,
@@ -33,7 +33,6 @@ from pgs3v.auth.policies import (
     explain,
     parse_policy,
 )
-from pgs3v.auth.sigv4 import INVALID_TOKEN
 from pgs3v.bridge.lambda_errors import AccessDeniedException
 
 INVOKE_ACTION = "lambda:InvokeFunction"
@@ -71,26 +70,20 @@ class InvokeAccess:
 
     def __init__(self, owner_key: Credentials, registry: KeyRegistry | None, account_id: str,
                  partition: str = "aws") -> None:
-        self._owner = owner_key
-        self._registry = registry
+        self._keys = AccountKeys(owner_key, registry)
         self._account_id = account_id
         self._partition = partition
 
     def secret(self, access_key_id: str) -> str | None:
         """The secret of a key the host accepts, or None."""
-        if access_key_id == self._owner.access_key_id:
-            return self._owner.secret_access_key
-        return self._registry.secret(access_key_id) if self._registry is not None else None
+        return self._keys.secret(access_key_id)
 
     def authorize(self, access_key_id: str | None, function_arn: str, *, source_ip: str | None = None,
                   secure: bool = False) -> None:
         """Raise Lambda's AccessDeniedException unless the key may invoke the function at ``function_arn``."""
-        if access_key_id is None or access_key_id == self._owner.access_key_id:
+        key = self._keys.user_key(access_key_id)
+        if key is None:
             return  # the account's root (or verification off): nothing in its account can deny it
-        found = self._registry.find(access_key_id) if self._registry is not None else None
-        if found is None:  # deleted between the signature check and now
-            raise UnrecognizedClientException(INVALID_TOKEN)
-        key = found[0]
         arn = key.user_arn(self._partition, self._account_id)
         try:
             policies = [parse_identity_policy(text) for text in key.policies]
