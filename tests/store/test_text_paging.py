@@ -110,8 +110,8 @@ def live() -> dict[str, Metadata]:
     return _rows(ROWS)
 
 
-@pytest.fixture(scope="module")
-def loaded(s3v: Any, live: dict[str, Metadata]) -> dict[str, str]:
+def _new_index(s3v: Any, live: dict[str, Metadata]) -> dict[str, str]:
+    """A new bucket's index with ``body`` and ``title`` searchable, holding ``live``; its name parameters."""
     bucket = f"paging-{uuid.uuid4().hex[:10]}"
     s3v.create_vector_bucket(vectorBucketName=bucket)
     index = {"vectorBucketName": bucket, "indexName": "idx"}
@@ -120,6 +120,11 @@ def loaded(s3v: Any, live: dict[str, Metadata]) -> dict[str, str]:
                                                                          {"metadataKey": "title"}]})
     _put(s3v.put_vectors, index, live)
     return index
+
+
+@pytest.fixture(scope="module")
+def loaded(s3v: Any, live: dict[str, Metadata]) -> dict[str, str]:
+    return _new_index(s3v, live)
 
 
 def _vector_list(s3v: Any, index: dict[str, str]) -> list[str]:
@@ -184,13 +189,7 @@ def test_a_token_belongs_to_its_query(raw_s3v: Any, s3v: Any, loaded: dict[str, 
 @pytest.mark.parametrize("hybrid", [False, True], ids=["text", "hybrid"])
 def test_writes_between_pages_repeat_nothing(s3v: Any, hybrid: bool) -> None:
     live = _rows(360, seed=11)
-    bucket = f"paging-{uuid.uuid4().hex[:10]}"
-    s3v.create_vector_bucket(vectorBucketName=bucket)
-    index = {"vectorBucketName": bucket, "indexName": "idx"}
-    s3v.create_index(**index, dataType="float32", dimension=4, distanceMetric="cosine",
-                     metadataConfiguration={"textSearchConfigurations": [{"metadataKey": "body"},
-                                                                         {"metadataKey": "title"}]})
-    _put(s3v.put_vectors, index, live)
+    index = _new_index(s3v, live)
     request = _request(index, hybrid)
     before = _keys(_walk(s3v, request))
     assert len(before) == TOP
